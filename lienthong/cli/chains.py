@@ -1,0 +1,230 @@
+"""Operator commands: submit dossiers, follow them, resume them, supplement them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+
+from lienthong import runtime
+from lienthong.intake import DuplicateReference, IntakeResult, receive
+from lienthong.ledger import Actor
+from lienthong.supplements import NotAwaitingSupplement, record_supplement
+from lienthong.unit_of_work import DossierNotFound
+from models.status import Chain, DossierStatus
+from models.tables import AuditEvent
+from models.validation import DossierInvalid, load_dossier_file
+from tasks import records
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_STEP_FAILED = 3
+
+
+def _print_intake(result: IntakeResult) -> None:
+    if result.accepted:
+        note = f" — late filing: {result.late_filing_reason}" if result.late_filing_reason else ""
+        print(f"received  {result.reference} ({result.chain}){note}")
+        return
+    print(f"REJECTED  {result.reference}: kept on record as rejected")
+    for problem in result.problems:
+        print(f"  {problem.path}: {problem.message}")
+
+
+def _run_entries(references: list[str]) -> list[tuple[str, Chain, list[str]]]:
+    from lienthong.runner import run_tags
+
+    container = runtime.container()
+    entries = []
+    for reference in references:
+        view = records.load_view(container, reference)
+        if view.chain is None:
+            continue
+        entries.append(
+            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
+        )
+    return entries
+
+
+def _run_and_report(references: list[str], deploy: bool) -> int:
+    from lienthong.runner import hand_to_deployment, run_here
+
+    entries = _run_entries(references)
+    if deploy:
+
+        async def hand_all() -> None:
+            for reference, chain, tags in entries:
+                flow_run = await hand_to_deployment(reference, chain, tags)
+                print(f"queued    {reference}: flow run {flow_run.name} ({flow_run.id})")
+
+        asyncio.run(hand_all())
+        return EXIT_OK
+    asyncio.run(run_here(entries))
+    container = runtime.container()
+    exit_code = EXIT_OK
+    for reference, _, _ in entries:
+        view = records.load_view(container, reference)
+        print(_one_line(view))
+        if any(s.status.value == "failed" for s in view.steps):
+            exit_code = EXIT_STEP_FAILED
+    return exit_code
+
+
+def _one_line(view: records.DossierView) -> str:
+    steps = ", ".join(f"{s.kind.value}={s.status.value}" for s in view.steps)
+    return f"{view.status.value:<20} {view.reference}: {steps}"
+
+
+def _submit(args: argparse.Namespace) -> int:
+    container = runtime.container()
+    actor = Actor(args.operator)
+    accepted: list[str] = []
+    any_invalid = False
+    for path in args.files:
+        try:
+            raw = load_dossier_file(path)
+            result = receive(container, raw, actor)
+        except (DossierInvalid, DuplicateReference, OSError, ValueError) as exc:
+            print(f"ERROR     {path}: {exc}", file=sys.stderr)
+            any_invalid = True
+            continue
+        _print_intake(result)
+        if result.accepted:
+            accepted.append(result.reference)
+        else:
+            any_invalid = True
+    exit_code = _run_and_report(accepted, args.deploy) if accepted and not args.no_run else 0
+    return EXIT_INVALID if any_invalid else exit_code
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return _run_and_report(list(args.references), args.deploy)
+    except DossierNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _supplement(args: argparse.Namespace) -> int:
+    container = runtime.container()
+    try:
+        supplement = load_dossier_file(args.file)
+        step = record_supplement(container, args.reference, supplement, Actor(args.operator))
+    except DossierInvalid as invalid:
+        print(f"supplement for {args.reference} not accepted; nothing changed:", file=sys.stderr)
+        for problem in invalid.problems:
+            print(f"  {problem.path}: {problem.message}", file=sys.stderr)
+        return EXIT_INVALID
+    except (DossierNotFound, NotAwaitingSupplement, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"supplement recorded for {args.reference}; {step} will be sent again")
+    if args.no_run:
+        return EXIT_OK
+    return _run_and_report([args.reference], args.deploy)
+
+
+def _events(reference: str) -> list[dict[str, Any]]:
+    with runtime.container().unit_of_work() as uow:
+        events = uow.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.dossier_reference == reference)
+            .order_by(AuditEvent.id)
+        )
+        return [
+            {
+                "at": e.occurred_at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "step": e.step_kind,
+                "before": e.status_before,
+                "after": e.status_after,
+                "reason": e.reason,
+            }
+            for e in events
+        ]
+
+
+def _status(args: argparse.Namespace) -> int:
+    container = runtime.container()
+    try:
+        view = records.load_view(container, args.reference)
+    except DossierNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    events = _events(args.reference)
+    if args.json:
+        print(
+            json.dumps(
+                {"dossier": asdict(view), "events": events},
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
+        return EXIT_OK
+    print(
+        f"{view.reference}  {view.chain}  {view.status.value}  commune {view.commune_code}"
+        f"  due {view.due_at or '-'}"
+    )
+    for s in view.steps:
+        extra = s.reason or ""
+        if s.missing_items:
+            extra += " missing: " + "; ".join(s.missing_items)
+        print(
+            f"  {s.position + 1}. {s.kind.value:<24}{s.agency.value:<18}{s.status.value:<21}"
+            f"attempts={s.attempts} ref={s.agency_reference or '-'} {extra}"
+        )
+    print("timeline:")
+    for e in events:
+        change = f"{e['before'] or ''}->{e['after'] or ''}" if e["after"] else ""
+        print(
+            f"  {e['at']}  {e['actor']:<10} {e['action']:<22} {e['step'] or '':<24} {change}"
+            f"  {e['reason'] or ''}"
+        )
+    if view.status == DossierStatus.REJECTED:
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    submit = subparsers.add_parser(
+        "submit", help="validate and store dossiers, then run their chains"
+    )
+    submit.add_argument("files", nargs="+", metavar="FILE.json")
+    submit.add_argument(
+        "--deploy",
+        action="store_true",
+        help="hand the chains to their deployments (workers) instead of "
+        "running them in this process",
+    )
+    submit.add_argument("--no-run", action="store_true", help="store only; run later")
+    submit.add_argument("--operator", default="operator", help="operator id for the audit trail")
+    submit.set_defaults(func=_submit)
+
+    run = subparsers.add_parser("run", help="resume dossiers at their first unfinished step")
+    run.add_argument("references", nargs="+", metavar="REF")
+    run.add_argument("--deploy", action="store_true", help="run through the deployments")
+    run.set_defaults(func=_run)
+
+    supplement = subparsers.add_parser(
+        "supplement", help="record an applicant's supplement and resume the chain"
+    )
+    supplement.add_argument("reference", metavar="REF")
+    supplement.add_argument(
+        "file", metavar="FILE.json", help='the corrected sections, e.g. {"residence": {...}}'
+    )
+    supplement.add_argument("--no-run", action="store_true")
+    supplement.add_argument("--deploy", action="store_true")
+    supplement.add_argument("--operator", default="operator")
+    supplement.set_defaults(func=_supplement)
+
+    status = subparsers.add_parser("status", help="a dossier's steps and timeline")
+    status.add_argument("reference", metavar="REF")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_status)

@@ -1,0 +1,130 @@
+"""Intake at the one-stop shop: validate a dossier and store it, valid or not.
+
+A valid dossier is stored with its planned steps, ready for its chain. An invalid one is
+stored too, as rejected with every reason, so nothing the citizen handed in is lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from lienthong import ledger
+from lienthong.bootstrap import Container
+from lienthong.ledger import Actor
+from models.chains import StepPlan, birth_plan, death_plan
+from models.dossier import BirthDossier, DeathDossier
+from models.status import Chain
+from models.validation import DossierInvalid, Problem, parse_dossier
+
+
+class DuplicateReference(ValueError):
+    """The reference is already on record; resume it instead of submitting it again."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"a dossier with reference {reference} is already on record; "
+            f"see `lienthong status {reference}` or resume it with `lienthong run {reference}`"
+        )
+        self.reference = reference
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    reference: str
+    chain: Chain | None
+    accepted: bool
+    problems: tuple[Problem, ...] = ()
+    late_filing_reason: str | None = None
+
+
+def plan_for(dossier: BirthDossier | DeathDossier) -> list[StepPlan]:
+    if isinstance(dossier, BirthDossier):
+        return birth_plan()
+    return death_plan(dossier.scope, dossier.funeral_payer_basis)
+
+
+def _text(raw: Mapping[str, Any], *path: str) -> str:
+    value: Any = raw
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value if isinstance(value, str) else ""
+
+
+def _received_at(raw: Mapping[str, Any], now: datetime) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(_text(raw, "received_at"))
+    except ValueError:
+        return now
+    return parsed if parsed.tzinfo else now
+
+
+def receive(container: Container, raw: Mapping[str, Any], actor: Actor) -> IntakeResult:
+    """Validate and store one dossier. Raises DuplicateReference for a known reference."""
+    now = container.clock.now()
+    try:
+        dossier = parse_dossier(raw)
+    except DossierInvalid as invalid:
+        return _store_rejected(container, raw, invalid, actor, now)
+    with container.unit_of_work() as uow:
+        if uow.dossiers.find(dossier.reference) is not None:
+            raise DuplicateReference(dossier.reference)
+        plan = plan_for(dossier)
+        ledger.receive_dossier(
+            uow.session,
+            reference=dossier.reference,
+            chain=dossier.chain,
+            province_code=dossier.province_code,
+            commune_code=dossier.commune_code,
+            received_at=dossier.received_at,
+            late_filing=dossier.late_filing,
+            payload=dossier.model_dump(mode="json"),
+            plan=plan,
+            deadlines=container.deadlines,
+            actor=actor,
+            now=now,
+        )
+        _commit_unless_duplicate(uow, dossier.reference)
+    return IntakeResult(
+        dossier.reference, dossier.chain, True, late_filing_reason=dossier.late_filing_reason
+    )
+
+
+def _commit_unless_duplicate(uow: Any, reference: str) -> None:
+    try:
+        uow.commit()
+    except IntegrityError as exc:  # a concurrent intake of the same reference won
+        uow.rollback()
+        raise DuplicateReference(reference) from exc
+
+
+def _store_rejected(
+    container: Container,
+    raw: Mapping[str, Any],
+    invalid: DossierInvalid,
+    actor: Actor,
+    now: datetime,
+) -> IntakeResult:
+    reference = invalid.reference or f"REJ-{now:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+    with container.unit_of_work() as uow:
+        if uow.dossiers.find(reference) is not None:
+            raise DuplicateReference(reference)
+        ledger.reject_dossier(
+            uow.session,
+            reference=reference,
+            chain=invalid.chain,
+            province_code=_text(raw, "jurisdiction", "province_code")[:8],
+            commune_code=_text(raw, "jurisdiction", "commune_code")[:16],
+            received_at=_received_at(raw, now),
+            payload=dict(raw),
+            problems=[p.model_dump() for p in invalid.problems],
+            actor=actor,
+            now=now,
+        )
+        _commit_unless_duplicate(uow, reference)
+    return IntakeResult(reference, invalid.chain, False, tuple(invalid.problems))

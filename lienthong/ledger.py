@@ -1,0 +1,495 @@
+"""Every status change of the record, each with its audit event and outbox rows.
+
+These functions work inside the caller's unit of work and never commit: the status change,
+the audit event that describes it and the notifications it causes are one transaction
+(DESIGN.md, "Data flows one way").
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from lienthong.audit import AuditRecord, append_event
+from lienthong.deadlines import Deadlines
+from models.chains import StepPlan, agencies_to_notify
+from models.status import (
+    Agency,
+    Chain,
+    DossierStatus,
+    StepKind,
+    StepStatus,
+    check_dossier_transition,
+    check_step_transition,
+)
+from models.tables import AuditEvent, Dossier, Notification, NotificationStatus, Step
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who causes a change: an operator id, ``system``, or an agency code."""
+
+    id: str
+    flow_run_id: str | None = None
+
+
+def idempotency_key(reference: str, kind: StepKind, round_: int = 0) -> str:
+    """The key sent with every call of one step: same dossier, step and round, same key.
+
+    A supplement changes what is sent, so it opens a new round with a new key.
+    """
+    return f"{reference}:{kind.value}:r{round_}"
+
+
+def _audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    dossier: Dossier,
+    *,
+    step: Step | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return append_event(
+        session,
+        AuditRecord(
+            actor=actor.id,
+            action=action,
+            occurred_at=now,
+            dossier_reference=dossier.reference,
+            step_kind=step.kind.value if step else None,
+            status_before=before,
+            status_after=after,
+            reason=reason,
+            flow_run_id=actor.flow_run_id,
+            details=details,
+        ),
+    )
+
+
+def enqueue_notification(
+    session: Session,
+    *,
+    agency: Agency,
+    event_type: str,
+    dedupe_key: str,
+    dossier_reference: str,
+    step_kind: StepKind | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> Notification:
+    notification = Notification(
+        event_id=str(uuid.uuid4()),
+        dedupe_key=dedupe_key,
+        agency=agency,
+        event_type=event_type,
+        dossier_reference=dossier_reference,
+        step_kind=step_kind,
+        payload=payload,
+        status=NotificationStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(notification)
+    return notification
+
+
+def receive_dossier(
+    session: Session,
+    *,
+    reference: str,
+    chain: Chain,
+    province_code: str,
+    commune_code: str,
+    received_at: datetime,
+    late_filing: bool,
+    payload: dict[str, Any],
+    plan: Sequence[StepPlan],
+    deadlines: Deadlines,
+    actor: Actor,
+    now: datetime,
+) -> Dossier:
+    """Store a valid dossier with its planned steps; its statutory clock starts now."""
+    dossier = Dossier(
+        reference=reference,
+        chain=chain,
+        status=DossierStatus.RECEIVED,
+        province_code=province_code,
+        commune_code=commune_code,
+        received_at=received_at,
+        clock_started_at=received_at,
+        due_at=deadlines.chain_due_at(
+            chain, received_at, steps=[p.kind for p in plan if not p.skip_reason]
+        ),
+        late_filing=late_filing,
+        payload=payload,
+        created_at=now,
+        updated_at=now,
+    )
+    for step_plan in plan:
+        dossier.steps.append(
+            Step(
+                kind=step_plan.kind,
+                agency=step_plan.agency,
+                position=step_plan.position,
+                status=StepStatus.PENDING,
+                attempts=0,
+                idempotency_key=idempotency_key(reference, step_plan.kind),
+                updated_at=now,
+            )
+        )
+    session.add(dossier)
+    session.flush()
+    _audit(
+        session,
+        actor,
+        "dossier_received",
+        now,
+        dossier,
+        after=DossierStatus.RECEIVED,
+        details={"late_filing": late_filing, "steps": [p.kind.value for p in plan]},
+    )
+    for step, step_plan in zip(dossier.steps, plan, strict=True):
+        if step_plan.skip_reason:
+            _change_step(
+                session, dossier, step, StepStatus.SKIPPED, actor, now, reason=step_plan.skip_reason
+            )
+    return dossier
+
+
+def reject_dossier(
+    session: Session,
+    *,
+    reference: str,
+    chain: Chain | None,
+    province_code: str,
+    commune_code: str,
+    received_at: datetime,
+    payload: dict[str, Any],
+    problems: list[dict[str, str]],
+    actor: Actor,
+    now: datetime,
+) -> Dossier:
+    """Keep an invalid dossier as rejected, with every reason, so nothing is lost."""
+    dossier = Dossier(
+        reference=reference,
+        chain=chain,
+        status=DossierStatus.REJECTED,
+        province_code=province_code,
+        commune_code=commune_code,
+        received_at=received_at,
+        late_filing=False,
+        payload=payload,
+        rejection_reasons=problems,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(dossier)
+    session.flush()
+    _audit(
+        session,
+        actor,
+        "dossier_rejected",
+        now,
+        dossier,
+        after=DossierStatus.REJECTED,
+        reason="; ".join(f"{p['path']}: {p['message']}" for p in problems),
+    )
+    return dossier
+
+
+def _set_dossier_status(
+    session: Session,
+    dossier: Dossier,
+    after: DossierStatus,
+    actor: Actor,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    before = dossier.status
+    if before == after:
+        return
+    check_dossier_transition(before, after)
+    dossier.status = after
+    dossier.updated_at = now
+    if after == DossierStatus.COMPLETED:
+        dossier.completed_at = now
+        dossier.on_time = dossier.due_at is None or now <= dossier.due_at
+    _audit(
+        session,
+        actor,
+        "dossier_status_changed",
+        now,
+        dossier,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+
+
+def _derived_dossier_status(dossier: Dossier) -> DossierStatus:
+    statuses = {step.status for step in dossier.steps}
+    if StepStatus.REFUSED in statuses:
+        return DossierStatus.REFUSED
+    if StepStatus.AWAITING_SUPPLEMENT in statuses:
+        return DossierStatus.AWAITING_SUPPLEMENT
+    if statuses <= {StepStatus.SUCCEEDED, StepStatus.SKIPPED}:
+        return DossierStatus.COMPLETED
+    return DossierStatus.IN_PROGRESS
+
+
+def _notify_step(
+    session: Session, dossier: Dossier, step: Step, event: AuditEvent, now: datetime
+) -> None:
+    later = [s.agency for s in dossier.steps if s.position > step.position]
+    payload = {
+        "event": f"step.{step.status.value}",
+        "dossier_reference": dossier.reference,
+        "chain": dossier.chain.value if dossier.chain else None,
+        "commune_code": dossier.commune_code,
+        "step": step.kind.value,
+        "performed_by": step.agency.value,
+        "status": step.status.value,
+        "agency_reference": step.agency_reference,
+        "reason": step.reason,
+        "missing_items": step.missing_items,
+        "result": step.result if step.status == StepStatus.SUCCEEDED else None,
+        "occurred_at": now.isoformat(),
+    }
+    for agency in agencies_to_notify(step.agency, later, step.status):
+        enqueue_notification(
+            session,
+            agency=agency,
+            event_type=f"step.{step.status.value}",
+            dedupe_key=f"audit:{event.id}:{agency.value}",
+            dossier_reference=dossier.reference,
+            step_kind=step.kind,
+            payload=payload,
+            now=now,
+        )
+
+
+NOTIFIED_STEP_STATUSES = frozenset(
+    {
+        StepStatus.SUCCEEDED,
+        StepStatus.REFUSED,
+        StepStatus.AWAITING_SUPPLEMENT,
+        StepStatus.FAILED,
+    }
+)
+
+
+def _change_step(
+    session: Session,
+    dossier: Dossier,
+    step: Step,
+    after: StepStatus,
+    actor: Actor,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    before = step.status
+    check_step_transition(before, after)
+    step.status = after
+    step.updated_at = now
+    event = _audit(
+        session,
+        actor,
+        "step_status_changed",
+        now,
+        dossier,
+        step=step,
+        before=before,
+        after=after,
+        reason=reason,
+        details=details,
+    )
+    if after in NOTIFIED_STEP_STATUSES:
+        _notify_step(session, dossier, step, event, now)
+    return event
+
+
+def start_step(
+    session: Session,
+    dossier: Dossier,
+    step: Step,
+    *,
+    deadlines: Deadlines,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Mark a step as being worked on, counting the attempt.
+
+    A step found already in progress was interrupted (the process died mid-call): it is
+    resumed, not restarted, and the agency call is repeated under the same key.
+    """
+    step.attempts += 1
+    if step.status == StepStatus.IN_PROGRESS:
+        step.updated_at = now
+        _audit(
+            session,
+            actor,
+            "step_resumed",
+            now,
+            dossier,
+            step=step,
+            before=step.status,
+            after=step.status,
+            details={"attempt": step.attempts},
+        )
+    else:
+        if step.started_at is None or step.status == StepStatus.PENDING:
+            step.started_at = now
+            step.due_at = deadlines.step_due_at(step.kind, now)
+        _change_step(
+            session,
+            dossier,
+            step,
+            StepStatus.IN_PROGRESS,
+            actor,
+            now,
+            details={"attempt": step.attempts},
+        )
+    _set_dossier_status(session, dossier, DossierStatus.IN_PROGRESS, actor, now)
+
+
+def finish_step(
+    session: Session,
+    dossier: Dossier,
+    step: Step,
+    after: StepStatus,
+    *,
+    actor: Actor,
+    now: datetime,
+    agency_reference: str | None = None,
+    result: dict[str, Any] | None = None,
+    reason: str | None = None,
+    missing_items: list[str] | None = None,
+) -> None:
+    """Record a step's outcome and bring the dossier's status in line with its steps."""
+    step.agency_reference = agency_reference or step.agency_reference
+    step.result = result
+    step.reason = reason
+    step.missing_items = missing_items
+    if after == StepStatus.FAILED:
+        step.last_error = reason
+    else:
+        step.finished_at = now
+        step.on_time = step.due_at is None or now <= step.due_at
+    _change_step(
+        session,
+        dossier,
+        step,
+        after,
+        actor,
+        now,
+        reason=reason,
+        details={"agency_reference": step.agency_reference} if agency_reference else None,
+    )
+    if after == StepStatus.REFUSED:
+        for later in dossier.steps:
+            if later.position > step.position and later.status == StepStatus.PENDING:
+                _change_step(
+                    session,
+                    dossier,
+                    later,
+                    StepStatus.SKIPPED,
+                    actor,
+                    now,
+                    reason=f"{step.kind.value} was refused",
+                )
+    _set_dossier_status(
+        session,
+        dossier,
+        _derived_dossier_status(dossier),
+        actor,
+        now,
+        reason=reason if after == StepStatus.REFUSED else None,
+    )
+
+
+def accept_supplement(
+    session: Session,
+    dossier: Dossier,
+    step: Step,
+    *,
+    round_: int,
+    deadlines: Deadlines,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """The applicant supplied what was missing: the step is sent again, the clock restarts.
+
+    The statutory limit counts from the day the dossier is complete, so both the step's
+    and the chain's due times are recomputed from the supplement's arrival.
+    """
+    step.idempotency_key = idempotency_key(dossier.reference, step.kind, round_)
+    step.missing_items = None
+    _change_step(
+        session,
+        dossier,
+        step,
+        StepStatus.PENDING,
+        actor,
+        now,
+        reason="supplement received",
+        details={"round": round_},
+    )
+    dossier.clock_started_at = now
+    if dossier.chain is not None:
+        dossier.due_at = deadlines.chain_due_at(
+            dossier.chain,
+            now,
+            steps=[s.kind for s in dossier.steps if s.status != StepStatus.SKIPPED],
+        )
+    _set_dossier_status(
+        session, dossier, DossierStatus.IN_PROGRESS, actor, now, reason="supplement received"
+    )
+
+
+def acquire_lease(
+    session: Session, reference: str, owner: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Take the per-dossier guard; only its holder may call agencies for this dossier.
+
+    One conditional UPDATE, so two runs racing for the same dossier cannot both win on
+    any backend. A lease left by a dead process expires after ``ttl``.
+    """
+    taken = session.execute(
+        update(Dossier)
+        .where(
+            Dossier.reference == reference,
+            or_(
+                Dossier.lease_owner.is_(None),
+                Dossier.lease_owner == owner,
+                Dossier.lease_expires_at < now,
+            ),
+        )
+        .values(lease_owner=owner, lease_expires_at=now + ttl)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(taken, "rowcount", 0))
+
+
+def release_lease(session: Session, reference: str, owner: str) -> None:
+    session.execute(
+        update(Dossier)
+        .where(Dossier.reference == reference, Dossier.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )

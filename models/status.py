@@ -1,0 +1,141 @@
+"""Status vocabularies and the one place that says which status changes are allowed.
+
+Everything that changes a dossier's or a step's status goes through
+:func:`check_step_transition` / :func:`check_dossier_transition`; an illegal change raises
+:class:`IllegalTransition` instead of silently corrupting the record.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Chain(StrEnum):
+    BIRTH = "birth"
+    DEATH = "death"
+
+
+class Agency(StrEnum):
+    JUSTICE = "justice"
+    POLICE = "police"
+    SOCIAL_INSURANCE = "social_insurance"
+    SOCIAL_AFFAIRS = "social_affairs"
+    # The commune one-stop shop: not a step executor, but it receives notices.
+    COMMUNE = "commune"
+
+
+class StepKind(StrEnum):
+    BIRTH_REGISTRATION = "birth_registration"
+    RESIDENCE_REGISTRATION = "residence_registration"
+    CHILD_HEALTH_CARD = "child_health_card"
+    DEATH_REGISTRATION = "death_registration"
+    RESIDENCE_REMOVAL = "residence_removal"
+    FUNERAL_ALLOWANCE = "funeral_allowance"
+    SURVIVOR_BENEFITS = "survivor_benefits"
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    SUCCEEDED = "succeeded"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    REFUSED = "refused"
+    # Transient failures outlasted every retry: visible, resumable, picked up by the sweep.
+    FAILED = "failed"
+    # Not applicable to this dossier (e.g. no funeral allowance payer): not an error.
+    SKIPPED = "skipped"
+    WITHDRAWN = "withdrawn"
+
+
+class DossierStatus(StrEnum):
+    RECEIVED = "received"
+    # Invalid at intake: stored with its reasons, never sent to an agency.
+    REJECTED = "rejected"
+    IN_PROGRESS = "in_progress"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    COMPLETED = "completed"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+class FuneralPayerBasis(StrEnum):
+    """What decides who pays the funeral allowance (DOMAIN.md, chain B step 3)."""
+
+    INSURED = "insured"
+    PENSIONER = "pensioner"
+    MONTHLY_BENEFITS = "monthly_benefits"
+    SOCIAL_PROTECTION = "social_protection"
+    MERITORIOUS = "meritorious"
+    NONE = "none"
+
+
+class IllegalTransition(Exception):
+    """A status change that the rules below do not allow."""
+
+    def __init__(self, what: str, before: str, after: str) -> None:
+        super().__init__(f"{what} cannot go from {before!r} to {after!r}")
+        self.before = before
+        self.after = after
+
+
+STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
+    StepStatus.PENDING: frozenset(
+        {StepStatus.IN_PROGRESS, StepStatus.SKIPPED, StepStatus.WITHDRAWN}
+    ),
+    StepStatus.IN_PROGRESS: frozenset(
+        {
+            StepStatus.SUCCEEDED,
+            StepStatus.AWAITING_SUPPLEMENT,
+            StepStatus.REFUSED,
+            StepStatus.FAILED,
+            StepStatus.SKIPPED,
+        }
+    ),
+    StepStatus.FAILED: frozenset({StepStatus.IN_PROGRESS, StepStatus.WITHDRAWN}),
+    # A supplement makes the step ready to be sent again; the applicant's silence refuses it.
+    StepStatus.AWAITING_SUPPLEMENT: frozenset(
+        {StepStatus.PENDING, StepStatus.REFUSED, StepStatus.WITHDRAWN}
+    ),
+    StepStatus.SUCCEEDED: frozenset(),
+    StepStatus.REFUSED: frozenset(),
+    StepStatus.SKIPPED: frozenset(),
+    StepStatus.WITHDRAWN: frozenset(),
+}
+
+DOSSIER_TRANSITIONS: dict[DossierStatus, frozenset[DossierStatus]] = {
+    DossierStatus.RECEIVED: frozenset(
+        {DossierStatus.IN_PROGRESS, DossierStatus.REJECTED, DossierStatus.WITHDRAWN}
+    ),
+    DossierStatus.IN_PROGRESS: frozenset(
+        {
+            DossierStatus.AWAITING_SUPPLEMENT,
+            DossierStatus.COMPLETED,
+            DossierStatus.REFUSED,
+            DossierStatus.WITHDRAWN,
+        }
+    ),
+    DossierStatus.AWAITING_SUPPLEMENT: frozenset(
+        {DossierStatus.IN_PROGRESS, DossierStatus.REFUSED, DossierStatus.WITHDRAWN}
+    ),
+    DossierStatus.REJECTED: frozenset(),
+    DossierStatus.COMPLETED: frozenset(),
+    DossierStatus.REFUSED: frozenset(),
+    DossierStatus.WITHDRAWN: frozenset(),
+}
+
+TERMINAL_STEP_STATUSES = frozenset(s for s, nxt in STEP_TRANSITIONS.items() if not nxt)
+TERMINAL_DOSSIER_STATUSES = frozenset(s for s, nxt in DOSSIER_TRANSITIONS.items() if not nxt)
+# A step in one of these still needs an agency call before the chain can move on.
+UNFINISHED_STEP_STATUSES = frozenset(
+    {StepStatus.PENDING, StepStatus.IN_PROGRESS, StepStatus.FAILED}
+)
+
+
+def check_step_transition(before: StepStatus, after: StepStatus) -> None:
+    if after not in STEP_TRANSITIONS[before]:
+        raise IllegalTransition("step", before, after)
+
+
+def check_dossier_transition(before: DossierStatus, after: DossierStatus) -> None:
+    if after not in DOSSIER_TRANSITIONS[before]:
+        raise IllegalTransition("dossier", before, after)

@@ -1,0 +1,143 @@
+"""The Prefect task that performs one step of a chain: one agency call, one recorded outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from prefect import State, task
+from prefect.client.schemas.objects import TaskRun
+from prefect.context import FlowRunContext
+from prefect.events import emit_event
+
+from adapters.errors import AgencyDecision, Refused, SupplementRequired, TransientAgencyError
+from lienthong import runtime
+from lienthong.ledger import Actor
+from lienthong.masking import scrub
+from lienthong.settings import TaskRetrySettings
+from models.status import StepKind, StepStatus
+from tasks import records
+from tasks.agency_calls import call_agency
+
+logger = logging.getLogger(__name__)
+
+
+def is_transient_failure(_task: Any, _task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect retries a step only when the agency was unreachable, never after a decision."""
+    return isinstance(state.data, TransientAgencyError | TimeoutError)
+
+
+def flow_run_actor() -> Actor:
+    context = FlowRunContext.get()
+    run_id = str(context.flow_run.id) if context and context.flow_run else None
+    return Actor("system", run_id)
+
+
+def emit_step_event(view: records.DossierView, kind: StepKind) -> None:
+    """A Prefect event per step outcome, on the dossier as resource, for automations."""
+    step = next(s for s in view.steps if s.kind == kind)
+    emit_event(
+        event=f"lienthong.step.{step.status.value}",
+        resource={
+            "prefect.resource.id": f"lienthong.dossier.{view.reference}",
+            "prefect.resource.name": view.reference,
+            "lienthong.chain": view.chain.value if view.chain else "unknown",
+            "lienthong.commune": view.commune_code,
+        },
+        related=[
+            {
+                "prefect.resource.id": f"lienthong.agency.{step.agency.value}",
+                "prefect.resource.role": "agency",
+            }
+        ],
+        payload={
+            "step": kind.value,
+            "status": step.status.value,
+            "agency_reference": step.agency_reference,
+            "reason": step.reason,
+            "missing_items": step.missing_items,
+            "dossier_status": view.status.value,
+        },
+    )
+
+
+_DEFAULT_RETRY = TaskRetrySettings()
+
+
+@task(
+    name="perform-step",
+    task_run_name="{kind}",
+    retries=_DEFAULT_RETRY.retries,
+    retry_delay_seconds=_DEFAULT_RETRY.retry_delay_seconds,
+    retry_condition_fn=is_transient_failure,
+    timeout_seconds=_DEFAULT_RETRY.timeout_seconds,
+    persist_result=False,
+)
+async def perform_step(reference: str, kind: StepKind) -> StepStatus:
+    """Call the step's agency once (the adapter retries quickly; Prefect retries slowly)."""
+    container = runtime.container()
+    actor = flow_run_actor()
+    call = await asyncio.to_thread(records.begin_step, container, reference, kind, actor)
+    try:
+        outcome = await call_agency(container, call)
+    except TransientAgencyError as exc:
+        await asyncio.to_thread(
+            records.note_transient_error, container, reference, kind, scrub(str(exc))
+        )
+        raise
+    except SupplementRequired as decision:
+        view = await asyncio.to_thread(
+            records.finish_step,
+            container,
+            reference,
+            kind,
+            StepStatus.AWAITING_SUPPLEMENT,
+            actor,
+            reason=decision.reason,
+            missing_items=list(decision.missing_items),
+        )
+    except Refused as decision:
+        view = await asyncio.to_thread(
+            records.finish_step,
+            container,
+            reference,
+            kind,
+            StepStatus.REFUSED,
+            actor,
+            reason=decision.reason,
+        )
+    except AgencyDecision as decision:  # a decision type this version does not know yet
+        view = await asyncio.to_thread(
+            records.finish_step,
+            container,
+            reference,
+            kind,
+            StepStatus.REFUSED,
+            actor,
+            reason=str(decision),
+        )
+    else:
+        view = await asyncio.to_thread(
+            records.finish_step,
+            container,
+            reference,
+            kind,
+            StepStatus.SUCCEEDED,
+            actor,
+            agency_reference=outcome.agency_reference,
+            result=outcome.result,
+        )
+    emit_step_event(view, kind)
+    status = next(s.status for s in view.steps if s.kind == kind)
+    logger.info("dossier %s step %s: %s", reference, kind.value, status.value)
+    return status
+
+
+def configured_perform_step(retry: TaskRetrySettings) -> Any:
+    """``perform_step`` with the retry policy from settings (read when the flow runs)."""
+    return perform_step.with_options(
+        retries=retry.retries,
+        retry_delay_seconds=retry.retry_delay_seconds,
+        timeout_seconds=retry.timeout_seconds,
+    )
