@@ -97,7 +97,7 @@ def agencies_to_notify(
     """
     notified = [step_agency]
     if status in {StepStatus.SUCCEEDED, StepStatus.REFUSED}:
-        notified += [a for a in later_agencies if a not in notified]
+        notified += later_agencies
     if status in {StepStatus.AWAITING_SUPPLEMENT, StepStatus.REFUSED, StepStatus.FAILED}:
         notified.append(Agency.COMMUNE)
-    return notified
+    return list(dict.fromkeys(notified))

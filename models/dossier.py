@@ -1,0 +1,465 @@
+"""The citizen's dossier (hồ sơ) as the commune one-stop shop receives it.
+
+Validation happens in two layers so that an operator sees every problem at once:
+
+1. *Field rules* live in the annotated types below (``PersonalIdNumber``, ``PersonName``...)
+   and run for every field independently; pydantic collects all their failures.
+2. *Dossier rules* compare fields with each other (dates against ``received_at``, an ID
+   against its holder's sex and birth year...). They are written as ``rule_violations(parts)``
+   over a mapping of whatever fields are valid, so :func:`models.validation.parse_dossier` can
+   still run them when some other field is broken. A fully valid model runs them itself.
+
+Because of (2), dossier models carry no ``@field_validator``: every field validates the same
+way on its own as inside the model.
+
+All dates are compared in Vietnam's time zone (UTC+7, no daylight saving time).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeAlias
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from models.identifiers import (
+    PROVINCE_CODES,
+    InvalidPersonalId,
+    Sex,
+    check_consistent,
+    is_digits,
+    parse_personal_id,
+)
+from models.status import Chain, FuneralPayerBasis
+
+VIETNAM_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+BIRTH_REGISTRATION_DAYS = 60  # Law on Civil Status art. 15
+DEATH_REGISTRATION_DAYS = 15  # Law on Civil Status art. 33
+HEALTH_CARD_AGE_MONTHS = 72  # the free card covers children under 6
+
+# Letters, year, sequence: e.g. HT-2026-000123. The sequence is capped at 8 digits so a
+# reference can never be mistaken for (or hide) a 9- or 12-digit ID number.
+REFERENCE_PATTERN = re.compile(r"[A-Z]{2,10}-\d{4}-\d{1,8}")
+_NAME_PUNCTUATION = frozenset(" '-.")
+
+Violation: TypeAlias = tuple[str, str]
+"""A broken dossier rule: (dotted field path, message for the operator)."""
+
+
+class RuleViolations(ValueError):
+    """Raised by a dossier model whose fields are valid but contradict each other."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = tuple(violations)
+        super().__init__("; ".join(f"{path}: {message}" for path, message in self.violations))
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    # Passing the message through the context keeps braces in it from being read as fields.
+    return PydanticCustomError("dossier_field", "{reason}", {"reason": message})
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
+
+
+def _person_name(value: str) -> str:
+    """NFC-normalise, collapse spaces, and reject digits or symbols (a pasted ID, a typo)."""
+    name = " ".join(_nfc(value).split())
+    if not all(ch.isalpha() or ch in _NAME_PUNCTUATION for ch in name):
+        raise _invalid("must contain only letters, spaces, apostrophes or hyphens")
+    return name
+
+
+def _personal_id(value: str) -> str:
+    try:
+        parse_personal_id(value)
+    except InvalidPersonalId as exc:
+        raise _invalid(str(exc)) from exc
+    return value
+
+
+def _province_code(value: str) -> str:
+    if value not in PROVINCE_CODES:
+        raise _invalid(f"{value} is not a 3-digit province code (e.g. 058 for Ninh Thuận)")
+    return value
+
+
+def _digits(value: str) -> str:
+    if not is_digits(value):
+        raise _invalid("must contain only the digits 0-9")
+    return value
+
+
+def _reference(value: str) -> str:
+    if not REFERENCE_PATTERN.fullmatch(value):
+        raise _invalid(
+            "must look like HT-2026-000123 (capital letters, year, sequence number of up to "
+            "8 digits) and contain no personal data"
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_nfc)]
+PersonName = Annotated[str, AfterValidator(_person_name)]
+PersonalIdNumber = Annotated[str, AfterValidator(_personal_id)]
+ProvinceCode = Annotated[str, AfterValidator(_province_code)]
+DigitCode = Annotated[str, AfterValidator(_digits)]
+Reference = Annotated[str, AfterValidator(_reference)]
+BirthYear = Annotated[int, Field(ge=1900)]
+
+
+class Section(BaseModel):
+    """Common settings: immutable, no unknown fields (catches typos), no blank strings."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, str_min_length=1
+    )
+
+
+class Jurisdiction(Section):
+    """Where the dossier was received. Data, not structure: provinces and communes change."""
+
+    province_code: ProvinceCode
+    province_name: Text
+    commune_code: DigitCode
+    commune_name: Text
+
+
+class Requester(Section):
+    full_name: PersonName
+    personal_id: PersonalIdNumber
+    relationship: Text  # to the child or the deceased, e.g. "mẹ", "con trai"
+
+
+class Child(Section):
+    full_name: PersonName
+    sex: Sex
+    date_of_birth: date
+    place_of_birth: Text
+    ethnicity: Text
+    nationality: Text
+
+
+class Parent(Section):
+    """Mother or father. Either ``date_of_birth`` or, when only that is known, ``year_of_birth``."""
+
+    full_name: PersonName
+    date_of_birth: date | None = None
+    year_of_birth: BirthYear | None = None
+    personal_id: PersonalIdNumber | None = None  # a foreign parent may have none
+    ethnicity: Text
+    nationality: Text
+    residence: Text
+
+    @property
+    def birth_year(self) -> int | None:
+        return self.date_of_birth.year if self.date_of_birth else self.year_of_birth
+
+
+class Certificate(Section):
+    """A numbered paper issued by someone: medical birth certificate, death notice."""
+
+    number: Text
+    issuer: Text
+    issued_on: date
+
+
+class Residence(Section):
+    """Where the child will be registered as a permanent resident, with the household head."""
+
+    address: Text
+    household_head_personal_id: PersonalIdNumber
+    household_head_consent: bool
+
+
+class HealthcareFacility(Section):
+    """Initial healthcare facility (nơi đăng ký KCB ban đầu) printed on the health card."""
+
+    code: DigitCode
+    name: Text
+
+
+class Deceased(Section):
+    full_name: PersonName
+    personal_id: PersonalIdNumber
+    date_of_birth: date
+    sex: Sex
+    last_residence: Text
+
+
+class Death(Section):
+    occurred_at: AwareDatetime
+    place: Text
+    cause: Text
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar date of an aware datetime in Vietnam."""
+    return moment.astimezone(VIETNAM_TZ).date()
+
+
+def full_months_between(start: date, end: date) -> int:
+    """Completed months from ``start`` to ``end`` (an age in months on date ``end``)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months - 1 if end.day < start.day else months
+
+
+def _received_on(parts: Mapping[str, Any]) -> date | None:
+    received_at = parts.get("received_at")
+    return local_date(received_at) if isinstance(received_at, datetime) else None
+
+
+def _future(path: str, value: date, received_on: date | None) -> list[Violation]:
+    if received_on is not None and value > received_on:
+        return [(path, f"{value} is in the future: the dossier was received on {received_on}")]
+    return []
+
+
+def _id_violations(
+    path: str, personal_id: str | None, sex: Sex | None, birth_year: int | None
+) -> list[Violation]:
+    """The ID at ``path`` against its holder. A malformed ID was already reported by its field."""
+    if personal_id is None:
+        return []
+    try:
+        check_consistent(parse_personal_id(personal_id), sex, birth_year)
+    except InvalidPersonalId as exc:
+        return [(path, str(exc))]
+    return []
+
+
+def _parent_violations(
+    role: str, sex: Sex, parent: Parent, child: Child | None, received_on: date | None
+) -> list[Violation]:
+    found: list[Violation] = []
+    if parent.date_of_birth is None and parent.year_of_birth is None:
+        found.append(
+            (f"{role}.date_of_birth", "is required (or year_of_birth if only that is known)")
+        )
+    elif parent.date_of_birth is not None and parent.year_of_birth is not None:
+        found.append(
+            (f"{role}.year_of_birth", "give either date_of_birth or year_of_birth, not both")
+        )
+    elif parent.date_of_birth is not None:
+        found += _future(f"{role}.date_of_birth", parent.date_of_birth, received_on)
+        if child is not None and parent.date_of_birth >= child.date_of_birth:
+            found.append(
+                (f"{role}.date_of_birth", f"must be before the child's ({child.date_of_birth})")
+            )
+    elif parent.year_of_birth is not None:
+        if received_on is not None and parent.year_of_birth > received_on.year:
+            found.append((f"{role}.year_of_birth", f"{parent.year_of_birth} is in the future"))
+        elif child is not None and parent.year_of_birth > child.date_of_birth.year:
+            found.append(
+                (
+                    f"{role}.year_of_birth",
+                    f"must not be after the child's birth year ({child.date_of_birth.year})",
+                )
+            )
+    found += _id_violations(f"{role}.personal_id", parent.personal_id, sex, parent.birth_year)
+    return found
+
+
+class DossierBase(Section):
+    """What both chains share. Subclasses narrow ``chain`` and define the dossier rules."""
+
+    # The event the chain starts from, and the legal limit for registering it.
+    EVENT: ClassVar[str]
+    LATE_AFTER_DAYS: ClassVar[int]
+
+    chain: Chain
+    reference: Reference
+    jurisdiction: Jurisdiction
+    requester: Requester
+    received_at: AwareDatetime
+
+    @property
+    def province_code(self) -> str:
+        return self.jurisdiction.province_code
+
+    @property
+    def commune_code(self) -> str:
+        return self.jurisdiction.commune_code
+
+    @property
+    def received_on(self) -> date:
+        """The date the dossier was received, in Vietnam."""
+        return local_date(self.received_at)
+
+    @property
+    def days_since_event(self) -> int:
+        """Days from the birth or death to the dossier's reception, in Vietnam's calendar."""
+        raise NotImplementedError
+
+    @property
+    def late_filing(self) -> bool:
+        """Filed after the legal limit: counted and reported, never a reason to reject."""
+        return self.days_since_event > self.LATE_AFTER_DAYS
+
+    @property
+    def late_filing_reason(self) -> str | None:
+        if not self.late_filing:
+            return None
+        return (
+            f"received {self.days_since_event} days after the {self.EVENT}; "
+            f"a {self.EVENT} must be registered within {self.LATE_AFTER_DAYS} days"
+        )
+
+    @classmethod
+    def rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
+        """Dossier rules broken by ``parts`` (field name -> validated value; broken ones absent)."""
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _check_rules(self) -> Self:
+        violations = self.rule_violations(
+            {name: getattr(self, name) for name in type(self).model_fields}
+        )
+        if violations:
+            raise RuleViolations(violations)
+        return self
+
+
+class BirthDossier(DossierBase):
+    """Chain A: birth registration -> permanent residence -> under-6 health-insurance card."""
+
+    chain: Literal[Chain.BIRTH] = Chain.BIRTH
+    child: Child
+    mother: Parent | None = None
+    father: Parent | None = None
+    medical_birth_certificate: Certificate
+    residence: Residence
+    healthcare_facility: HealthcareFacility
+    chain_opt_in: bool
+
+    EVENT: ClassVar[str] = "birth"
+    LATE_AFTER_DAYS: ClassVar[int] = BIRTH_REGISTRATION_DAYS
+
+    def child_age_months_at(self, on: date) -> int:
+        return full_months_between(self.child.date_of_birth, on)
+
+    @property
+    def days_since_event(self) -> int:
+        return (self.received_on - self.child.date_of_birth).days
+
+    @classmethod
+    def rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
+        found: list[Violation] = []
+        received_on = _received_on(parts)
+        if parts.get("chain_opt_in") is False:
+            found.append(
+                (
+                    "chain_opt_in",
+                    "the citizen has not opted in to the interconnected procedure (liên thông): "
+                    "confirm the citizen's choice (true) or file each procedure separately",
+                )
+            )
+        child = parts.get("child")
+        if not isinstance(child, Child):
+            child = None
+        elif received_on is not None:
+            found += _future("child.date_of_birth", child.date_of_birth, received_on)
+            months = full_months_between(child.date_of_birth, received_on)
+            if months >= HEALTH_CARD_AGE_MONTHS:
+                found.append(
+                    (
+                        "child.date_of_birth",
+                        f"the child was {months // 12} years old when the dossier was received; "
+                        "the interconnected birth procedure (with the free health card) is only "
+                        "for children under 6: register the birth on its own",
+                    )
+                )
+        for role, sex in (("mother", Sex.FEMALE), ("father", Sex.MALE)):
+            parent = parts.get(role)
+            if isinstance(parent, Parent):
+                found += _parent_violations(role, sex, parent, child, received_on)
+        if "mother" in parts and "father" in parts and parts["mother"] is parts["father"] is None:
+            found.append(
+                ("mother", "give the mother, the father or both: at least one parent is required")
+            )
+        certificate = parts.get("medical_birth_certificate")
+        if isinstance(certificate, Certificate):
+            path = "medical_birth_certificate.issued_on"
+            found += _future(path, certificate.issued_on, received_on)
+            if child is not None and certificate.issued_on < child.date_of_birth:
+                found.append((path, f"is before the child's birth ({child.date_of_birth})"))
+        return found
+
+
+class DeathDossier(DossierBase):
+    """Chain B: death registration -> residence removal -> funeral allowance / survivor benefits."""
+
+    chain: Literal[Chain.DEATH] = Chain.DEATH
+    deceased: Deceased
+    death: Death
+    death_notice: Certificate
+    scope: Literal[2, 3, 4]  # how many procedures the requester asks for
+    funeral_payer_basis: FuneralPayerBasis
+    # Months of compulsory social-insurance contributions, when the family knows them.
+    # Social insurance asks for the contribution record (supplementation) when it is missing.
+    contribution_months: int | None = Field(None, ge=0)
+
+    EVENT: ClassVar[str] = "death"
+    LATE_AFTER_DAYS: ClassVar[int] = DEATH_REGISTRATION_DAYS
+
+    @property
+    def date_of_death(self) -> date:
+        return local_date(self.death.occurred_at)
+
+    @property
+    def days_since_event(self) -> int:
+        return (self.received_on - self.date_of_death).days
+
+    @classmethod
+    def rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
+        found: list[Violation] = []
+        received_on = _received_on(parts)
+        received_at = parts.get("received_at")
+        deceased = parts.get("deceased")
+        if not isinstance(deceased, Deceased):
+            deceased = None
+        else:
+            found += _future("deceased.date_of_birth", deceased.date_of_birth, received_on)
+            found += _id_violations(
+                "deceased.personal_id",
+                deceased.personal_id,
+                deceased.sex,
+                deceased.date_of_birth.year,
+            )
+        death = parts.get("death")
+        died_on: date | None = None
+        if isinstance(death, Death):
+            died_on = local_date(death.occurred_at)
+            if isinstance(received_at, datetime) and death.occurred_at > received_at:
+                found.append(
+                    (
+                        "death.occurred_at",
+                        f"{death.occurred_at.isoformat()} is in the future: the dossier was "
+                        f"received at {received_at.isoformat()}",
+                    )
+                )
+            if deceased is not None and died_on < deceased.date_of_birth:
+                found.append(
+                    (
+                        "death.occurred_at",
+                        f"is before the deceased's date of birth ({deceased.date_of_birth})",
+                    )
+                )
+        notice = parts.get("death_notice")
+        if isinstance(notice, Certificate):
+            found += _future("death_notice.issued_on", notice.issued_on, received_on)
+            if died_on is not None and notice.issued_on < died_on:
+                found.append(("death_notice.issued_on", f"is before the death ({died_on})"))
+        return found
+
+
+AnyDossier: TypeAlias = BirthDossier | DeathDossier
+DOSSIER_MODELS: Mapping[Chain, type[AnyDossier]] = {
+    Chain.BIRTH: BirthDossier,
+    Chain.DEATH: DeathDossier,
+}
