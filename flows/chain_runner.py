@@ -15,6 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.states import Completed, Failed
 
+from adapters.errors import TransientAgencyError
 from lienthong import runtime
 from lienthong.masking import scrub
 from models.status import Chain, DossierStatus, StepKind, StepStatus
@@ -60,7 +61,11 @@ async def _mark_failed(reference: str, kind: StepKind, exc: BaseException) -> re
     view = await asyncio.to_thread(records.load_view, container, reference)
     if _status_of(view, kind) != StepStatus.IN_PROGRESS:
         raise exc
-    reason = f"retries exhausted: {scrub(str(exc)) or type(exc).__name__}"
+    detail = scrub(str(exc)) or type(exc).__name__
+    if isinstance(exc, TransientAgencyError | TimeoutError):
+        reason = f"agency unreachable, retries exhausted: {detail}"
+    else:
+        reason = f"step failed ({type(exc).__name__}): {detail}"
     view = await asyncio.to_thread(
         records.finish_step,
         container,

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "audit",
     "simulator",
     "chains",
+    "demo",
 )
 
 
@@ -39,6 +40,8 @@ def _configure_logging() -> None:
     handler.addFilter(PersonalDataFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    # One line per HTTP request drowns what the operator needs to see.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,198 @@
+"""``lienthong demo``: the whole pipeline on one machine, with nothing to set up.
+
+It starts the agency simulator (with injected transient faults), uses an embedded Prefect
+(a temporary local server on SQLite unless PREFECT_API_URL points at one), stores the
+sample dossiers in a fresh demo database, runs both chains, answers the request for
+supplementation, delivers every notification and prints what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from lienthong import runtime
+from lienthong.audit import verify_chain
+from lienthong.bootstrap import Container, build_container
+from lienthong.intake import IntakeResult, receive
+from lienthong.ledger import Actor
+from lienthong.runner import run_here, run_tags
+from lienthong.settings import FaultProfile, Settings, SimulatorFaultSettings, TaskRetrySettings
+from lienthong.supplements import record_supplement
+from migrations import upgrade_database
+from models.status import DossierStatus, StepStatus
+from models.validation import load_dossier_file
+from simulator.server import SimulatorServer
+from tasks import records
+from tasks.notifications import deliver_with_patience
+
+DEMO_FAULTS = SimulatorFaultSettings(
+    seed=6,
+    agencies=FaultProfile(
+        latency_ms=20,
+        latency_jitter_ms=30,
+        error_500_rate=0.05,
+        error_503_rate=0.05,
+        rate_limit_rate=0.04,
+        drop_rate=0.03,
+        processed_then_drop_rate=0.05,
+        retry_after_seconds=1,
+    ),
+    webhooks=FaultProfile(error_503_rate=0.2),
+)
+OPERATOR = Actor("demo-operator")
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    dossiers: list[Path]
+    rejected_example: Path
+    supplements: Path
+
+
+def find_examples(root: Path) -> DemoPaths:
+    demo = root / "examples" / "demo"
+    dossiers = sorted(demo.glob("*.json"))
+    if not dossiers:
+        raise FileNotFoundError(f"no demo dossiers in {demo}: run the demo from the repository")
+    return DemoPaths(
+        dossiers, root / "examples" / "invalid" / "id-unknown-province.json", demo / "supplements"
+    )
+
+
+def demo_settings(base: Settings, data_dir: Path) -> Settings:
+    """A fresh demo database, and retries quick enough to watch."""
+    return base.model_copy(
+        update={
+            "data_dir": data_dir,
+            "database_url": f"sqlite:///{(data_dir / 'lienthong.db').resolve()}",
+            "task_retry": TaskRetrySettings(retries=4, retry_delay_seconds=[1, 2, 4, 8]),
+        }
+    )
+
+
+def _intake(container: Container, paths: DemoPaths) -> list[IntakeResult]:
+    results = [receive(container, load_dossier_file(p), OPERATOR) for p in paths.dossiers]
+    results.append(receive(container, load_dossier_file(paths.rejected_example), OPERATOR))
+    return results
+
+
+async def _run(container: Container, references: list[str]) -> None:
+    entries = []
+    for reference in references:
+        view = records.load_view(container, reference)
+        assert view.chain is not None
+        entries.append(
+            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
+        )
+    await run_here(entries)
+
+
+def _supplement_waiting(container: Container, paths: DemoPaths) -> list[str]:
+    resumed = []
+    for file in sorted(paths.supplements.glob("*.json")):
+        reference = file.stem
+        view = records.load_view(container, reference)
+        if view.status == DossierStatus.AWAITING_SUPPLEMENT:
+            record_supplement(container, reference, load_dossier_file(file), OPERATOR)
+            resumed.append(reference)
+    return resumed
+
+
+def _print_decisions(container: Container, references: list[str]) -> None:
+    """What the first pass left for a person: refusals and requests for supplementation."""
+    for reference in references:
+        for step in records.load_view(container, reference).steps:
+            if step.status in (StepStatus.REFUSED, StepStatus.AWAITING_SUPPLEMENT):
+                missing = (
+                    f" (missing: {'; '.join(step.missing_items)})" if step.missing_items else ""
+                )
+                print(
+                    f"  {reference} {step.kind.value}: {step.status.value}: {step.reason}{missing}"
+                )
+
+
+def _simulator_facts(base_url: str) -> tuple[Counter[str], int, int]:
+    """Injected faults, and (registrations, distinct dossier-steps) across agencies."""
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        stats = Counter(client.get("/admin/fault-stats").json())
+        made = 0
+        distinct: set[tuple[str, str]] = set()
+        for slug in ("justice", "police", "social-insurance", "social-affairs"):
+            for record in client.get(f"/admin/records/{slug}").json():
+                made += 1
+                distinct.add((slug, str(record.get("idempotency_key"))))
+    return stats, made, len(distinct)
+
+
+def _table(container: Container, references: list[str]) -> str:
+    rows = [("reference", "chain", "status", "steps", "attempts")]
+    for reference in references:
+        view = records.load_view(container, reference)
+        steps = " → ".join(f"{s.kind.value}:{s.status.value}" for s in view.steps) or "-"
+        attempts = str(sum(s.attempts for s in view.steps))
+        chain = view.chain.value if view.chain else "?"
+        rows.append((reference, chain, view.status.value, steps, attempts))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def run_demo(root: Path, base: Settings, keep: bool = False) -> int:
+    paths = find_examples(root)
+    data_dir = base.data_dir / "demo"
+    if data_dir.exists() and not keep:
+        shutil.rmtree(data_dir)
+    settings = demo_settings(base, data_dir)
+    started = time.monotonic()
+    with SimulatorServer(settings, data_dir / "simulator", DEMO_FAULTS, port=0) as simulator:
+        settings = simulator.client_settings()
+        upgrade_database(settings.resolved_database_url())
+        container = build_container(settings)
+        runtime.install(container)
+        print(f"agency simulator at {simulator.base_url} (injecting transient faults)")
+        results = _intake(container, paths)
+        for result in results:
+            status = "received" if result.accepted else "REJECTED at intake"
+            print(f"  {result.reference}: {status}")
+            for problem in result.problems:
+                print(f"      {problem.path}: {problem.message}")
+        accepted = [r.reference for r in results if r.accepted]
+        asyncio.run(_run(container, accepted))
+        _print_decisions(container, accepted)
+        resumed = _supplement_waiting(container, paths)
+        if resumed:
+            print(f"supplements received for {', '.join(resumed)}: resuming")
+            asyncio.run(_run(container, resumed))
+        report = asyncio.run(deliver_with_patience(None, passes=30))
+        stats, made, distinct = _simulator_facts(simulator.base_url)
+        with container.unit_of_work() as uow:
+            audit = verify_chain(uow.session)
+        print()
+        print(_table(container, [r.reference for r in results]))
+        print()
+        faults = {k: v for k, v in sorted(stats.items()) if not k.endswith(".none")}
+        print(f"transient faults injected: {json.dumps(faults)}")
+        print(
+            f"agency registrations: {made} for {distinct} dossier-steps (duplicates: "
+            f"{made - distinct})"
+        )
+        print(f"notifications: {report.pending} still pending after delivery")
+        print(f"audit chain: {'intact' if audit.intact else 'BROKEN'} ({audit.checked} events)")
+        print(f"database: {settings.resolved_database_url()}")
+        print(f"took {time.monotonic() - started:.1f} s")
+        container.close()
+        runtime.install(None)
+    ok = audit.intact and made == distinct and report.pending == 0
+    return 0 if ok else 1
