@@ -1,0 +1,87 @@
+"""``lienthong db``: bring the database schema up to date, or say where it stands.
+
+Exit codes: 0 done / at head; 1 ``current`` found the database behind head or never
+migrated; 2 the database cannot be opened (missing SQLite file, unreachable server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from lienthong.settings import Settings
+from migrations import current_revision, head_revision, upgrade_database
+
+EXIT_BEHIND = 1
+EXIT_UNAVAILABLE = 2
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be used: the message says why and what to do."""
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for printing: the password is hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def require_existing_database(url: str) -> None:
+    """Refuse a SQLite file that does not exist, rather than silently creating an empty one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if not Path(parsed.database).exists():
+        raise DatabaseUnavailable(
+            f"no database at {parsed.database}: run `lienthong db upgrade` to create it"
+        )
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    url = Settings().resolved_database_url()
+    try:
+        before = current_revision(url)
+        upgrade_database(url)
+        after = current_revision(url)
+    except DBAPIError as exc:
+        print(f"cannot upgrade {shown_url(url)}: {exc.orig}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if before == after:
+        print(f"{shown_url(url)}: already at revision {after} (head), nothing to do")
+    else:
+        print(f"{shown_url(url)}: upgraded from {before or 'an empty database'} to {after} (head)")
+    return 0
+
+
+def _current(args: argparse.Namespace) -> int:
+    url = Settings().resolved_database_url()
+    try:
+        require_existing_database(url)
+        revision = current_revision(url)
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except DBAPIError as exc:
+        print(f"cannot read {shown_url(url)}: {exc.orig}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    head = head_revision()
+    if revision == head:
+        print(f"{shown_url(url)}: revision {revision} (head)")
+        return 0
+    where = f"revision {revision}" if revision else "never migrated"
+    print(f"{shown_url(url)}: {where}; head is {head}: run `lienthong db upgrade`")
+    return EXIT_BEHIND
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("db", help="database schema migrations")
+    commands = parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "upgrade", help="migrate the configured database to the latest schema (head)"
+    ).set_defaults(func=_upgrade)
+    commands.add_parser(
+        "current", help="show the database's schema revision; exit 1 when it is not head"
+    ).set_defaults(func=_current)
