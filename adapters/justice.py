@@ -1,0 +1,23 @@
+"""Justice / civil status (Tư pháp - Hộ tịch): births and deaths."""
+
+from __future__ import annotations
+
+from adapters.agency_http import AgencyClient
+from models.agency_messages import BirthRegistrationRequest, DeathRegistrationRequest
+from models.results import BirthRegistrationResult, DeathRegistrationResult
+from models.status import Agency
+
+
+class JusticeClient(AgencyClient):
+    agency = Agency.JUSTICE
+
+    async def register_birth(
+        self, request: BirthRegistrationRequest, idempotency_key: str
+    ) -> BirthRegistrationResult:
+        """Register the birth; the result carries the child's 12-digit personal ID."""
+        return await self._post("births", request, idempotency_key, BirthRegistrationResult)
+
+    async def register_death(
+        self, request: DeathRegistrationRequest, idempotency_key: str
+    ) -> DeathRegistrationResult:
+        return await self._post("deaths", request, idempotency_key, DeathRegistrationResult)

@@ -1,0 +1,24 @@
+"""Police (Công an): permanent residence registration and its removal on death."""
+
+from __future__ import annotations
+
+from adapters.agency_http import AgencyClient
+from models.agency_messages import ResidenceRegistrationRequest, ResidenceRemovalRequest
+from models.results import ResidenceRegistrationResult, ResidenceRemovalResult
+from models.status import Agency
+
+
+class PoliceClient(AgencyClient):
+    agency = Agency.POLICE
+
+    async def register_residence(
+        self, request: ResidenceRegistrationRequest, idempotency_key: str
+    ) -> ResidenceRegistrationResult:
+        return await self._post("residences", request, idempotency_key, ResidenceRegistrationResult)
+
+    async def remove_residence(
+        self, request: ResidenceRemovalRequest, idempotency_key: str
+    ) -> ResidenceRemovalResult:
+        return await self._post(
+            "residence-removals", request, idempotency_key, ResidenceRemovalResult
+        )

@@ -1,0 +1,17 @@
+"""Social affairs (LĐ-TB&XH): funeral-cost support for beneficiaries and people with merit."""
+
+from __future__ import annotations
+
+from adapters.agency_http import AgencyClient
+from models.agency_messages import FuneralAllowanceRequest
+from models.results import AllowanceDecision
+from models.status import Agency
+
+
+class SocialAffairsClient(AgencyClient):
+    agency = Agency.SOCIAL_AFFAIRS
+
+    async def pay_funeral_support(
+        self, request: FuneralAllowanceRequest, idempotency_key: str
+    ) -> AllowanceDecision:
+        return await self._post("funeral-supports", request, idempotency_key, AllowanceDecision)

@@ -1,0 +1,33 @@
+"""Social insurance (BHXH): child health cards, funeral allowance, survivor benefits."""
+
+from __future__ import annotations
+
+from adapters.agency_http import AgencyClient
+from models.agency_messages import (
+    ChildHealthCardRequest,
+    FuneralAllowanceRequest,
+    SurvivorBenefitsRequest,
+)
+from models.results import AllowanceDecision, HealthCardResult, SurvivorBenefitsDecision
+from models.status import Agency
+
+
+class SocialInsuranceClient(AgencyClient):
+    agency = Agency.SOCIAL_INSURANCE
+
+    async def issue_child_health_card(
+        self, request: ChildHealthCardRequest, idempotency_key: str
+    ) -> HealthCardResult:
+        return await self._post("child-health-cards", request, idempotency_key, HealthCardResult)
+
+    async def pay_funeral_allowance(
+        self, request: FuneralAllowanceRequest, idempotency_key: str
+    ) -> AllowanceDecision:
+        return await self._post("funeral-allowances", request, idempotency_key, AllowanceDecision)
+
+    async def grant_survivor_benefits(
+        self, request: SurvivorBenefitsRequest, idempotency_key: str
+    ) -> SurvivorBenefitsDecision:
+        return await self._post(
+            "survivor-benefits", request, idempotency_key, SurvivorBenefitsDecision
+        )

@@ -1,0 +1,55 @@
+"""``lienthong simulator``: serve the four simulated agency systems until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from lienthong.settings import Settings
+from simulator.server import SimulatorServer
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "simulator",
+        help="run the agency simulator (justice, police, social insurance, social affairs)",
+        description=(
+            "Serve the simulated agency systems, their webhook receivers and /admin on one "
+            "port. Faults come from LIENTHONG_SIMULATOR_FAULTS__* settings or PUT /admin/faults."
+        ),
+    )
+    parser.add_argument("--host", help="bind address (default: settings.simulator_host)")
+    parser.add_argument("--port", type=int, help="port, 0 for any free one (default: 8765)")
+    parser.add_argument("--data-dir", type=Path, help="where the simulator keeps its SQLite file")
+    parser.add_argument("--seed", type=int, help="seed for fault injection")
+    parser.add_argument("--log-level", default="info", help="uvicorn log level")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    faults = settings.simulator_faults
+    if args.seed is not None:
+        faults = faults.model_copy(update={"seed": args.seed})
+    server = SimulatorServer(
+        settings,
+        args.data_dir,
+        faults,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+    )
+    server.start()
+    print(f"agency simulator at {server.base_url} (OpenAPI: {server.base_url}/docs)", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

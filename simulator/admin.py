@@ -1,0 +1,44 @@
+"""Admin endpoints for tests and the demo: what each agency registered, and the faults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from lienthong.settings import SimulatorFaultSettings
+from models.agency_messages import ProblemOutcome
+from models.status import Agency
+from simulator.faults import FaultController
+from simulator.protocol import ProblemError, agency_slug
+from simulator.store import SimulatorStore
+
+
+def build_router(store: SimulatorStore, faults: FaultController) -> APIRouter:
+    router = APIRouter(tags=["admin"])
+    agencies = {agency_slug(a): a.value for a in Agency if a is not Agency.COMMUNE}
+
+    @router.get("/records/{slug}")
+    async def records(slug: str) -> list[dict[str, Any]]:
+        """Every registration or decision the agency made, with dossier and idempotency key."""
+        if slug not in agencies:
+            raise ProblemError(404, ProblemOutcome.INVALID_REQUEST, f"no agency {slug!r}")
+        return await run_in_threadpool(store.records, agencies[slug])
+
+    @router.get("/faults")
+    async def get_faults() -> SimulatorFaultSettings:
+        return faults.settings
+
+    @router.get("/fault-stats")
+    async def fault_stats() -> dict[str, int]:
+        """How many requests got each fault since start, e.g. ``agencies.processed_then_drop``."""
+        return dict(faults.injected)
+
+    @router.put("/faults")
+    async def put_faults(settings: SimulatorFaultSettings) -> SimulatorFaultSettings:
+        """Replace the fault settings (resets the seeded random source)."""
+        faults.replace(settings)
+        return faults.settings
+
+    return router

@@ -1,0 +1,48 @@
+"""The simulator's one ASGI application: four agencies, webhook receivers, admin."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+
+from lienthong.settings import Settings
+from models.status import Agency
+from simulator import admin, justice, police, social_affairs, social_insurance, webhooks
+from simulator.faults import FaultController, FaultMiddleware
+from simulator.protocol import (
+    ProblemError,
+    agency_slug,
+    handle_problem,
+    handle_validation_error,
+)
+from simulator.store import SimulatorStore
+
+
+def build_app(settings: Settings, store: SimulatorStore, faults: FaultController) -> FastAPI:
+    app = FastAPI(
+        title="Liên thông agency simulator",
+        description="Stand-ins for the agency systems; the reference for docs/agency-api.md.",
+        version="1",
+    )
+    app.add_exception_handler(ProblemError, handle_problem)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+
+    def key(agency: Agency) -> str:
+        return settings.endpoint(agency).api_key.get_secret_value()
+
+    agency_routers = {
+        Agency.JUSTICE: justice.build_router(store, key(Agency.JUSTICE)),
+        Agency.POLICE: police.build_router(store, key(Agency.POLICE)),
+        Agency.SOCIAL_INSURANCE: social_insurance.build_router(store, key(Agency.SOCIAL_INSURANCE)),
+        Agency.SOCIAL_AFFAIRS: social_affairs.build_router(store, key(Agency.SOCIAL_AFFAIRS)),
+    }
+    for agency, router in agency_routers.items():
+        app.include_router(router, prefix=f"/{agency_slug(agency)}")
+    app.include_router(webhooks.build_router(store, settings), prefix="/webhooks")
+    app.include_router(admin.build_router(store, faults), prefix="/admin")
+    app.add_middleware(
+        FaultMiddleware,
+        controller=faults,
+        agency_slugs={agency_slug(agency) for agency in agency_routers},
+    )
+    return app

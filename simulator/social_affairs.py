@@ -1,0 +1,69 @@
+"""Simulated social affairs (LĐ-TB&XH): funeral-cost support."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from models.agency_messages import FuneralAllowanceRequest
+from models.chains import SOCIAL_AFFAIRS_PAYS
+from models.results import AllowanceDecision
+from models.status import Agency
+from simulator import rules
+from simulator.protocol import (
+    PROBLEM_RESPONSES,
+    IdempotencyKey,
+    api_key_checker,
+    refused,
+    run_idempotent,
+)
+from simulator.store import Ledger, SimulatorStore
+
+AGENCY = Agency.SOCIAL_AFFAIRS.value
+
+
+def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(api_key_checker(api_key))], tags=["social affairs"])
+
+    @router.post("/funeral-supports", response_model=AllowanceDecision, responses=PROBLEM_RESPONSES)
+    def pay_funeral_support(
+        request: FuneralAllowanceRequest, idempotency_key: IdempotencyKey = None
+    ) -> JSONResponse:
+        """20 x the standard assistance level at the date of death."""
+        return run_idempotent(
+            store,
+            AGENCY,
+            "funeral_support",
+            "/funeral-supports",
+            idempotency_key,
+            request,
+            lambda ledger: _funeral_support(ledger, request),
+        )
+
+    return router
+
+
+def _funeral_support(
+    ledger: Ledger, request: FuneralAllowanceRequest
+) -> tuple[str, AllowanceDecision]:
+    if request.basis not in SOCIAL_AFFAIRS_PAYS:
+        raise refused(
+            "Người chết không thuộc diện hỗ trợ mai táng phí. "
+            f"Social affairs does not pay funeral support on basis {request.basis}."
+        )
+    if (owner := ledger.owner_of("funeral_support", request.deceased_personal_id)) is not None:
+        raise refused(f"Đã chi hỗ trợ mai táng ({owner}). Already paid by {owner}.")
+    decision_number = f"MT-LDTBXH-{ledger.next_value('funeral_support'):08d}"
+    result = AllowanceDecision(
+        dossier_reference=request.dossier_reference,
+        decision_number=decision_number,
+        payer=Agency.SOCIAL_AFFAIRS,
+        deceased_personal_id=request.deceased_personal_id,
+        amount_vnd=rules.funeral_support_vnd(request.date_of_death),
+        legal_basis=rules.funeral_support_basis(request.date_of_death),
+        decided_at=datetime.now(UTC),
+    )
+    ledger.claim("funeral_support", request.deceased_personal_id, decision_number)
+    return decision_number, result

@@ -1,0 +1,191 @@
+"""Simulated social insurance (BHXH): child cards, funeral allowance, survivor benefits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from models.agency_messages import (
+    ChildHealthCardRequest,
+    FuneralAllowanceRequest,
+    SurvivorBenefitsRequest,
+)
+from models.chains import SOCIAL_INSURANCE_PAYS
+from models.results import (
+    AllowanceDecision,
+    HealthCardResult,
+    SurvivorBenefitKind,
+    SurvivorBenefitsDecision,
+)
+from models.status import Agency, FuneralPayerBasis
+from simulator import rules
+from simulator.protocol import (
+    PROBLEM_RESPONSES,
+    IdempotencyKey,
+    api_key_checker,
+    refused,
+    run_idempotent,
+    supplement_required,
+)
+from simulator.store import Ledger, SimulatorStore
+
+AGENCY = Agency.SOCIAL_INSURANCE.value
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+CONTRIBUTION_RECORD = "contribution record (quá trình đóng BHXH)"
+
+
+def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(api_key_checker(api_key))], tags=["social insurance"])
+
+    @router.post(
+        "/child-health-cards", response_model=HealthCardResult, responses=PROBLEM_RESPONSES
+    )
+    def issue_child_health_card(
+        request: ChildHealthCardRequest, idempotency_key: IdempotencyKey = None
+    ) -> JSONResponse:
+        """Free health-insurance card for a child under 6 (valid to 72 months of age)."""
+        return run_idempotent(
+            store,
+            AGENCY,
+            "child_health_card",
+            "/child-health-cards",
+            idempotency_key,
+            request,
+            lambda ledger: _issue_card(ledger, request),
+        )
+
+    @router.post(
+        "/funeral-allowances", response_model=AllowanceDecision, responses=PROBLEM_RESPONSES
+    )
+    def pay_funeral_allowance(
+        request: FuneralAllowanceRequest, idempotency_key: IdempotencyKey = None
+    ) -> JSONResponse:
+        """10 x the base salary at the date of death, for the insured or pensioners."""
+        return run_idempotent(
+            store,
+            AGENCY,
+            "funeral_allowance",
+            "/funeral-allowances",
+            idempotency_key,
+            request,
+            lambda ledger: _funeral_allowance(ledger, request),
+        )
+
+    @router.post(
+        "/survivor-benefits", response_model=SurvivorBenefitsDecision, responses=PROBLEM_RESPONSES
+    )
+    def grant_survivor_benefits(
+        request: SurvivorBenefitsRequest, idempotency_key: IdempotencyKey = None
+    ) -> JSONResponse:
+        return run_idempotent(
+            store,
+            AGENCY,
+            "survivor_benefits",
+            "/survivor-benefits",
+            idempotency_key,
+            request,
+            lambda ledger: _survivor_benefits(ledger, request),
+        )
+
+    return router
+
+
+def _issue_card(ledger: Ledger, request: ChildHealthCardRequest) -> tuple[str, HealthCardResult]:
+    valid_to = rules.child_card_valid_to(request.date_of_birth)
+    if valid_to < datetime.now(VIETNAM).date():
+        raise refused("Trẻ đã đủ 72 tháng tuổi. The child is past 72 months of age: no free card.")
+    if (owner := ledger.owner_of("child_health_card", request.personal_id)) is not None:
+        raise refused(f"Trẻ đã có thẻ BHYT số {owner}. The child already has card {owner}.")
+    card_number = f"{ledger.next_value('child_health_card'):010d}"
+    result = HealthCardResult(
+        dossier_reference=request.dossier_reference,
+        card_number=card_number,
+        personal_id=request.personal_id,
+        full_name=request.full_name,
+        valid_from=request.date_of_birth,
+        valid_to=valid_to,
+        benefit_level_percent=100,
+        facility_code=request.facility_code,
+        facility_name=request.facility_name,
+        issued_at=datetime.now(UTC),
+    )
+    ledger.claim("child_health_card", request.personal_id, card_number)
+    return card_number, result
+
+
+def _funeral_allowance(
+    ledger: Ledger, request: FuneralAllowanceRequest
+) -> tuple[str, AllowanceDecision]:
+    if request.basis not in SOCIAL_INSURANCE_PAYS:
+        raise refused(
+            "Người chết không thuộc diện hưởng trợ cấp mai táng BHXH. "
+            f"Social insurance does not pay a funeral allowance on basis {request.basis}."
+        )
+    if request.basis is FuneralPayerBasis.INSURED:
+        if request.contribution_months is None:
+            raise supplement_required(
+                "Cần bổ sung quá trình đóng BHXH. The contribution record is needed.",
+                [CONTRIBUTION_RECORD],
+            )
+        if request.contribution_months < rules.INSURED_MIN_CONTRIBUTION_MONTHS:
+            raise refused(
+                "Chưa đủ 12 tháng đóng BHXH bắt buộc. "
+                "Fewer than 12 months of compulsory contributions."
+            )
+    _refuse_if_paid(ledger, "funeral_allowance", request.deceased_personal_id)
+    decision_number = f"MT-BHXH-{ledger.next_value('funeral_allowance'):08d}"
+    result = AllowanceDecision(
+        dossier_reference=request.dossier_reference,
+        decision_number=decision_number,
+        payer=Agency.SOCIAL_INSURANCE,
+        deceased_personal_id=request.deceased_personal_id,
+        amount_vnd=rules.funeral_allowance_vnd(request.date_of_death),
+        legal_basis=rules.funeral_allowance_basis(request.date_of_death),
+        decided_at=datetime.now(UTC),
+    )
+    ledger.claim("funeral_allowance", request.deceased_personal_id, decision_number)
+    return decision_number, result
+
+
+def _survivor_benefits(
+    ledger: Ledger, request: SurvivorBenefitsRequest
+) -> tuple[str, SurvivorBenefitsDecision]:
+    if request.basis not in SOCIAL_INSURANCE_PAYS:
+        raise refused(
+            "Người chết không thuộc diện BHXH. "
+            f"Survivor benefits are not paid on basis {request.basis}."
+        )
+    claim_key = f"{request.deceased_personal_id}:{request.claimant_personal_id}"
+    _refuse_if_paid(ledger, "survivor_benefits", claim_key)
+    monthly = request.contribution_months >= rules.SURVIVOR_MONTHLY_MIN_CONTRIBUTION_MONTHS or (
+        request.basis is not FuneralPayerBasis.INSURED
+    )
+    if monthly:
+        kind, amount = (
+            SurvivorBenefitKind.MONTHLY,
+            rules.survivor_monthly_vnd(request.date_of_death),
+        )
+    else:
+        kind = SurvivorBenefitKind.LUMP_SUM
+        amount = rules.survivor_lump_sum_vnd(request.date_of_death, request.contribution_months)
+    decision_number = f"TT-BHXH-{ledger.next_value('survivor_benefits'):08d}"
+    result = SurvivorBenefitsDecision(
+        dossier_reference=request.dossier_reference,
+        decision_number=decision_number,
+        deceased_personal_id=request.deceased_personal_id,
+        claimant_personal_id=request.claimant_personal_id,
+        benefit_kind=kind,
+        amount_vnd=amount,
+        legal_basis="Luật BHXH 2014 Điều 67-70 (simplified by the simulator)",
+        decided_at=datetime.now(UTC),
+    )
+    ledger.claim("survivor_benefits", claim_key, decision_number)
+    return decision_number, result
+
+
+def _refuse_if_paid(ledger: Ledger, namespace: str, value: str) -> None:
+    if (owner := ledger.owner_of(namespace, value)) is not None:
+        raise refused(f"Đã giải quyết ({owner}). Already decided by {owner}.")

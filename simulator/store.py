@@ -1,0 +1,204 @@
+"""The simulator's own SQLite file: idempotency replies, registrations, webhook receipts.
+
+One connection guarded by one lock: every agency call runs as a single transaction that
+checks the idempotency key, applies the agency's rules and stores the reply together, so a
+crash or a dropped connection can never leave a registration without its replay entry.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS idempotency (
+    agency TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    status_code INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (agency, key)
+);
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, agency TEXT NOT NULL, kind TEXT NOT NULL,
+    dossier_reference TEXT NOT NULL, idempotency_key TEXT NOT NULL, reference TEXT NOT NULL,
+    body TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claims (
+    namespace TEXT NOT NULL, value TEXT NOT NULL, owner TEXT NOT NULL,
+    PRIMARY KEY (namespace, value)
+);
+CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL, event_id TEXT NOT NULL,
+    timestamp INTEGER NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL,
+    UNIQUE (slug, event_id)
+);
+"""
+
+# Registered "before the simulator started": the demo's duplicate birth certificate.
+SEED_CLAIMS = (("medical_birth_certificate", "GCS-DUPLICATE-0001", "KS-SEED-000001"),)
+
+
+class IdempotencyConflict(Exception):
+    """The key was already used with a different request."""
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Ledger:
+    """What an agency handler may do inside its transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def next_value(self, sequence: str) -> int:
+        """1, 2, 3... per named sequence."""
+        row = self._conn.execute(
+            "INSERT INTO sequences (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (sequence,),
+        ).fetchone()
+        return int(row[0])
+
+    def owner_of(self, namespace: str, value: str) -> str | None:
+        """Who already holds a unique fact (e.g. a birth certificate number), if anyone."""
+        row = self._conn.execute(
+            "SELECT owner FROM claims WHERE namespace = ? AND value = ?", (namespace, value)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def claim(self, namespace: str, value: str, owner: str) -> None:
+        self._conn.execute(
+            "INSERT INTO claims (namespace, value, owner) VALUES (?, ?, ?)",
+            (namespace, value, owner),
+        )
+
+    def record(
+        self,
+        agency: str,
+        kind: str,
+        dossier_reference: str,
+        idempotency_key: str,
+        reference: str,
+        body: dict[str, Any],
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO records (agency, kind, dossier_reference, idempotency_key, reference,"
+            " body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (agency, kind, dossier_reference, idempotency_key, reference, json.dumps(body), _now()),
+        )
+
+
+class SimulatorStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(SCHEMA)
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO claims (namespace, value, owner) VALUES (?, ?, ?)", SEED_CLAIMS
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def run_once(
+        self,
+        agency: str,
+        key: str,
+        fingerprint: str,
+        handler: Callable[[Ledger], tuple[int, dict[str, Any]]],
+    ) -> StoredReply:
+        """Replay the stored reply for ``key``, or run ``handler`` and store its reply.
+
+        Raises :class:`IdempotencyConflict` when ``key`` was used for a different request.
+        If ``handler`` raises, nothing it did is kept.
+        """
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                reply = self._replay(agency, key, fingerprint)
+                if reply is None:
+                    status_code, body = handler(Ledger(self._conn))
+                    self._conn.execute(
+                        "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?)",
+                        (agency, key, fingerprint, status_code, json.dumps(body), _now()),
+                    )
+                    reply = StoredReply(status_code, body, replayed=False)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return reply
+
+    def _replay(self, agency: str, key: str, fingerprint: str) -> StoredReply | None:
+        row = self._conn.execute(
+            "SELECT fingerprint, status_code, body FROM idempotency WHERE agency = ? AND key = ?",
+            (agency, key),
+        ).fetchone()
+        if row is None:
+            return None
+        if row[0] != fingerprint:
+            raise IdempotencyConflict(key)
+        return StoredReply(int(row[1]), json.loads(row[2]), replayed=True)
+
+    def records(self, agency: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT kind, dossier_reference, idempotency_key, reference, body, created_at "
+                "FROM records WHERE agency = ? ORDER BY id",
+                (agency,),
+            ).fetchall()
+        return [
+            {
+                "kind": kind,
+                "dossier_reference": dossier_reference,
+                "idempotency_key": idempotency_key,
+                "reference": reference,
+                "result": json.loads(body),
+                "created_at": created_at,
+            }
+            for kind, dossier_reference, idempotency_key, reference, body, created_at in rows
+        ]
+
+    def receive_webhook(self, slug: str, event_id: str, timestamp: int, body: bytes) -> bool:
+        """Store a notification; False when this event id was already received."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO webhooks (slug, event_id, timestamp, body, received_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (slug, event_id, timestamp, body.decode(), _now()),
+            )
+            return cursor.rowcount == 1
+
+    def received_webhooks(self, slug: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT event_id, timestamp, body, received_at FROM webhooks "
+                "WHERE slug = ? ORDER BY id",
+                (slug,),
+            ).fetchall()
+        return [
+            {
+                "event_id": event_id,
+                "timestamp": timestamp,
+                "payload": json.loads(body),
+                "received_at": received_at,
+            }
+            for event_id, timestamp, body, received_at in rows
+        ]

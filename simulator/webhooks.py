@@ -1,0 +1,72 @@
+"""Webhook receivers, one per agency slug: verify, de-duplicate by event id, record."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from adapters.signing import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    InvalidSignature,
+    verify,
+)
+from lienthong.settings import Settings
+from models.agency_messages import ProblemOutcome
+from models.status import Agency
+from simulator.protocol import ProblemError, agency_slug, invalid_request
+from simulator.store import SimulatorStore
+
+
+def build_router(store: SimulatorStore, settings: Settings) -> APIRouter:
+    secrets = {
+        agency_slug(agency): settings.endpoint(agency).webhook_secret.get_secret_value()
+        for agency in Agency
+    }
+    router = APIRouter(tags=["webhooks"])
+
+    def secret_for(slug: str) -> str:
+        if slug not in secrets:
+            raise ProblemError(404, ProblemOutcome.INVALID_REQUEST, f"no receiver {slug!r}")
+        return secrets[slug]
+
+    @router.post("/{slug}")
+    async def receive(slug: str, request: Request) -> JSONResponse:
+        """Accept a signed notification once; a repeated event id is acknowledged, not kept."""
+        secret = secret_for(slug)
+        body = await request.body()
+        headers = request.headers
+        try:
+            verify(
+                secret,
+                headers.get(TIMESTAMP_HEADER),
+                headers.get(SIGNATURE_HEADER),
+                body,
+                now=time.time(),
+            )
+        except InvalidSignature as exc:
+            raise ProblemError(401, ProblemOutcome.UNAUTHORIZED, str(exc)) from exc
+        event_id = headers.get(EVENT_ID_HEADER)
+        if not event_id:
+            raise invalid_request(f"{EVENT_ID_HEADER} is required")
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise invalid_request("the body is not JSON") from exc
+        timestamp = int(headers[TIMESTAMP_HEADER])
+        new = await run_in_threadpool(store.receive_webhook, slug, event_id, timestamp, body)
+        return JSONResponse({"event_id": event_id, "duplicate": not new})
+
+    @router.get("/{slug}/received")
+    async def received(slug: str) -> list[dict[str, Any]]:
+        """Every notification received, in arrival order, each event id once."""
+        secret_for(slug)
+        return await run_in_threadpool(store.received_webhooks, slug)
+
+    return router

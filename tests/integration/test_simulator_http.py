@@ -1,0 +1,389 @@
+"""The agency clients, notifier and simulator together over real localhost HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.agency_clients import AgencyClients, build_agency_clients
+from adapters.errors import AgencyDecision, Refused, SupplementRequired
+from adapters.notifier import WebhookNotifier
+from lienthong.settings import FaultProfile, RetrySettings, Settings, SimulatorFaultSettings
+from models.agency_messages import (
+    BirthRegistrationRequest,
+    ChildHealthCardRequest,
+    FuneralAllowanceRequest,
+    ResidenceRegistrationRequest,
+)
+from models.identifiers import Sex
+from models.status import FuneralPayerBasis
+from simulator.server import SimulatorServer
+
+CLIENT_TIMEOUT = 0.4
+QUICK_RETRIES = RetrySettings(
+    max_attempts=12,
+    max_seconds=30,
+    initial_backoff_seconds=0.01,
+    max_backoff_seconds=0.05,
+    request_timeout_seconds=CLIENT_TIMEOUT,
+)
+NO_FAULTS = SimulatorFaultSettings()
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorServer]:
+    data_dir = tmp_path_factory.mktemp("simulator")
+    settings = Settings(data_dir=data_dir, retry=QUICK_RETRIES)
+    with SimulatorServer(settings, data_dir, port=0) as server:
+        yield server
+
+
+@pytest.fixture
+async def admin(simulator: SimulatorServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=simulator.base_url) as client:
+        yield client
+        await client.put("/admin/faults", json=NO_FAULTS.model_dump(mode="json"))
+
+
+@pytest.fixture
+async def clients(simulator: SimulatorServer) -> AsyncIterator[AgencyClients]:
+    agency_clients = build_agency_clients(simulator.client_settings())
+    yield agency_clients
+    await agency_clients.aclose()
+
+
+async def set_faults(admin: httpx.AsyncClient, faults: SimulatorFaultSettings) -> None:
+    response = await admin.put("/admin/faults", json=faults.model_dump(mode="json"))
+    response.raise_for_status()
+
+
+def birth_request(reference: str, **changes: Any) -> BirthRegistrationRequest:
+    request = BirthRegistrationRequest(
+        dossier_reference=reference,
+        province_code="079",
+        commune_code="26734",
+        child_full_name="Trần Thị Bình",
+        child_sex=Sex.FEMALE,
+        child_date_of_birth=date(2026, 10, 3),
+        child_place_of_birth="Bệnh viện Từ Dũ",
+        child_ethnicity="Kinh",
+        mother_full_name="Trần Thị Mai",
+        mother_personal_id="079190000123",
+        medical_birth_certificate_number=f"GCS-{reference}",
+        medical_birth_certificate_issuer="Bệnh viện Từ Dũ",
+        medical_birth_certificate_date=date(2026, 10, 3),
+    )
+    return request.model_copy(update=changes)
+
+
+def residence_request(
+    reference: str, personal_id: str, *, consent: bool = True
+) -> ResidenceRegistrationRequest:
+    return ResidenceRegistrationRequest(
+        dossier_reference=reference,
+        personal_id=personal_id,
+        full_name="Trần Thị Bình",
+        date_of_birth=date(2026, 10, 3),
+        address="12 Nguyễn Huệ, phường Sài Gòn",
+        household_head_personal_id="079085000999",
+        household_head_consent=consent,
+    )
+
+
+def card_request(reference: str, personal_id: str, born: date) -> ChildHealthCardRequest:
+    return ChildHealthCardRequest(
+        dossier_reference=reference,
+        personal_id=personal_id,
+        full_name="Trần Thị Bình",
+        sex=Sex.FEMALE,
+        date_of_birth=born,
+        address="12 Nguyễn Huệ, phường Sài Gòn",
+        facility_code="79-001",
+        facility_name="Trạm y tế phường Sài Gòn",
+    )
+
+
+def funeral_request(reference: str, deceased_id: str, died: date, basis: FuneralPayerBasis):
+    return FuneralAllowanceRequest(
+        dossier_reference=reference,
+        deceased_personal_id=deceased_id,
+        deceased_full_name="Lê Văn Cường",
+        date_of_death=died,
+        basis=basis,
+        contribution_months=240,
+        claimant_full_name="Lê Thị Dung",
+    )
+
+
+async def run_birth_chain(clients: AgencyClients, reference: str, **changes: Any) -> str:
+    """Birth -> residence -> card, as the flow would; returns how the chain ended."""
+    consent = changes.pop("consent", True)
+    try:
+        birth = await clients.justice.register_birth(
+            birth_request(reference, **changes), f"{reference}:birth"
+        )
+        await clients.police.register_residence(
+            residence_request(reference, birth.personal_id, consent=consent),
+            f"{reference}:residence",
+        )
+        card = await clients.social_insurance.issue_child_health_card(
+            card_request(reference, birth.personal_id, date(2026, 10, 3)), f"{reference}:card"
+        )
+    except Refused:
+        return "refused"
+    except SupplementRequired:
+        return "supplement_required"
+    assert card.valid_to == date(2032, 10, 31)
+    return "completed"
+
+
+async def test_every_dossier_ends_correctly_under_30_percent_faults_without_duplicates(
+    admin: httpx.AsyncClient, clients: AgencyClients
+) -> None:
+    profile = FaultProfile(
+        latency_ms=2,
+        latency_jitter_ms=8,
+        rate_limit_rate=0.03,
+        error_500_rate=0.05,
+        error_503_rate=0.05,
+        timeout_rate=0.04,
+        drop_rate=0.05,
+        processed_then_drop_rate=0.08,
+        timeout_seconds=CLIENT_TIMEOUT + 0.3,
+        retry_after_seconds=0,
+    )
+    await set_faults(admin, SimulatorFaultSettings(seed=6, agencies=profile))
+    expected: dict[str, str] = {}
+    runs = []
+    for n in range(40):
+        reference = f"HS-FAULT-{n:02d}"
+        changes: dict[str, Any] = {}
+        if n % 10 == 3:
+            changes["medical_birth_certificate_number"] = "GCS-DUPLICATE-0001"
+            expected[reference] = "refused"
+        elif n % 10 == 7:
+            changes["consent"] = False
+            expected[reference] = "supplement_required"
+        else:
+            expected[reference] = "completed"
+        runs.append(run_birth_chain(clients, reference, **changes))
+
+    outcomes = await asyncio.gather(*runs)
+
+    assert dict(zip(expected, outcomes, strict=True)) == expected
+    injected = (await admin.get("/admin/fault-stats")).json()
+    assert injected.get("agencies.processed_then_drop", 0) > 0
+    assert injected.get("agencies.timeout", 0) > 0
+    completed = Counter(expected.values())["completed"]
+    for agency, kind in [
+        ("justice", "birth_registration"),
+        ("police", "residence_registration"),
+        ("social-insurance", "child_health_card"),
+    ]:
+        records = (await admin.get(f"/admin/records/{agency}")).json()
+        ours = [r["dossier_reference"] for r in records if r["kind"] == kind]
+        ours = [ref for ref in ours if ref.startswith("HS-FAULT-")]
+        assert len(ours) == len(set(ours)), f"{agency} registered a dossier twice"
+        succeeded_here = completed + (4 if agency == "justice" else 0)
+        assert len(ours) == succeeded_here
+
+
+async def test_replay_after_a_restart_returns_the_first_answer(
+    simulator: SimulatorServer, admin: httpx.AsyncClient
+) -> None:
+    request = birth_request("HS-RESTART")
+    headers = {"X-API-Key": "dev-key-justice", "Idempotency-Key": "HS-RESTART:birth", **JSON}
+    body = request.model_dump_json()
+    url = f"{simulator.base_url}/justice/births"
+    async with httpx.AsyncClient() as http:
+        first = await http.post(url, content=body, headers=headers)
+
+    simulator.stop()
+    simulator.start()
+
+    async with httpx.AsyncClient() as http:
+        replay = await http.post(url, content=body, headers=headers)
+        conflict = await http.post(
+            url, content=birth_request("HS-OTHER").model_dump_json(), headers=headers
+        )
+    assert first.status_code == replay.status_code == 200
+    assert replay.json() == first.json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert conflict.status_code == 409
+    records = (await admin.get("/admin/records/justice")).json()
+    assert [r["dossier_reference"] for r in records].count("HS-RESTART") == 1
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key"])
+async def test_an_agency_call_without_its_api_key_is_401(
+    simulator: SimulatorServer, key: str | None
+) -> None:
+    headers = {"Idempotency-Key": "HS-NOKEY:birth", **JSON}
+    if key:
+        headers["X-API-Key"] = key
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{simulator.base_url}/justice/births",
+            content=birth_request("HS-NOKEY").model_dump_json(),
+            headers=headers,
+        )
+    assert response.status_code == 401
+    assert response.json()["outcome"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("born", "valid_to"),
+    [
+        (date(2025, 3, 15), date(2031, 9, 30)),
+        (date(2024, 2, 29), date(2030, 9, 30)),
+        (date(2025, 9, 29), date(2031, 9, 30)),
+        (date(2025, 9, 30), date(2031, 9, 30)),
+        (date(2025, 10, 1), date(2031, 10, 31)),
+        (date(2025, 12, 5), date(2031, 12, 31)),
+    ],
+)
+async def test_child_card_is_valid_to_72_months_by_the_decree_146_rule(
+    clients: AgencyClients, born: date, valid_to: date
+) -> None:
+    reference = f"HS-CARD-{born.isoformat()}"
+    personal_id = f"079{3}{born.year % 100:02d}{born.toordinal() % 1_000_000:06d}"
+
+    card = await clients.social_insurance.issue_child_health_card(
+        card_request(reference, personal_id, born), f"{reference}:card"
+    )
+
+    assert card.valid_to == valid_to
+    assert card.valid_from == born
+    assert card.benefit_level_percent == 100
+    assert len(card.card_number) == 10
+
+
+@pytest.mark.parametrize(
+    ("died", "basis", "payer", "amount"),
+    [
+        (date(2024, 6, 30), FuneralPayerBasis.PENSIONER, "social_insurance", 18_000_000),
+        (date(2024, 7, 1), FuneralPayerBasis.INSURED, "social_insurance", 23_400_000),
+        (date(2024, 6, 30), FuneralPayerBasis.SOCIAL_PROTECTION, "social_affairs", 7_200_000),
+        (date(2024, 7, 1), FuneralPayerBasis.MERITORIOUS, "social_affairs", 10_000_000),
+    ],
+)
+async def test_funeral_amounts_either_side_of_1_july_2024(
+    clients: AgencyClients, died: date, basis: FuneralPayerBasis, payer: str, amount: int
+) -> None:
+    deceased = f"0790{died.day:02d}0{len(basis):05d}"
+    request = funeral_request(f"HS-FUNERAL-{basis}-{died}", deceased, died, basis)
+    key = f"{request.dossier_reference}:funeral"
+    if payer == "social_insurance":
+        decision = await clients.social_insurance.pay_funeral_allowance(request, key)
+    else:
+        decision = await clients.social_affairs.pay_funeral_support(request, key)
+    assert decision.payer == payer
+    assert decision.amount_vnd == amount
+
+
+async def test_the_wrong_payer_refuses(clients: AgencyClients) -> None:
+    request = funeral_request(
+        "HS-WRONG-PAYER", "079050000777", date(2024, 8, 1), FuneralPayerBasis.SOCIAL_PROTECTION
+    )
+    with pytest.raises(AgencyDecision):
+        await clients.social_insurance.pay_funeral_allowance(request, "HS-WRONG-PAYER:funeral")
+
+
+async def deliver_until_acknowledged(
+    notifier: WebhookNotifier, url: str, event_id: str, payload: dict[str, Any]
+) -> int:
+    """The outbox's job in miniature: same event id on every attempt. Returns attempts."""
+    for attempt in range(1, 11):
+        outcome = await notifier.deliver(url, "dev-webhook-secret-police", event_id, payload)
+        if outcome.delivered:
+            return attempt
+    raise AssertionError("never acknowledged")
+
+
+async def test_a_notification_whose_first_deliveries_fail_arrives_exactly_once(
+    simulator: SimulatorServer, admin: httpx.AsyncClient
+) -> None:
+    url = f"{simulator.base_url}/webhooks/police"
+    payload = {"dossier_reference": "HS-HOOK", "step": "birth_registration", "status": "done"}
+    notifier = WebhookNotifier(timeout_seconds=2)
+
+    await set_faults(admin, SimulatorFaultSettings(webhooks=FaultProfile(fail_first=3)))
+    attempts = await deliver_until_acknowledged(notifier, url, "evt-hook-1", payload)
+
+    # Received but the answer lost: the retry must be acknowledged, not stored again.
+    await set_faults(
+        admin, SimulatorFaultSettings(webhooks=FaultProfile(processed_then_drop_rate=1.0))
+    )
+    lost = await notifier.deliver(url, "dev-webhook-secret-police", "evt-hook-2", payload)
+    await set_faults(admin, NO_FAULTS)
+    retried = await deliver_until_acknowledged(notifier, url, "evt-hook-2", payload)
+    await notifier.aclose()
+
+    assert attempts == 4
+    assert not lost.delivered
+    assert lost.error is not None
+    assert retried == 1
+    received = (await admin.get("/webhooks/police/received")).json()
+    event_ids = [r["event_id"] for r in received]
+    assert event_ids.count("evt-hook-1") == 1
+    assert event_ids.count("evt-hook-2") == 1
+    assert received[event_ids.index("evt-hook-1")]["payload"] == payload
+
+
+@pytest.mark.parametrize("forgery", ["wrong_secret", "stale", "tampered"])
+async def test_forged_or_stale_webhooks_are_rejected(
+    simulator: SimulatorServer, admin: httpx.AsyncClient, forgery: str
+) -> None:
+    url = f"{simulator.base_url}/webhooks/commune"
+    secret = "dev-webhook-secret-commune"
+    event_id = f"evt-forged-{forgery}"
+    payload = {"dossier_reference": "HS-FORGED"}
+    if forgery == "tampered":
+        outcome = await _tampered_delivery(url, secret, event_id)
+    else:
+        notifier = WebhookNotifier(
+            timeout_seconds=2,
+            clock=(lambda: time.time() - 600) if forgery == "stale" else time.time,
+        )
+        outcome_secret = "not-the-secret" if forgery == "wrong_secret" else secret
+        result = await notifier.deliver(url, outcome_secret, event_id, payload)
+        await notifier.aclose()
+        outcome = result.status_code or 0
+
+    assert outcome == 401
+    received = (await admin.get("/webhooks/commune/received")).json()
+    assert event_id not in {r["event_id"] for r in received}
+
+
+async def _tampered_delivery(url: str, secret: str, event_id: str) -> int:
+    from adapters.signing import signed_headers
+
+    now = int(datetime.now(UTC).timestamp())
+    headers = signed_headers(secret, event_id, now, b'{"amount_vnd":1}')
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url, content=b'{"amount_vnd":1000000}', headers=headers)
+    return response.status_code
+
+
+def test_the_seeded_duplicate_certificate_survives_in_a_fresh_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with SimulatorServer(settings, tmp_path, port=0) as server:
+        response = httpx.post(
+            f"{server.base_url}/justice/births",
+            content=birth_request(
+                "HS-DUP", medical_birth_certificate_number="GCS-DUPLICATE-0001"
+            ).model_dump_json(),
+            headers={"X-API-Key": "dev-key-justice", "Idempotency-Key": "HS-DUP:birth", **JSON},
+        )
+    assert response.status_code == 422
+    assert response.json()["outcome"] == "refused"
