@@ -82,7 +82,12 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    # none_as_null: an absent result or reason list is SQL NULL, not the JSON text 'null'.
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(none_as_null=True),
+        list[Any]: JSON(none_as_null=True),
+    }
 
 
 class Dossier(Base):
@@ -92,6 +97,10 @@ class Dossier(Base):
     __table_args__ = (
         Index("ix_dossiers_province_received", "province_code", "received_at"),
         Index("ix_dossiers_commune_received", "commune_code", "received_at"),
+        # The monthly report (lienthong/report.py, migration 0002).
+        Index("ix_dossiers_received_at", "received_at"),
+        Index("ix_dossiers_completed_at", "completed_at"),
+        Index("ix_dossiers_status_updated", "status", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,6 +142,9 @@ class Step(Base):
     __table_args__ = (
         UniqueConstraint("dossier_id", "kind", name="uq_steps_dossier_kind"),
         Index("ix_steps_status_due", "status", "due_at"),
+        # The monthly report (lienthong/report.py, migration 0002).
+        Index("ix_steps_started_at", "started_at"),
+        Index("ix_steps_finished_at", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

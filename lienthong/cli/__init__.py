@@ -6,7 +6,6 @@ import argparse
 import importlib
 import logging
 import os
-import sys
 from collections.abc import Sequence
 
 from lienthong.masking import PersonalDataFilter
@@ -49,7 +48,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging()
     exit_code: int = args.func(args)
     return exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -252,7 +252,7 @@ def test_cli_upgrades_verifies_and_names_a_tampered_event(tmp_path: Path) -> Non
 
     upgraded = _lienthong("db", "upgrade", database=database, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded
-    assert "upgraded from an empty database to 0001 (head)" in upgraded.stdout
+    assert f"upgraded from an empty database to {head_revision()} (head)" in upgraded.stdout
     intact = _lienthong("audit", "verify", database=database, cwd=tmp_path)
     assert (intact.returncode, intact.stdout.strip()) == (0, "audit chain intact: 0 events")
 
@@ -302,7 +302,7 @@ def test_cli_refuses_an_unmigrated_database(
     assert main(["audit", "verify"]) == 2
     assert "never migrated" in capsys.readouterr().err
     assert main(["db", "current"]) == 1
-    assert "never migrated; head is 0001" in capsys.readouterr().out
+    assert f"never migrated; head is {head_revision()}" in capsys.readouterr().out
 
 
 def test_cli_upgrade_twice_is_a_no_op(
@@ -312,6 +312,6 @@ def test_cli_upgrade_twice_is_a_no_op(
     capsys.readouterr()
 
     assert main(["db", "upgrade"]) == 0
-    assert "already at revision 0001 (head), nothing to do" in capsys.readouterr().out
+    assert f"already at revision {head_revision()} (head), nothing to do" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out.strip().endswith("revision 0001 (head)")
+    assert capsys.readouterr().out.strip().endswith(f"revision {head_revision()} (head)")
