@@ -187,6 +187,10 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
 
+    # Hold a slot of the Prefect global concurrency limit "agency-<agency>" around every
+    # agency call (create the limits first: docs/production.md). Off: no limit is asked for.
+    agency_concurrency_limits: bool = False
+
     # Per-dossier run guard: a run renews its lease while it works; a dead run's lapses.
     lease_seconds: float = Field(30.0, gt=0)
     # How long a second run for the same dossier waits for the first before giving up.

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from prefect import State, task
 from prefect.client.schemas.objects import TaskRun
+from prefect.concurrency.asyncio import concurrency
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
@@ -16,7 +19,7 @@ from lienthong import runtime
 from lienthong.ledger import Actor
 from lienthong.masking import scrub
 from lienthong.settings import TaskRetrySettings
-from models.status import StepKind, StepStatus
+from models.status import Agency, StepKind, StepStatus
 from tasks import records
 from tasks.agency_calls import call_agency
 
@@ -62,6 +65,16 @@ def emit_step_event(view: records.DossierView, kind: StepKind) -> None:
     )
 
 
+@contextlib.asynccontextmanager
+async def agency_slot(agency: Agency, limited: bool) -> AsyncIterator[None]:
+    """A slot of the agency's global concurrency limit, so workers never overload it."""
+    if not limited:
+        yield
+        return
+    async with concurrency(f"agency-{agency.value}", occupy=1, strict=True):
+        yield
+
+
 _DEFAULT_RETRY = TaskRetrySettings()
 
 
@@ -80,7 +93,8 @@ async def perform_step(reference: str, kind: StepKind) -> StepStatus:
     actor = flow_run_actor()
     call = await asyncio.to_thread(records.begin_step, container, reference, kind, actor)
     try:
-        outcome = await call_agency(container, call)
+        async with agency_slot(call.agency, container.settings.agency_concurrency_limits):
+            outcome = await call_agency(container, call)
     except TransientAgencyError as exc:
         await asyncio.to_thread(
             records.note_transient_error, container, reference, kind, scrub(str(exc))

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "simulator",
     "chains",
     "demo",
+    "serve",
 )
 
 

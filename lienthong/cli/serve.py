@@ -1,0 +1,24 @@
+"""``lienthong serve``: serve every deployment from this one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from deployments.serve import serve_all
+
+    asyncio.run(serve_all(limit=args.limit))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="serve the chain, sweep and report deployments of prefect.yaml from this process",
+    )
+    serve.add_argument(
+        "--limit", type=int, default=None, help="at most this many flow runs at once"
+    )
+    serve.set_defaults(func=_serve)
