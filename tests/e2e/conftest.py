@@ -1,0 +1,144 @@
+"""End-to-end fixtures: a real Prefect server, the agency simulator over HTTP, our database.
+
+The Prefect test harness (a real Prefect API server on a temporary SQLite database) starts
+once per test session: it takes about 15 s.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prefect.settings import get_current_settings
+from prefect.testing.utilities import prefect_test_harness
+
+from lienthong import runtime
+from lienthong.bootstrap import Container, build_container
+from lienthong.settings import (
+    RetrySettings,
+    Settings,
+    SimulatorFaultSettings,
+    TaskRetrySettings,
+)
+from models.status import Agency
+from simulator.server import SimulatorServer
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+AGENCY_SLUGS = ("justice", "police", "social-insurance", "social-affairs")
+
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api_url() -> Iterator[str]:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    with prefect_test_harness(server_startup_timeout=60):
+        yield str(get_current_settings().api.url)
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[SimulatorServer]:
+    with SimulatorServer(Settings(), tmp_path / "simulator", port=0) as server:
+        yield server
+
+
+def quick_retries(settings: Settings) -> Settings:
+    """Retries short enough for tests, still exercising both layers (tenacity and Prefect)."""
+    return settings.model_copy(
+        update={
+            "retry": RetrySettings(
+                max_attempts=4,
+                max_seconds=5,
+                initial_backoff_seconds=0.05,
+                max_backoff_seconds=0.5,
+                request_timeout_seconds=2,
+            ),
+            "task_retry": TaskRetrySettings(
+                retries=3, retry_delay_seconds=[0.2, 0.5, 1.0], timeout_seconds=60
+            ),
+            "lease_seconds": 2.0,
+            "lease_wait_seconds": 20.0,
+        }
+    )
+
+
+@pytest.fixture
+def chain_settings(database_url: str, simulator: SimulatorServer, tmp_path: Path) -> Settings:
+    settings = simulator.client_settings().model_copy(
+        update={"database_url": database_url, "data_dir": tmp_path / "data"}
+    )
+    return quick_retries(settings)
+
+
+@pytest.fixture
+def app(chain_settings: Settings) -> Iterator[Container]:
+    """The container the chain tasks use, installed for this process."""
+    container = build_container(chain_settings)
+    runtime.install(container)
+    yield container
+    runtime.install(None)
+    container.close()
+
+
+def set_faults(simulator: SimulatorServer, faults: SimulatorFaultSettings) -> None:
+    simulator.faults.replace(faults)
+
+
+def simulator_records(simulator: SimulatorServer) -> dict[str, list[dict[str, Any]]]:
+    with httpx.Client(base_url=simulator.base_url, timeout=10) as client:
+        return {slug: client.get(f"/admin/records/{slug}").json() for slug in AGENCY_SLUGS}
+
+
+def webhooks_received(simulator: SimulatorServer, slug: str) -> list[dict[str, Any]]:
+    with httpx.Client(base_url=simulator.base_url, timeout=10) as client:
+        received: list[dict[str, Any]] = client.get(f"/webhooks/{slug}/received").json()
+        return received
+
+
+def load_example(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+_serials = count(1)
+
+
+def fresh_copy(example: dict[str, Any], prefix: str = "ET") -> dict[str, Any]:
+    """The example as another citizen's dossier.
+
+    The simulator refuses what real registries refuse: a birth certificate, a death notice
+    or a deceased person registered twice. So each copy gets its own.
+    """
+    serial = next(_serials)
+    dossier = copy.deepcopy(example)
+    dossier["reference"] = f"{prefix}-2026-{serial:06d}"
+    if dossier["chain"] == "birth":
+        dossier["medical_birth_certificate"]["number"] = f"GCS-E2E-{serial:06d}"
+    else:
+        dossier["death_notice"]["number"] = f"GBT-E2E-{serial:06d}"
+        deceased = dossier["deceased"]
+        deceased["personal_id"] = deceased["personal_id"][:6] + f"{serial:06d}"
+    return dossier
+
+
+def endpoint_env(settings: Settings) -> dict[str, str]:
+    """LIENTHONG_* variables that point a subprocess at the same agencies and database."""
+    env = {"LIENTHONG_DATABASE_URL": settings.resolved_database_url()}
+    for agency in Agency:
+        endpoint = settings.endpoint(agency)
+        env[f"LIENTHONG_{agency.value.upper()}"] = json.dumps(
+            {
+                "base_url": endpoint.base_url,
+                "api_key": endpoint.api_key.get_secret_value(),
+                "webhook_url": endpoint.webhook_url,
+                "webhook_secret": endpoint.webhook_secret.get_secret_value(),
+            }
+        )
+    return env

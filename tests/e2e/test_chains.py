@@ -1,0 +1,308 @@
+"""Both chains through a real Prefect server, the simulator over HTTP, and our database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterName,
+    TaskRunFilter,
+)
+from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
+from sqlalchemy import func, select
+
+from lienthong.audit import verify_chain
+from lienthong.bootstrap import Container
+from lienthong.intake import receive
+from lienthong.ledger import Actor
+from lienthong.outbox import deliver_due
+from lienthong.runner import run_here, run_tags
+from lienthong.settings import FaultProfile, OutageWindow, SimulatorFaultSettings
+from lienthong.supplements import record_supplement
+from models.status import Agency, DossierStatus, StepKind, StepStatus
+from models.tables import AuditEvent, Notification, NotificationStatus
+from models.validation import load_dossier_file
+from simulator.server import SimulatorServer
+from tasks import records
+from tasks.timeline import artifact_key
+from tests.e2e.conftest import (
+    EXAMPLES,
+    fresh_copy,
+    load_example,
+    set_faults,
+    simulator_records,
+    webhooks_received,
+)
+
+pytestmark = pytest.mark.e2e
+OPERATOR = Actor("e2e-operator")
+
+
+def submit(app: Container, raw: dict[str, object]) -> str:
+    result = receive(app, raw, OPERATOR)
+    assert result.accepted, result.problems
+    return result.reference
+
+
+async def run(app: Container, *references: str) -> dict[str, object]:
+    entries = []
+    for reference in references:
+        view = records.load_view(app, reference)
+        assert view.chain is not None
+        entries.append(
+            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
+        )
+    states = await run_here(entries)
+    return {reference: state for reference, state in states.items()}
+
+
+def steps_of(app: Container, reference: str) -> dict[StepKind, records.StepView]:
+    return {s.kind: s for s in records.load_view(app, reference).steps}
+
+
+async def deliver_everything(app: Container, rounds: int = 60) -> None:
+    for _ in range(rounds):
+        report = await deliver_due(app)
+        if report.pending == 0:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"{report.pending} notifications still pending")
+
+
+def audit_intact(app: Container) -> bool:
+    with app.unit_of_work() as uow:
+        return verify_chain(uow.session).intact
+
+
+async def test_both_chains_complete_with_every_outcome_recorded(
+    app: Container, simulator: SimulatorServer
+) -> None:
+    birth = submit(app, fresh_copy(load_example("birth-valid.json")))
+    insured = submit(app, fresh_copy(load_example("death-valid-insured.json")))
+    social = submit(app, fresh_copy(load_example("death-valid-social-protection.json")))
+    no_payer = submit(app, fresh_copy(load_example("death-valid-no-payer.json")))
+    scope4 = submit(app, fresh_copy(load_example("death-valid-scope4.json")))
+
+    states = await run(app, birth, insured, social, no_payer, scope4)
+
+    assert all(state.is_completed() for state in states.values())  # type: ignore[attr-defined]
+    for reference in (birth, insured, social, no_payer, scope4):
+        assert records.load_view(app, reference).status == DossierStatus.COMPLETED
+    card = steps_of(app, birth)[StepKind.CHILD_HEALTH_CARD]
+    assert card.status == StepStatus.SUCCEEDED
+    assert card.agency_reference is not None and len(card.agency_reference) == 10
+    insured_allowance = steps_of(app, insured)[StepKind.FUNERAL_ALLOWANCE]
+    assert insured_allowance.agency == Agency.SOCIAL_INSURANCE
+    social_allowance = steps_of(app, social)[StepKind.FUNERAL_ALLOWANCE]
+    assert social_allowance.agency == Agency.SOCIAL_AFFAIRS
+    assert steps_of(app, no_payer)[StepKind.FUNERAL_ALLOWANCE].status == StepStatus.SKIPPED
+    assert steps_of(app, scope4)[StepKind.SURVIVOR_BENEFITS].status == StepStatus.SUCCEEDED
+
+    with app.unit_of_work() as uow:
+        results = {
+            s.kind: s.result for s in uow.dossiers.get(insured).steps if s.result is not None
+        }
+        social_result = next(
+            s.result for s in uow.dossiers.get(social).steps if s.kind == StepKind.FUNERAL_ALLOWANCE
+        )
+    died = load_example("death-valid-insured.json")["death"]["occurred_at"]  # type: ignore[index]
+    expected = 10 * (2_340_000 if str(died) >= "2024-07-01" else 1_800_000)
+    assert results[StepKind.FUNERAL_ALLOWANCE]["amount_vnd"] == expected
+    assert social_result is not None and social_result["payer"] == "social_affairs"
+
+    await deliver_everything(app)
+    assert audit_intact(app)
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[f"birth-{birth}"])),
+            limit=5,
+            sort=FlowRunSort.START_TIME_DESC,
+        )
+        artifacts = await client.read_artifacts(
+            # This server refuses null filters and sort: pass each one.
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key(birth)])),
+            flow_run_filter=FlowRunFilter(),
+            task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=5,
+        )
+    assert len(runs) == 1, "the flow run is named after the chain and the dossier"
+    assert "chain:birth" in runs[0].tags
+    assert any(t.startswith("commune:") for t in runs[0].tags)
+    assert artifacts, "the run publishes its step timeline"
+    timeline = str(artifacts[0].data)
+    assert "child_health_card" in timeline
+    child_id = steps_of(app, birth)[StepKind.BIRTH_REGISTRATION]
+    assert child_id.agency_reference is not None
+    with app.unit_of_work() as uow:
+        personal_id = next(
+            s.result["personal_id"]
+            for s in uow.dossiers.get(birth).steps
+            if s.kind == StepKind.BIRTH_REGISTRATION and s.result
+        )
+    assert personal_id not in timeline, "personal IDs are masked in artifacts"
+
+
+async def test_refusal_ends_the_chain_and_supplementation_resumes_it(
+    app: Container, simulator: SimulatorServer
+) -> None:
+    refused = submit(app, load_dossier_file(EXAMPLES / "demo" / "HT-2026-001003.json"))
+    waiting = submit(app, load_dossier_file(EXAMPLES / "demo" / "HT-2026-001002.json"))
+
+    states = await run(app, refused, waiting)
+
+    assert states[refused].name == "Refused"  # type: ignore[attr-defined]
+    assert states[waiting].name == "AwaitingSupplement"  # type: ignore[attr-defined]
+    refused_steps = steps_of(app, refused)
+    assert refused_steps[StepKind.BIRTH_REGISTRATION].status == StepStatus.REFUSED
+    assert refused_steps[StepKind.BIRTH_REGISTRATION].reason
+    assert refused_steps[StepKind.RESIDENCE_REGISTRATION].status == StepStatus.SKIPPED
+    assert records.load_view(app, refused).status == DossierStatus.REFUSED
+    residence = steps_of(app, waiting)[StepKind.RESIDENCE_REGISTRATION]
+    assert residence.status == StepStatus.AWAITING_SUPPLEMENT
+    assert residence.missing_items
+    assert records.load_view(app, waiting).status == DossierStatus.AWAITING_SUPPLEMENT
+
+    supplement = load_dossier_file(EXAMPLES / "demo" / "supplements" / f"{waiting}.json")
+    record_supplement(app, waiting, supplement, OPERATOR)
+    states = await run(app, waiting)
+
+    assert records.load_view(app, waiting).status == DossierStatus.COMPLETED
+    justice = [r for r in simulator_records(simulator)["justice"] if r["dossier_reference"] == waiting]
+    assert len(justice) == 1, "the birth was not registered again after the supplement"
+    await deliver_everything(app)
+    commune = [
+        w for w in webhooks_received(simulator, "commune")
+        if w["payload"]["dossier_reference"] == waiting
+    ]
+    assert [w["payload"]["status"] for w in commune] == ["awaiting_supplement"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_twenty_percent_transient_faults_every_dossier_completes_exactly_once(
+    app: Container, simulator: SimulatorServer
+) -> None:
+    set_faults(
+        simulator,
+        SimulatorFaultSettings(
+            seed=20,
+            agencies=FaultProfile(
+                error_500_rate=0.04,
+                error_503_rate=0.04,
+                rate_limit_rate=0.04,
+                drop_rate=0.04,
+                processed_then_drop_rate=0.04,
+                retry_after_seconds=0,
+            ),
+            webhooks=FaultProfile(error_503_rate=0.1, drop_rate=0.1),
+        ),
+    )
+    examples = [
+        "birth-valid.json",
+        "death-valid-insured.json",
+        "death-valid-social-protection.json",
+        "death-valid-scope4.json",
+    ]
+    references = [
+        submit(app, fresh_copy(load_example(examples[i % len(examples)]), prefix="FT"))
+        for i in range(16)
+    ]
+
+    await run(app, *references)
+    await deliver_everything(app)
+
+    for reference in references:
+        assert records.load_view(app, reference).status == DossierStatus.COMPLETED, reference
+    made = simulator_records(simulator)
+    for slug, rows in made.items():
+        per_step = Counter((r["kind"], r["dossier_reference"]) for r in rows)
+        assert all(n == 1 for n in per_step.values()), f"{slug} registered twice: {per_step}"
+    succeeded = sum(
+        1
+        for reference in references
+        for step in records.load_view(app, reference).steps
+        if step.status == StepStatus.SUCCEEDED
+    )
+    assert sum(len(rows) for rows in made.values()) == succeeded
+    with app.unit_of_work() as uow:
+        queued = Counter(
+            agency.value
+            for agency in uow.session.scalars(
+                select(Notification.agency).where(
+                    Notification.status == NotificationStatus.DELIVERED
+                )
+            )
+        )
+        undelivered = uow.session.scalar(
+            select(func.count()).where(Notification.status != NotificationStatus.DELIVERED)
+        )
+    assert undelivered == 0
+    for agency, expected in queued.items():
+        received = webhooks_received(simulator, agency.replace("_", "-"))
+        event_ids = Counter(w["event_id"] for w in received)
+        assert all(n == 1 for n in event_ids.values()), f"{agency} got a duplicate"
+        assert len(event_ids) == expected, f"{agency}: {len(event_ids)} of {expected} arrived"
+    assert sum(simulator.faults.injected[k] for k in simulator.faults.injected if "none" not in k)
+    assert audit_intact(app)
+
+
+async def test_exhausted_retries_leave_a_visible_failed_step_that_resumes(
+    app: Container, simulator: SimulatorServer
+) -> None:
+    now = datetime.now(UTC)
+    set_faults(
+        simulator,
+        SimulatorFaultSettings(
+            outages=[OutageWindow(start=now, end=now + timedelta(hours=1), agencies=["police"])]
+        ),
+    )
+    reference = submit(app, fresh_copy(load_example("birth-valid.json")))
+
+    states = await run(app, reference)
+
+    assert states[reference].is_failed()  # type: ignore[attr-defined]
+    steps = steps_of(app, reference)
+    assert steps[StepKind.BIRTH_REGISTRATION].status == StepStatus.SUCCEEDED
+    assert steps[StepKind.RESIDENCE_REGISTRATION].status == StepStatus.FAILED
+    assert "retries exhausted" in (steps[StepKind.RESIDENCE_REGISTRATION].reason or "")
+    assert records.load_view(app, reference).status == DossierStatus.IN_PROGRESS
+
+    set_faults(simulator, SimulatorFaultSettings())
+    await run(app, reference)
+
+    assert records.load_view(app, reference).status == DossierStatus.COMPLETED
+    made = simulator_records(simulator)
+    assert [r["dossier_reference"] for r in made["justice"]] == [reference]
+    assert [r["dossier_reference"] for r in made["police"]] == [reference]
+
+
+async def test_two_runs_of_one_dossier_at_once_call_each_agency_once(
+    app: Container, simulator: SimulatorServer
+) -> None:
+    set_faults(simulator, SimulatorFaultSettings(agencies=FaultProfile(latency_ms=150)))
+    reference = submit(app, fresh_copy(load_example("birth-valid.json")))
+
+    await asyncio.gather(run(app, reference), run(app, reference))
+
+    assert records.load_view(app, reference).status == DossierStatus.COMPLETED
+    with app.unit_of_work() as uow:
+        starts = Counter(
+            uow.session.scalars(
+                select(AuditEvent.step_kind).where(
+                    AuditEvent.dossier_reference == reference,
+                    AuditEvent.status_after == StepStatus.IN_PROGRESS.value,
+                    AuditEvent.action == "step_status_changed",
+                )
+            )
+        )
+    assert starts == {k.value: 1 for k in steps_of(app, reference)}
+    made = simulator_records(simulator)
+    assert sum(len(rows) for rows in made.values()) == 3
