@@ -493,3 +493,38 @@ def release_lease(session: Session, reference: str, owner: str) -> None:
         .values(lease_owner=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def refuse_unsupplemented(
+    session: Session,
+    dossier: Dossier,
+    step: Step,
+    *,
+    reason: str,
+    details: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """The applicant's window to supplement passed: refuse the waiting step and the dossier.
+
+    Unlike an agency's refusal (:func:`finish_step`), what was missing stays on the step so
+    the written reason can be read with it, and ``on_time`` keeps the value it got when the
+    agency asked: the agency decided then, the applicant's silence is not its delay.
+    """
+    step.reason = reason
+    step.finished_at = now
+    _change_step(
+        session, dossier, step, StepStatus.REFUSED, actor, now, reason=reason, details=details
+    )
+    for later in dossier.steps:
+        if later.position > step.position and later.status == StepStatus.PENDING:
+            _change_step(
+                session,
+                dossier,
+                later,
+                StepStatus.SKIPPED,
+                actor,
+                now,
+                reason=f"{step.kind.value} was refused",
+            )
+    _set_dossier_status(session, dossier, DossierStatus.REFUSED, actor, now, reason=reason)

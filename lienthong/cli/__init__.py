@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "chains",
     "demo",
     "serve",
+    "sweep",
+    "report",
 )
 
 

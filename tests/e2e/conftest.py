@@ -35,7 +35,6 @@ EXAMPLES = ROOT / "examples"
 AGENCY_SLUGS = ("justice", "police", "social-insurance", "social-affairs")
 
 
-
 @pytest.fixture(scope="session", autouse=True)
 def prefect_api_url() -> Iterator[str]:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

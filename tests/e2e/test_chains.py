@@ -59,8 +59,7 @@ async def run(app: Container, *references: str) -> dict[str, object]:
         entries.append(
             (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
         )
-    states = await run_here(entries)
-    return {reference: state for reference, state in states.items()}
+    return dict(await run_here(entries))
 
 
 def steps_of(app: Container, reference: str) -> dict[StepKind, records.StepView]:
@@ -97,7 +96,8 @@ async def test_both_chains_complete_with_every_outcome_recorded(
         assert records.load_view(app, reference).status == DossierStatus.COMPLETED
     card = steps_of(app, birth)[StepKind.CHILD_HEALTH_CARD]
     assert card.status == StepStatus.SUCCEEDED
-    assert card.agency_reference is not None and len(card.agency_reference) == 10
+    assert card.agency_reference is not None
+    assert len(card.agency_reference) == 10
     insured_allowance = steps_of(app, insured)[StepKind.FUNERAL_ALLOWANCE]
     assert insured_allowance.agency == Agency.SOCIAL_INSURANCE
     social_allowance = steps_of(app, social)[StepKind.FUNERAL_ALLOWANCE]
@@ -112,10 +112,11 @@ async def test_both_chains_complete_with_every_outcome_recorded(
         social_result = next(
             s.result for s in uow.dossiers.get(social).steps if s.kind == StepKind.FUNERAL_ALLOWANCE
         )
-    died = load_example("death-valid-insured.json")["death"]["occurred_at"]  # type: ignore[index]
+    died = load_example("death-valid-insured.json")["death"]["occurred_at"]
     expected = 10 * (2_340_000 if str(died) >= "2024-07-01" else 1_800_000)
     assert results[StepKind.FUNERAL_ALLOWANCE]["amount_vnd"] == expected
-    assert social_result is not None and social_result["payer"] == "social_affairs"
+    assert social_result is not None
+    assert social_result["payer"] == "social_affairs"
 
     await deliver_everything(app)
     assert audit_intact(app)
@@ -176,11 +177,14 @@ async def test_refusal_ends_the_chain_and_supplementation_resumes_it(
     states = await run(app, waiting)
 
     assert records.load_view(app, waiting).status == DossierStatus.COMPLETED
-    justice = [r for r in simulator_records(simulator)["justice"] if r["dossier_reference"] == waiting]
+    justice = [
+        r for r in simulator_records(simulator)["justice"] if r["dossier_reference"] == waiting
+    ]
     assert len(justice) == 1, "the birth was not registered again after the supplement"
     await deliver_everything(app)
     commune = [
-        w for w in webhooks_received(simulator, "commune")
+        w
+        for w in webhooks_received(simulator, "commune")
         if w["payload"]["dossier_reference"] == waiting
     ]
     assert [w["payload"]["status"] for w in commune] == ["awaiting_supplement"]

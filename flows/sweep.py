@@ -1,0 +1,36 @@
+"""The overdue sweep as a Prefect flow: scheduled in working hours (prefect.yaml)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+from prefect import flow
+from prefect.artifacts import acreate_markdown_artifact
+
+from lienthong import runtime
+from lienthong.masking import scrub
+from lienthong.runner import run_here
+from lienthong.sweep import ResumeRequest, SweepOptions, SweepReport, sweep
+from tasks.steps import flow_run_actor
+
+
+async def resume_here(requests: Sequence[ResumeRequest]) -> Mapping[str, str]:
+    """Resume each stuck dossier's chain as a subflow of the sweep; its final state's name."""
+    states = await run_here([(r.reference, r.chain, r.tags) for r in requests])
+    return {reference: state.name or state.type.value for reference, state in states.items()}
+
+
+@flow(name="overdue-sweep", persist_result=False)
+async def overdue_sweep(
+    due_soon_working_days: int = 1, stuck_after_minutes: float = 15.0, resume: bool = True
+) -> SweepReport:
+    """Notify what is overdue (once a day), refuse lapsed supplementations, resume stuck runs."""
+    options = SweepOptions(due_soon_working_days, timedelta(minutes=stuck_after_minutes), resume)
+    report = await sweep(runtime.container(), resume_here, options, flow_run_actor())
+    await acreate_markdown_artifact(
+        key="overdue-sweep",
+        markdown=scrub(report.markdown()),
+        description="What the overdue sweep found and did",
+    )
+    return report

@@ -1,0 +1,78 @@
+"""``lienthong report --month YYYY-MM``: the monthly report as a table, CSV or HTML file.
+
+Exit codes: 0 written; 2 the database is missing or unreachable; argparse's 2 for bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import DBAPIError
+
+from lienthong.bootstrap import build_container
+from lienthong.cli.database import (
+    EXIT_UNAVAILABLE,
+    DatabaseUnavailable,
+    require_existing_database,
+    shown_url,
+)
+from lienthong.report import MonthlyReport, Period, Scope, monthly_report
+from lienthong.report_render import RENDERERS
+from lienthong.settings import Settings
+
+
+def _build(settings: Settings, month: str, scope: Scope) -> MonthlyReport:
+    require_existing_database(settings.resolved_database_url())
+    container = build_container(settings)
+    try:
+        period = Period.of_month(month, container.deadlines.calendar.timezone)
+        with container.unit_of_work() as uow:
+            return monthly_report(uow.session, period, scope, container.clock.now())
+    finally:
+        container.close()
+
+
+def _month(value: str) -> str:
+    """Reject a malformed month while parsing, with argparse's usage message."""
+    try:
+        Period.of_month(value, ZoneInfo("UTC"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return value
+
+
+def _report(args: argparse.Namespace) -> int:
+    settings = Settings()
+    try:
+        report = _build(settings, args.month, Scope(args.province, args.commune))
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except DBAPIError as exc:
+        print(
+            f"cannot read {shown_url(settings.resolved_database_url())}: {exc.orig}",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
+    rendered = RENDERERS[args.format](report)
+    if args.out is None:
+        sys.stdout.write(rendered)
+    else:
+        args.out.write_text(rendered, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "report", help="monthly figures per chain and step (docs/reporting.md)"
+    )
+    parser.add_argument("--month", required=True, type=_month, help="YYYY-MM, local time")
+    parser.add_argument("--province", help="only dossiers of this province code")
+    parser.add_argument("--commune", help="only dossiers of this commune code")
+    parser.add_argument("--format", choices=sorted(RENDERERS), default="table")
+    parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    parser.set_defaults(func=_report)

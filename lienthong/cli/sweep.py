@@ -1,0 +1,55 @@
+"""``lienthong sweep``: run the overdue sweep once and print what it found and did.
+
+It runs the ``overdue-sweep`` flow in this process, so stuck chains are resumed here as its
+subflows. Exit codes: 0 the sweep ran; 1 it failed (the error is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from flows.sweep import overdue_sweep
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    try:
+        report = asyncio.run(
+            overdue_sweep(
+                due_soon_working_days=args.due_soon_days,
+                stuck_after_minutes=args.stuck_minutes,
+                resume=not args.no_resume,
+            )
+        )
+    except Exception as exc:
+        print(f"sweep failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"overdue sweep at {report.at.isoformat()}")
+    for line in report.summary_lines():
+        print(f"  {line}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "sweep", help="notify overdue steps, refuse lapsed supplementations, resume stuck runs"
+    )
+    parser.add_argument(
+        "--due-soon-days",
+        type=int,
+        default=1,
+        metavar="N",
+        help="remind agencies of steps due within N working days (0: today; default 1)",
+    )
+    parser.add_argument(
+        "--stuck-minutes",
+        type=float,
+        default=15.0,
+        metavar="M",
+        help="an unleased step in progress untouched for M minutes is stuck (default 15)",
+    )
+    parser.add_argument(
+        "--no-resume", action="store_true", help="report stuck dossiers without resuming them"
+    )
+    parser.set_defaults(func=_sweep)

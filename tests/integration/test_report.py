@@ -1,0 +1,274 @@
+"""The monthly report against figures recomputed in plain Python from the same random data."""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from lienthong.cli import report as report_command
+from lienthong.deadlines import CHAIN_STEPS
+from lienthong.report import FIGURES, Figures, MonthlyReport, Period, Scope, monthly_report
+from models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from models.tables import Dossier, Step
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+MARCH = Period.of_month("2025-03", HCM)
+AS_OF = datetime(2025, 4, 2, 3, 0, tzinfo=UTC)
+PROVINCES = {"001": ("00001", "00004"), "079": ("26734", "26737")}
+# Instants on and next to the month's local boundaries, where a UTC mistake would show.
+EDGES = [
+    MARCH.start - timedelta(microseconds=1),
+    MARCH.start,
+    MARCH.end - timedelta(microseconds=1),
+    MARCH.end,
+    datetime(2025, 3, 10, 16, 59, 59, tzinfo=UTC),  # 23:59:59 local on 10 March
+    datetime(2025, 3, 10, 17, 0, tzinfo=UTC),  # 00:00 local on 11 March
+]
+
+
+@dataclass
+class FakeStep:
+    kind: StepKind
+    status: StepStatus
+    started_at: datetime | None
+    finished_at: datetime | None
+    on_time: bool | None
+    updated_at: datetime
+
+
+@dataclass
+class FakeDossier:
+    reference: str
+    chain: Chain | None
+    status: DossierStatus
+    province: str
+    commune: str
+    received_at: datetime
+    completed_at: datetime | None
+    on_time: bool | None
+    updated_at: datetime
+    steps: list[FakeStep] = field(default_factory=list)
+
+
+def _instant(rng: random.Random) -> datetime:
+    if rng.random() < 0.15:
+        return rng.choice(EDGES)
+    start = datetime(2025, 2, 10, tzinfo=UTC)
+    return start + timedelta(seconds=rng.randrange(int(timedelta(days=75).total_seconds())))
+
+
+def _later(rng: random.Random, after: datetime) -> datetime:
+    return rng.choice([after + timedelta(hours=rng.randrange(1, 400)), _instant(rng)])
+
+
+def generate(seed: int, count: int = 160) -> list[FakeDossier]:
+    rng = random.Random(seed)
+    dossiers = []
+    for n in range(count):
+        chain = rng.choice([Chain.BIRTH, Chain.DEATH])
+        status = rng.choice(list(DossierStatus))
+        province = rng.choice(sorted(PROVINCES))
+        received = _instant(rng)
+        completed = _later(rng, received) if status == DossierStatus.COMPLETED else None
+        dossier = FakeDossier(
+            reference=f"HS-{seed}-{n:04d}",
+            chain=None if status == DossierStatus.REJECTED and rng.random() < 0.5 else chain,
+            status=status,
+            province=province,
+            commune=rng.choice(PROVINCES[province]),
+            received_at=received,
+            completed_at=completed,
+            on_time=rng.choice([True, False]) if completed else None,
+            updated_at=completed or _later(rng, received),
+        )
+        if dossier.chain is not None and status != DossierStatus.REJECTED:
+            for kind in CHAIN_STEPS[dossier.chain]:
+                step_status = rng.choice(list(StepStatus))
+                started = None if step_status == StepStatus.PENDING else _later(rng, received)
+                finished = (
+                    _later(rng, started)
+                    if started
+                    and step_status
+                    in (StepStatus.SUCCEEDED, StepStatus.REFUSED, StepStatus.AWAITING_SUPPLEMENT)
+                    else None
+                )
+                dossier.steps.append(
+                    FakeStep(
+                        kind=kind,
+                        status=step_status,
+                        started_at=started,
+                        finished_at=finished,
+                        on_time=rng.choice([True, False]) if finished else None,
+                        updated_at=finished or _later(rng, received),
+                    )
+                )
+        dossiers.append(dossier)
+    return dossiers
+
+
+def store(session_factory: sessionmaker[Session], dossiers: list[FakeDossier]) -> None:
+    with session_factory() as session:
+        for d in dossiers:
+            row = Dossier(
+                reference=d.reference,
+                chain=d.chain,
+                status=d.status,
+                province_code=d.province,
+                commune_code=d.commune,
+                received_at=d.received_at,
+                completed_at=d.completed_at,
+                on_time=d.on_time,
+                late_filing=False,
+                payload={},
+                created_at=d.received_at,
+                updated_at=d.updated_at,
+            )
+            for position, s in enumerate(d.steps):
+                row.steps.append(
+                    Step(
+                        kind=s.kind,
+                        agency=Agency.JUSTICE,
+                        position=position,
+                        status=s.status,
+                        attempts=1,
+                        idempotency_key=f"{d.reference}:{s.kind.value}:r0",
+                        started_at=s.started_at,
+                        finished_at=s.finished_at,
+                        on_time=s.on_time,
+                        updated_at=s.updated_at,
+                    )
+                )
+            session.add(row)
+        session.commit()
+
+
+def _in(at: datetime | None, period: Period) -> bool:
+    return at is not None and period.start <= at < period.end
+
+
+def expected_dossier_figures(dossiers: list[FakeDossier], chain: Chain, p: Period) -> Figures:
+    counted = [d for d in dossiers if d.chain == chain and d.status != DossierStatus.REJECTED]
+    resolved = [
+        d for d in counted if d.status == DossierStatus.COMPLETED and _in(d.completed_at, p)
+    ]
+    return Figures(
+        received=sum(_in(d.received_at, p) for d in counted),
+        resolved=len(resolved),
+        resolved_on_time=sum(d.on_time is True for d in resolved),
+        late=sum(d.on_time is False for d in resolved),
+        in_progress=sum(
+            d.status in (DossierStatus.RECEIVED, DossierStatus.IN_PROGRESS)
+            and d.received_at < p.end
+            for d in counted
+        ),
+        awaiting_supplement=sum(
+            d.status == DossierStatus.AWAITING_SUPPLEMENT and d.received_at < p.end for d in counted
+        ),
+        refused=sum(d.status == DossierStatus.REFUSED and _in(d.updated_at, p) for d in counted),
+        withdrawn=sum(
+            d.status == DossierStatus.WITHDRAWN and _in(d.updated_at, p) for d in counted
+        ),
+    )
+
+
+def expected_step_figures(dossiers: list[FakeDossier], kind: StepKind, p: Period) -> Figures:
+    steps = [s for d in dossiers for s in d.steps if s.kind == kind]
+    resolved = [s for s in steps if s.status == StepStatus.SUCCEEDED and _in(s.finished_at, p)]
+
+    def open_in(*statuses: StepStatus) -> int:
+        return sum(
+            s.status in statuses and s.started_at is not None and s.started_at < p.end
+            for s in steps
+        )
+
+    return Figures(
+        received=sum(_in(s.started_at, p) for s in steps),
+        resolved=len(resolved),
+        resolved_on_time=sum(s.on_time is True for s in resolved),
+        late=sum(s.on_time is False for s in resolved),
+        in_progress=open_in(StepStatus.IN_PROGRESS, StepStatus.FAILED),
+        awaiting_supplement=open_in(StepStatus.AWAITING_SUPPLEMENT),
+        refused=sum(s.status == StepStatus.REFUSED and _in(s.finished_at, p) for s in steps),
+        withdrawn=sum(s.status == StepStatus.WITHDRAWN and _in(s.updated_at, p) for s in steps),
+    )
+
+
+def expected_days(dossiers: list[FakeDossier], p: Period) -> list[tuple[date, int, int]]:
+    counted = [d for d in dossiers if d.chain and d.status != DossierStatus.REJECTED]
+    received = Counter(
+        d.received_at.astimezone(HCM).date() for d in counted if _in(d.received_at, p)
+    )
+    resolved = Counter(
+        d.completed_at.astimezone(HCM).date()
+        for d in counted
+        if d.completed_at and d.status == DossierStatus.COMPLETED and _in(d.completed_at, p)
+    )
+    return [(day, received[day], resolved[day]) for day in p.days()]
+
+
+def run(session_factory: sessionmaker[Session], scope: Scope) -> MonthlyReport:
+    with session_factory() as session:
+        return monthly_report(session, MARCH, scope, AS_OF)
+
+
+def check(report: MonthlyReport, dossiers: list[FakeDossier]) -> None:
+    actual = {(row.chain, row.step): row.figures for row in report.rows}
+    expected: dict[tuple[Chain, StepKind | None], Figures] = {}
+    for chain, kinds in CHAIN_STEPS.items():
+        expected[(chain, None)] = expected_dossier_figures(dossiers, chain, MARCH)
+        for kind in kinds:
+            expected[(chain, kind)] = expected_step_figures(dossiers, kind, MARCH)
+    assert actual == expected
+    assert [(d.day, d.received, d.resolved) for d in report.days] == expected_days(dossiers, MARCH)
+
+
+def test_report_matches_figures_computed_in_python(session_factory):
+    dossiers = generate(seed=6)
+    store(session_factory, dossiers)
+    report = run(session_factory, Scope())
+    check(report, dossiers)
+    # The generated month is not degenerate: every figure is exercised somewhere.
+    assert all(any(getattr(r.figures, name) for r in report.rows) for name in FIGURES)
+    assert len(report.days) == 31
+
+
+def test_province_and_commune_filters(session_factory):
+    dossiers = generate(seed=7)
+    store(session_factory, dossiers)
+    check(run(session_factory, Scope(province="079")), [d for d in dossiers if d.province == "079"])
+    only = [d for d in dossiers if d.commune == "00004"]
+    check(run(session_factory, Scope(province="001", commune="00004")), only)
+    assert run(session_factory, Scope(province="999")).rows[0].figures == Figures()
+
+
+def test_month_boundaries_are_local_time():
+    period = Period.of_month("2025-12", HCM)
+    assert period.start == datetime(2025, 11, 30, 17, 0, tzinfo=UTC)
+    assert period.end == datetime(2025, 12, 31, 17, 0, tzinfo=UTC)
+    # 1 March 2025 at 06:59 local is still February in UTC: the previous month is February.
+    assert Period.before(datetime(2025, 2, 28, 23, 59, tzinfo=UTC), HCM).month == "2025-02"
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        Period.of_month("2025-13", HCM)
+
+
+def test_cli_writes_csv(database_url, session_factory, tmp_path, monkeypatch, capsys):
+    store(session_factory, generate(seed=8, count=30))
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", database_url)
+    out = tmp_path / "march.csv"
+    parser = argparse.ArgumentParser()
+    report_command.register(parser.add_subparsers())
+    args = parser.parse_args(
+        ["report", "--month", "2025-03", "--province", "079", "--format", "csv", "--out", str(out)]
+    )
+    assert args.func(args) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("chain,step,received,resolved")
+    assert len(lines) == 1 + 2 + 3 + 4  # header, two chain rows, seven step rows
+    assert "wrote" in capsys.readouterr().out

@@ -1,0 +1,267 @@
+"""The overdue sweep on a real database, with a manual clock and a fake resume."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lienthong.bootstrap import Container
+from lienthong.clock import ManualClock
+from lienthong.deadlines import Deadlines
+from lienthong.settings import Settings
+from lienthong.sweep import ResumeRequest, SweepOptions, sweep
+from models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from models.tables import AuditEvent, Dossier, Notification, NotificationStatus, Step
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+MONDAY = datetime(2025, 3, 10, 9, 0, tzinfo=HCM)
+
+
+@dataclass
+class StepSpec:
+    kind: StepKind
+    agency: Agency
+    status: StepStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    due_at: datetime | None = None
+    updated_at: datetime = MONDAY
+    missing_items: list[str] | None = None
+
+
+class FakeResume:
+    def __init__(self) -> None:
+        self.calls: list[list[ResumeRequest]] = []
+
+    async def __call__(self, requests: Sequence[ResumeRequest]) -> Mapping[str, str]:
+        self.calls.append(list(requests))
+        return {r.reference: "Completed" for r in requests}
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(MONDAY)
+
+
+@pytest.fixture
+def app(
+    database_url: str,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    clock: ManualClock,
+    tmp_path,
+) -> Container:
+    settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
+    return Container(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        deadlines=Deadlines.from_settings(settings.calendar),
+        clock=clock,
+        http_transport=httpx.MockTransport(lambda request: httpx.Response(200)),
+    )
+
+
+def add_dossier(
+    app: Container,
+    reference: str,
+    status: DossierStatus,
+    steps: list[StepSpec],
+    *,
+    lease_expires_at: datetime | None = None,
+) -> None:
+    with app.session_factory() as session:
+        dossier = Dossier(
+            reference=reference,
+            chain=Chain.BIRTH,
+            status=status,
+            province_code="079",
+            commune_code="26734",
+            received_at=MONDAY - timedelta(days=10),
+            late_filing=False,
+            payload={},
+            lease_owner="run-1" if lease_expires_at else None,
+            lease_expires_at=lease_expires_at,
+            created_at=MONDAY - timedelta(days=10),
+            updated_at=MONDAY - timedelta(days=10),
+        )
+        for position, spec in enumerate(steps):
+            dossier.steps.append(
+                Step(
+                    kind=spec.kind,
+                    agency=spec.agency,
+                    position=position,
+                    status=spec.status,
+                    attempts=1,
+                    idempotency_key=f"{reference}:{spec.kind.value}:r0",
+                    started_at=spec.started_at,
+                    finished_at=spec.finished_at,
+                    due_at=spec.due_at,
+                    on_time=True if spec.finished_at else None,
+                    missing_items=spec.missing_items,
+                    updated_at=spec.updated_at,
+                )
+            )
+        session.add(dossier)
+        session.commit()
+
+
+def end_of(day: int) -> datetime:
+    return datetime(2025, 3, day, 23, 59, 59, 999999, tzinfo=HCM)
+
+
+def registered() -> StepSpec:
+    return StepSpec(
+        StepKind.BIRTH_REGISTRATION,
+        Agency.JUSTICE,
+        StepStatus.SUCCEEDED,
+        started_at=MONDAY - timedelta(days=7),
+        finished_at=MONDAY - timedelta(days=7),
+    )
+
+
+def residence(status: StepStatus, **kwargs: object) -> StepSpec:
+    return StepSpec(StepKind.RESIDENCE_REGISTRATION, Agency.POLICE, status, **kwargs)  # type: ignore[arg-type]
+
+
+def card() -> StepSpec:
+    return StepSpec(StepKind.CHILD_HEALTH_CARD, Agency.SOCIAL_INSURANCE, StepStatus.PENDING)
+
+
+def notices(app: Container) -> list[Notification]:
+    with app.session_factory() as session:
+        return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def actions(app: Container, action: str) -> list[AuditEvent]:
+    with app.session_factory() as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+async def test_overdue_step_notified_once_a_day(app: Container, clock: ManualClock):
+    recent = MONDAY - timedelta(minutes=1)
+    overdue = residence(
+        StepStatus.IN_PROGRESS,
+        started_at=MONDAY - timedelta(days=5),
+        due_at=end_of(7),
+        updated_at=recent,
+    )
+    add_dossier(app, "HS-LATE", DossierStatus.IN_PROGRESS, [registered(), overdue, card()])
+    due_today = residence(
+        StepStatus.IN_PROGRESS, started_at=MONDAY, due_at=end_of(10), updated_at=recent
+    )
+    add_dossier(app, "HS-SOON", DossierStatus.IN_PROGRESS, [registered(), due_today, card()])
+    resume = FakeResume()
+
+    first = await sweep(app, resume)
+    assert [i.reference for i in first.findings.overdue] == ["HS-LATE"]
+    assert [i.reference for i in first.findings.due_soon] == ["HS-SOON"]
+    assert first.notices == 3
+    assert first.delivery.delivered == 3
+    late = [n for n in notices(app) if n.event_type == "step.overdue"]
+    assert sorted(n.agency for n in late) == [Agency.COMMUNE, Agency.POLICE]
+    assert all(n.dedupe_key.endswith(":2025-03-10") for n in late)
+    assert all(n.status == NotificationStatus.DELIVERED for n in notices(app))
+    assert len(actions(app, "overdue_notified")) == 2
+    assert len(actions(app, "due_soon_notified")) == 1
+    assert resume.calls == []
+
+    clock.advance(timedelta(hours=8))  # 17:00 the same local day
+    again = await sweep(app, resume)
+    assert len(again.findings.overdue) == 1  # HS-SOON is due tonight, not yet late
+    assert again.notices == 0
+
+    clock.set(datetime(2025, 3, 11, 8, 0, tzinfo=HCM))
+    next_day = await sweep(app, resume)
+    assert {i.reference for i in next_day.findings.overdue} == {"HS-LATE", "HS-SOON"}
+    assert next_day.notices == 4
+    assert len(notices(app)) == 7
+    assert len(actions(app, "overdue_notified")) == 6
+
+
+async def test_lapsed_supplementation_refuses_the_dossier(app: Container, clock: ManualClock):
+    asked = datetime(2025, 3, 3, 10, 0, tzinfo=HCM)  # Monday: the window closes Wed 12 March
+    waiting = residence(
+        StepStatus.AWAITING_SUPPLEMENT,
+        started_at=asked,
+        finished_at=asked,
+        due_at=end_of(5),
+        missing_items=["household book page"],
+        updated_at=asked,
+    )
+    add_dossier(app, "HS-QUIET", DossierStatus.AWAITING_SUPPLEMENT, [registered(), waiting, card()])
+    clock.set(datetime(2025, 3, 12, 16, 0, tzinfo=HCM))
+    still_open = await sweep(app, FakeResume())
+    assert still_open.findings.lapsed == []
+    assert still_open.findings.overdue == []  # a stopped clock is not overdue
+
+    clock.set(datetime(2025, 3, 13, 8, 0, tzinfo=HCM))
+    report = await sweep(app, FakeResume())
+    assert report.refused == ["HS-QUIET"]
+    with app.session_factory() as session:
+        dossier = session.scalars(select(Dossier).where(Dossier.reference == "HS-QUIET")).one()
+        steps = {s.kind: s for s in dossier.steps}
+        assert dossier.status == DossierStatus.REFUSED
+        refused = steps[StepKind.RESIDENCE_REGISTRATION]
+        assert refused.status == StepStatus.REFUSED
+        assert "7 working days" in (refused.reason or "")
+        assert "2025-03-12" in (refused.reason or "")
+        assert refused.missing_items == ["household book page"]
+        assert steps[StepKind.CHILD_HEALTH_CARD].status == StepStatus.SKIPPED
+    assert any(n.agency == Agency.COMMUNE and n.event_type == "step.refused" for n in notices(app))
+    [lapse] = actions(app, "supplement_window_lapsed")
+    assert lapse.actor == "system"
+    assert (await sweep(app, FakeResume())).refused == []
+
+
+async def test_stuck_dossiers_are_found_and_resumed(app: Container):
+    hour_ago = MONDAY - timedelta(hours=1)
+    started = {"started_at": MONDAY - timedelta(hours=2), "due_at": end_of(12)}
+    add_dossier(
+        app,
+        "HS-FAILED",
+        DossierStatus.IN_PROGRESS,
+        [registered(), residence(StepStatus.FAILED, updated_at=MONDAY, **started), card()],
+    )
+    add_dossier(
+        app,
+        "HS-CRASHED",
+        DossierStatus.IN_PROGRESS,
+        [registered(), residence(StepStatus.IN_PROGRESS, updated_at=hour_ago, **started), card()],
+        lease_expires_at=MONDAY - timedelta(minutes=30),
+    )
+    add_dossier(
+        app,
+        "HS-RUNNING",
+        DossierStatus.IN_PROGRESS,
+        [registered(), residence(StepStatus.IN_PROGRESS, updated_at=hour_ago, **started), card()],
+        lease_expires_at=MONDAY + timedelta(seconds=20),
+    )
+    add_dossier(
+        app,
+        "HS-BUSY",
+        DossierStatus.IN_PROGRESS,
+        [registered(), residence(StepStatus.IN_PROGRESS, updated_at=MONDAY, **started), card()],
+    )
+
+    without = FakeResume()
+    found = await sweep(app, without, SweepOptions(resume=False))
+    assert {i.reference for i in found.findings.stuck} == {"HS-FAILED", "HS-CRASHED"}
+    assert without.calls == []
+
+    resume = FakeResume()
+    report = await sweep(app, resume)
+    [requests] = resume.calls
+    assert sorted(r.reference for r in requests) == ["HS-CRASHED", "HS-FAILED"]
+    assert all("chain:birth" in r.tags and r.chain == Chain.BIRTH for r in requests)
+    assert report.resumed == {"HS-CRASHED": "Completed", "HS-FAILED": "Completed"}
+    events = actions(app, "stuck_step_resumed")
+    assert sorted(e.dossier_reference or "" for e in events) == ["HS-CRASHED", "HS-FAILED"]
+    assert all(e.details == {"outcome": "Completed"} for e in events)
