@@ -7,8 +7,9 @@ a worker thread so the event loop keeps serving other dossiers meanwhile.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from lienthong import ledger
 from lienthong.bootstrap import Container
@@ -56,14 +57,21 @@ class StepCall:
     earlier_results: dict[StepKind, dict[str, Any]]
 
 
-def _view(dossier: Dossier) -> DossierView:
+def local_time(moment: datetime | None, timezone: str) -> str | None:
+    """Times shown to operators are local (Asia/Ho_Chi_Minh by default), to the second."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+def _view(dossier: Dossier, timezone: str) -> DossierView:
     return DossierView(
         reference=dossier.reference,
         chain=dossier.chain,
         status=dossier.status,
         province_code=dossier.province_code,
         commune_code=dossier.commune_code,
-        due_at=dossier.due_at.isoformat() if dossier.due_at else None,
+        due_at=local_time(dossier.due_at, timezone),
         steps=tuple(
             StepView(
                 kind=s.kind,
@@ -74,7 +82,7 @@ def _view(dossier: Dossier) -> DossierView:
                 agency_reference=s.agency_reference,
                 reason=s.reason,
                 missing_items=s.missing_items,
-                due_at=s.due_at.isoformat() if s.due_at else None,
+                due_at=local_time(s.due_at, timezone),
                 on_time=s.on_time,
             )
             for s in dossier.steps
@@ -91,7 +99,7 @@ def _step(dossier: Dossier, kind: StepKind) -> Step:
 
 def load_view(container: Container, reference: str) -> DossierView:
     with container.unit_of_work() as uow:
-        return _view(uow.dossiers.get(reference))
+        return _view(uow.dossiers.get(reference), container.settings.calendar.timezone)
 
 
 def acquire_lease(container: Container, reference: str, owner: str) -> bool:
@@ -168,7 +176,7 @@ def finish_step(
             missing_items=missing_items,
         )
         uow.commit()
-        return _view(dossier)
+        return _view(dossier, container.settings.calendar.timezone)
 
 
 def note_transient_error(container: Container, reference: str, kind: StepKind, error: str) -> None:

@@ -60,7 +60,7 @@ def _run_and_report(references: list[str], deploy: bool) -> int:
         async def hand_all() -> None:
             for reference, chain, tags in entries:
                 flow_run = await hand_to_deployment(reference, chain, tags)
-                print(f"queued    {reference}: flow run {flow_run.name} ({flow_run.id})")
+                print(f"queued    {reference}: flow run {flow_run.id}")
 
         asyncio.run(hand_all())
         return EXIT_OK
@@ -130,7 +130,9 @@ def _supplement(args: argparse.Namespace) -> int:
 
 
 def _events(reference: str) -> list[dict[str, Any]]:
-    with runtime.container().unit_of_work() as uow:
+    container = runtime.container()
+    timezone = container.settings.calendar.timezone
+    with container.unit_of_work() as uow:
         events = uow.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.dossier_reference == reference)
@@ -138,7 +140,7 @@ def _events(reference: str) -> list[dict[str, Any]]:
         )
         return [
             {
-                "at": e.occurred_at.isoformat(),
+                "at": records.local_time(e.occurred_at, timezone),
                 "actor": e.actor,
                 "action": e.action,
                 "step": e.step_kind,
