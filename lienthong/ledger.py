@@ -136,11 +136,7 @@ def receive_dossier(
         ),
         late_filing=late_filing,
         payload=payload,
-        created_at=now,
-        updated_at=now,
-    )
-    for step_plan in plan:
-        dossier.steps.append(
+        steps=[
             Step(
                 kind=step_plan.kind,
                 agency=step_plan.agency,
@@ -150,16 +146,15 @@ def receive_dossier(
                 idempotency_key=idempotency_key(reference, step_plan.kind),
                 updated_at=now,
             )
-        )
-    session.add(dossier)
-    session.flush()
-    _audit(
+            for step_plan in plan
+        ],
+    )
+    _store_new(
         session,
-        actor,
-        "dossier_received",
-        now,
         dossier,
-        after=DossierStatus.RECEIVED,
+        actor,
+        now,
+        "dossier_received",
         details={"late_filing": late_filing, "steps": [p.kind.value for p in plan]},
     )
     for step, step_plan in zip(dossier.steps, plan, strict=True):
@@ -194,19 +189,27 @@ def reject_dossier(
         late_filing=False,
         payload=payload,
         rejection_reasons=problems,
-        created_at=now,
-        updated_at=now,
     )
+    reason = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+    return _store_new(session, dossier, actor, now, "dossier_rejected", reason=reason)
+
+
+def _store_new(
+    session: Session,
+    dossier: Dossier,
+    actor: Actor,
+    now: datetime,
+    action: str,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Dossier:
+    """Insert a new dossier and the audit event of its first status."""
+    dossier.created_at = dossier.updated_at = now
     session.add(dossier)
     session.flush()
     _audit(
-        session,
-        actor,
-        "dossier_rejected",
-        now,
-        dossier,
-        after=DossierStatus.REJECTED,
-        reason="; ".join(f"{p['path']}: {p['message']}" for p in problems),
+        session, actor, action, now, dossier, after=dossier.status, reason=reason, details=details
     )
     return dossier
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,7 @@ from prefect.concurrency.asyncio import concurrency
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
-from adapters.errors import AgencyDecision, Refused, SupplementRequired, TransientAgencyError
+from adapters.errors import AgencyDecision, SupplementRequired, TransientAgencyError
 from lienthong import runtime
 from lienthong.ledger import Actor
 from lienthong.masking import scrub
@@ -65,6 +66,15 @@ def emit_step_event(view: records.DossierView, kind: StepKind) -> None:
     )
 
 
+def decision_outcome(decision: AgencyDecision) -> tuple[StepStatus, dict[str, Any]]:
+    """The step status and recorded fields for an agency's decision."""
+    if isinstance(decision, SupplementRequired):
+        missing = list(decision.missing_items)
+        return StepStatus.AWAITING_SUPPLEMENT, {"reason": decision.reason, "missing_items": missing}
+    # Refused, or a decision type this version does not know yet: a refusal with its reason.
+    return StepStatus.REFUSED, {"reason": decision.reason}
+
+
 @contextlib.asynccontextmanager
 async def agency_slot(agency: Agency, limited: bool) -> AsyncIterator[None]:
     """A slot of the agency's global concurrency limit, so workers never overload it."""
@@ -100,48 +110,14 @@ async def perform_step(reference: str, kind: StepKind) -> StepStatus:
             records.note_transient_error, container, reference, kind, scrub(str(exc))
         )
         raise
-    except SupplementRequired as decision:
-        view = await asyncio.to_thread(
-            records.finish_step,
-            container,
-            reference,
-            kind,
-            StepStatus.AWAITING_SUPPLEMENT,
-            actor,
-            reason=decision.reason,
-            missing_items=list(decision.missing_items),
-        )
-    except Refused as decision:
-        view = await asyncio.to_thread(
-            records.finish_step,
-            container,
-            reference,
-            kind,
-            StepStatus.REFUSED,
-            actor,
-            reason=decision.reason,
-        )
-    except AgencyDecision as decision:  # a decision type this version does not know yet
-        view = await asyncio.to_thread(
-            records.finish_step,
-            container,
-            reference,
-            kind,
-            StepStatus.REFUSED,
-            actor,
-            reason=str(decision),
-        )
+    except AgencyDecision as decision:
+        status, fields = decision_outcome(decision)
     else:
-        view = await asyncio.to_thread(
-            records.finish_step,
-            container,
-            reference,
-            kind,
-            StepStatus.SUCCEEDED,
-            actor,
-            agency_reference=outcome.agency_reference,
-            result=outcome.result,
-        )
+        status = StepStatus.SUCCEEDED
+        fields = {"agency_reference": outcome.agency_reference, "result": outcome.result}
+    view = await asyncio.to_thread(
+        functools.partial(records.finish_step, container, reference, kind, status, actor, **fields)
+    )
     emit_step_event(view, kind)
     status = next(s.status for s in view.steps if s.kind == kind)
     logger.info("dossier %s step %s: %s", reference, kind.value, status.value)

@@ -10,25 +10,32 @@ import copy
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from prefect import State
 from prefect.settings import get_current_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from lienthong import runtime
 from lienthong.bootstrap import Container, build_container
+from lienthong.intake import receive
+from lienthong.ledger import Actor
+from lienthong.runner import run_here, run_tags
 from lienthong.settings import (
+    OutageWindow,
     RetrySettings,
     Settings,
     SimulatorFaultSettings,
     TaskRetrySettings,
 )
-from models.status import Agency
+from models.status import Agency, StepKind
 from simulator.server import SimulatorServer
+from tasks import records
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -141,3 +148,35 @@ def endpoint_env(settings: Settings) -> dict[str, str]:
             }
         )
     return env
+
+
+OPERATOR = Actor("e2e-operator")
+
+
+def submit(app: Container, raw: dict[str, Any]) -> str:
+    result = receive(app, raw, OPERATOR)
+    assert result.accepted, result.problems
+    return result.reference
+
+
+async def run(app: Container, *references: str) -> dict[str, State[Any]]:
+    """Run (or resume) the dossiers' chains in this process, like `lienthong run`."""
+    entries = []
+    for reference in references:
+        view = records.load_view(app, reference)
+        assert view.chain is not None
+        entries.append(
+            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
+        )
+    return dict(await run_here(entries))
+
+
+def steps_of(app: Container, reference: str) -> dict[StepKind, records.StepView]:
+    return {s.kind: s for s in records.load_view(app, reference).steps}
+
+
+def police_outage(simulator: SimulatorServer) -> None:
+    """The police system answers 503 for the next hour."""
+    now = datetime.now(UTC)
+    window = OutageWindow(start=now, end=now + timedelta(hours=1), agencies=["police"])
+    set_faults(simulator, SimulatorFaultSettings(outages=[window]))

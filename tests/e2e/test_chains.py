@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -20,11 +19,8 @@ from sqlalchemy import func, select
 
 from lienthong.audit import verify_chain
 from lienthong.bootstrap import Container
-from lienthong.intake import receive
-from lienthong.ledger import Actor
 from lienthong.outbox import deliver_due
-from lienthong.runner import run_here, run_tags
-from lienthong.settings import FaultProfile, OutageWindow, SimulatorFaultSettings
+from lienthong.settings import FaultProfile, SimulatorFaultSettings
 from lienthong.supplements import record_supplement
 from models.status import Agency, DossierStatus, StepKind, StepStatus
 from models.tables import AuditEvent, Notification, NotificationStatus
@@ -34,36 +30,19 @@ from tasks import records
 from tasks.timeline import artifact_key
 from tests.e2e.conftest import (
     EXAMPLES,
+    OPERATOR,
     fresh_copy,
     load_example,
+    police_outage,
+    run,
     set_faults,
     simulator_records,
+    steps_of,
+    submit,
     webhooks_received,
 )
 
 pytestmark = pytest.mark.e2e
-OPERATOR = Actor("e2e-operator")
-
-
-def submit(app: Container, raw: dict[str, object]) -> str:
-    result = receive(app, raw, OPERATOR)
-    assert result.accepted, result.problems
-    return result.reference
-
-
-async def run(app: Container, *references: str) -> dict[str, object]:
-    entries = []
-    for reference in references:
-        view = records.load_view(app, reference)
-        assert view.chain is not None
-        entries.append(
-            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
-        )
-    return dict(await run_here(entries))
-
-
-def steps_of(app: Container, reference: str) -> dict[StepKind, records.StepView]:
-    return {s.kind: s for s in records.load_view(app, reference).steps}
 
 
 async def deliver_everything(app: Container, rounds: int = 60) -> None:
@@ -91,7 +70,7 @@ async def test_both_chains_complete_with_every_outcome_recorded(
 
     states = await run(app, birth, insured, social, no_payer, scope4)
 
-    assert all(state.is_completed() for state in states.values())  # type: ignore[attr-defined]
+    assert all(state.is_completed() for state in states.values())
     for reference in (birth, insured, social, no_payer, scope4):
         assert records.load_view(app, reference).status == DossierStatus.COMPLETED
     card = steps_of(app, birth)[StepKind.CHILD_HEALTH_CARD]
@@ -160,8 +139,8 @@ async def test_refusal_ends_the_chain_and_supplementation_resumes_it(
 
     states = await run(app, refused, waiting)
 
-    assert states[refused].name == "Refused"  # type: ignore[attr-defined]
-    assert states[waiting].name == "AwaitingSupplement"  # type: ignore[attr-defined]
+    assert states[refused].name == "Refused"
+    assert states[waiting].name == "AwaitingSupplement"
     refused_steps = steps_of(app, refused)
     assert refused_steps[StepKind.BIRTH_REGISTRATION].status == StepStatus.REFUSED
     assert refused_steps[StepKind.BIRTH_REGISTRATION].reason
@@ -261,18 +240,12 @@ async def test_twenty_percent_transient_faults_every_dossier_completes_exactly_o
 async def test_exhausted_retries_leave_a_visible_failed_step_that_resumes(
     app: Container, simulator: SimulatorServer
 ) -> None:
-    now = datetime.now(UTC)
-    set_faults(
-        simulator,
-        SimulatorFaultSettings(
-            outages=[OutageWindow(start=now, end=now + timedelta(hours=1), agencies=["police"])]
-        ),
-    )
+    police_outage(simulator)
     reference = submit(app, fresh_copy(load_example("birth-valid.json")))
 
     states = await run(app, reference)
 
-    assert states[reference].is_failed()  # type: ignore[attr-defined]
+    assert states[reference].is_failed()
     steps = steps_of(app, reference)
     assert steps[StepKind.BIRTH_REGISTRATION].status == StepStatus.SUCCEEDED
     assert steps[StepKind.RESIDENCE_REGISTRATION].status == StepStatus.FAILED

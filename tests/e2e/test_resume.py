@@ -9,17 +9,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from flows.sweep import overdue_sweep
 from lienthong.bootstrap import Container
-from lienthong.intake import receive
-from lienthong.ledger import Actor
-from lienthong.runner import run_here, run_tags
-from lienthong.settings import FaultProfile, OutageWindow, Settings, SimulatorFaultSettings
+from lienthong.settings import FaultProfile, Settings, SimulatorFaultSettings
 from models.status import DossierStatus, StepKind, StepStatus
 from models.tables import AuditEvent
 from simulator.server import SimulatorServer
@@ -29,27 +25,23 @@ from tests.e2e.conftest import (
     endpoint_env,
     fresh_copy,
     load_example,
+    police_outage,
+    run,
     set_faults,
     simulator_records,
+    steps_of,
+    submit,
 )
 
 pytestmark = pytest.mark.e2e
 
 
 def _submit_birth(app: Container) -> str:
-    result = receive(app, fresh_copy(load_example("birth-valid.json"), "RS"), Actor("e2e"))
-    assert result.accepted
-    return result.reference
-
-
-async def _run(app: Container, reference: str) -> None:
-    view = records.load_view(app, reference)
-    assert view.chain is not None
-    await run_here([(reference, view.chain, run_tags(view.chain, view.commune_code, "x"))])
+    return submit(app, fresh_copy(load_example("birth-valid.json"), "RS"))
 
 
 def _step_status(app: Container, reference: str, kind: StepKind) -> StepStatus:
-    return next(s.status for s in records.load_view(app, reference).steps if s.kind == kind)
+    return steps_of(app, reference)[kind].status
 
 
 def _audit_actions(app: Container, reference: str) -> list[tuple[str, str | None, str | None]]:
@@ -115,7 +107,7 @@ async def test_killed_mid_chain_then_run_finishes_without_redoing_a_step(
     assert _step_status(app, reference, StepKind.BIRTH_REGISTRATION) == StepStatus.SUCCEEDED
 
     set_faults(simulator, SimulatorFaultSettings())
-    await _run(app, reference)
+    await run(app, reference)
 
     assert records.load_view(app, reference).status == DossierStatus.COMPLETED
     _one_registration_per_step(simulator, reference)
@@ -136,15 +128,9 @@ async def test_killed_mid_chain_then_run_finishes_without_redoing_a_step(
 async def test_sweep_resumes_a_step_whose_retries_ran_out(
     app: Container, simulator: SimulatorServer
 ) -> None:
-    now = datetime.now(UTC)
-    set_faults(
-        simulator,
-        SimulatorFaultSettings(
-            outages=[OutageWindow(start=now, end=now + timedelta(hours=1), agencies=["police"])]
-        ),
-    )
+    police_outage(simulator)
     reference = _submit_birth(app)
-    await _run(app, reference)
+    await run(app, reference)
     assert _step_status(app, reference, StepKind.RESIDENCE_REGISTRATION) == StepStatus.FAILED
 
     set_faults(simulator, SimulatorFaultSettings())
