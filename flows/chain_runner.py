@@ -17,7 +17,7 @@ from prefect.states import Completed, Failed
 
 from adapters.errors import TransientAgencyError
 from lienthong import runtime
-from lienthong.masking import scrub
+from lienthong.masking import protect_prefect_logs, scrub
 from models.status import Chain, DossierStatus, StepKind, StepStatus
 from tasks import records
 from tasks.guard import dossier_lease
@@ -119,6 +119,7 @@ def _final_state(view: records.DossierView, error: BaseException | None) -> Stat
 
 
 async def run_chain(reference: str, chain: Chain) -> State[Any]:
+    protect_prefect_logs()
     container = runtime.container()
     view = await asyncio.to_thread(records.load_view, container, reference)
     if view.chain != chain:

@@ -69,3 +69,19 @@ class PersonalDataFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = scrub(record.stack_info)
         return True
+
+
+# Loggers whose handlers ship records to Prefect's API (shown in its UI) or the console.
+PREFECT_LOGGERS = ("", "prefect", "prefect.flow_runs", "prefect.task_runs")
+
+
+def protect_prefect_logs() -> None:
+    """Scrub every record that Prefect's handlers send to its API or print.
+
+    Prefect configures its own handlers when it is imported, so the filter is added to
+    them (once) when a flow starts, in whatever process runs it.
+    """
+    for name in PREFECT_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, PersonalDataFilter) for f in handler.filters):
+                handler.addFilter(PersonalDataFilter())

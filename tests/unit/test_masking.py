@@ -107,3 +107,21 @@ def test_a_malformed_log_call_is_still_scrubbed(
     logger.info("two placeholders %s %s", PERSONAL_ID)
     assert PERSONAL_ID not in stream.getvalue()
     assert "001*******45" in stream.getvalue()
+
+
+def test_prefect_handlers_scrub_ids_once_protected() -> None:
+    from lienthong.masking import protect_prefect_logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)  # stands in for Prefect's API log handler
+    logger = logging.getLogger("prefect.task_runs")
+    logger.addHandler(handler)
+    try:
+        protect_prefect_logs()
+        protect_prefect_logs()
+        logger.warning("child %s registered", "001225012345")
+    finally:
+        logger.removeHandler(handler)
+    assert sum(isinstance(f, PersonalDataFilter) for f in handler.filters) == 1
+    assert "001225012345" not in stream.getvalue()
+    assert "001*******45" in stream.getvalue()
