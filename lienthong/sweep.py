@@ -229,6 +229,34 @@ def find_work(container: Container, options: SweepOptions) -> Findings:
         return find(uow.session, container.deadlines, container.clock.now(), options)
 
 
+def _audit(
+    session: Session,
+    actor: Actor,
+    item: StepItem,
+    *,
+    action: str,
+    now: datetime,
+    before: str,
+    after: str | None = None,
+    details: Mapping[str, object],
+) -> None:
+    """Audit what the sweep did about ``item``'s step, as ``actor``."""
+    append_event(
+        session,
+        AuditRecord(
+            actor=actor.id,
+            action=action,
+            occurred_at=now,
+            dossier_reference=item.reference,
+            step_kind=item.kind.value,
+            status_before=before,
+            status_after=after,
+            flow_run_id=actor.flow_run_id,
+            details=details,
+        ),
+    )
+
+
 def _lapse_reason(deadlines: Deadlines, item: StepItem) -> str:
     assert item.supplement_deadline is not None
     closed = deadlines.calendar.to_local(item.supplement_deadline).date().isoformat()
@@ -262,19 +290,15 @@ def refuse_lapsed(container: Container, items: Iterable[StepItem], actor: Actor)
                     "supplement_deadline": deadline.isoformat(),
                     "missing_items": step.missing_items,
                 }
-                append_event(
+                _audit(
                     uow.session,
-                    AuditRecord(
-                        actor=actor.id,
-                        action="supplement_window_lapsed",
-                        occurred_at=now,
-                        dossier_reference=dossier.reference,
-                        step_kind=step.kind.value,
-                        status_before=dossier.status.value,
-                        status_after=DossierStatus.REFUSED.value,
-                        flow_run_id=actor.flow_run_id,
-                        details=details,
-                    ),
+                    actor,
+                    item,
+                    action="supplement_window_lapsed",
+                    now=now,
+                    before=dossier.status.value,
+                    after=DossierStatus.REFUSED.value,
+                    details=details,
                 )
                 ledger.refuse_unsupplemented(
                     uow.session,
@@ -352,25 +376,19 @@ def queue_notices(container: Container, findings: Findings, actor: Actor) -> int
                 payload=_notice_payload(item, event_type, now),
                 now=now,
             )
-            append_event(
+            _audit(
                 session,
-                AuditRecord(
-                    actor=actor.id,
-                    action="overdue_notified"
-                    if event_type == "step.overdue"
-                    else "due_soon_notified",
-                    occurred_at=now,
-                    dossier_reference=item.reference,
-                    step_kind=item.kind.value,
-                    status_before=item.status.value,
-                    status_after=item.status.value,
-                    flow_run_id=actor.flow_run_id,
-                    details={
-                        "agency": agency.value,
-                        "dedupe_key": key,
-                        "due_at": item.due_at.isoformat() if item.due_at else None,
-                    },
-                ),
+                actor,
+                item,
+                action="overdue_notified" if event_type == "step.overdue" else "due_soon_notified",
+                now=now,
+                before=item.status.value,
+                after=item.status.value,
+                details={
+                    "agency": agency.value,
+                    "dedupe_key": key,
+                    "due_at": item.due_at.isoformat() if item.due_at else None,
+                },
             )
         uow.commit()
         return len(fresh)
@@ -402,18 +420,14 @@ def record_resumes(
         for item in stuck:
             if item.reference not in outcomes:
                 continue
-            append_event(
+            _audit(
                 uow.session,
-                AuditRecord(
-                    actor=actor.id,
-                    action="stuck_step_resumed",
-                    occurred_at=now,
-                    dossier_reference=item.reference,
-                    step_kind=item.kind.value,
-                    status_before=item.status.value,
-                    flow_run_id=actor.flow_run_id,
-                    details={"outcome": outcomes[item.reference]},
-                ),
+                actor,
+                item,
+                action="stuck_step_resumed",
+                now=now,
+                before=item.status.value,
+                details={"outcome": outcomes[item.reference]},
             )
         uow.commit()
 

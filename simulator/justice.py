@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from models.agency_messages import BirthRegistrationRequest, DeathRegistrationRequest
@@ -14,7 +15,7 @@ from models.status import Agency
 from simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
-    api_key_checker,
+    agency_router,
     invalid_request,
     refused,
     run_idempotent,
@@ -25,7 +26,8 @@ AGENCY = Agency.JUSTICE.value
 
 
 def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(api_key_checker(api_key))], tags=["justice"])
+    router = agency_router(api_key, "justice")
+    run = partial(run_idempotent, store, AGENCY)
 
     @router.post("/births", response_model=BirthRegistrationResult, responses=PROBLEM_RESPONSES)
     def register_birth(
@@ -34,29 +36,13 @@ def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
         """Register a birth and issue the child's personal ID and e-birth certificate."""
         if request.province_code not in PROVINCE_CODES:
             raise invalid_request(f"unknown province_code {request.province_code}")
-        return run_idempotent(
-            store,
-            AGENCY,
-            "birth_registration",
-            "/births",
-            idempotency_key,
-            request,
-            lambda ledger: _register_birth(ledger, request),
-        )
+        return run("birth_registration", "/births", idempotency_key, request, _register_birth)
 
     @router.post("/deaths", response_model=DeathRegistrationResult, responses=PROBLEM_RESPONSES)
     def register_death(
         request: DeathRegistrationRequest, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
-        return run_idempotent(
-            store,
-            AGENCY,
-            "death_registration",
-            "/deaths",
-            idempotency_key,
-            request,
-            lambda ledger: _register_death(ledger, request),
-        )
+        return run("death_registration", "/deaths", idempotency_key, request, _register_death)
 
     return router
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from models.agency_messages import ResidenceRegistrationRequest, ResidenceRemovalRequest
@@ -13,7 +14,7 @@ from models.status import Agency
 from simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
-    api_key_checker,
+    agency_router,
     refused,
     run_idempotent,
     supplement_required,
@@ -25,7 +26,8 @@ HOUSEHOLD_HEAD_CONSENT = "household head's written consent (ý kiến đồng ý
 
 
 def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(api_key_checker(api_key))], tags=["police"])
+    router = agency_router(api_key, "police")
+    run = partial(run_idempotent, store, AGENCY)
 
     @router.post(
         "/residences", response_model=ResidenceRegistrationResult, responses=PROBLEM_RESPONSES
@@ -34,15 +36,7 @@ def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
         request: ResidenceRegistrationRequest, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
         """Register permanent residence; without the household head's consent, ask for it."""
-        return run_idempotent(
-            store,
-            AGENCY,
-            "residence_registration",
-            "/residences",
-            idempotency_key,
-            request,
-            lambda ledger: _register(ledger, request),
-        )
+        return run("residence_registration", "/residences", idempotency_key, request, _register)
 
     @router.post(
         "/residence-removals", response_model=ResidenceRemovalResult, responses=PROBLEM_RESPONSES
@@ -50,15 +44,7 @@ def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
     def remove_residence(
         request: ResidenceRemovalRequest, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
-        return run_idempotent(
-            store,
-            AGENCY,
-            "residence_removal",
-            "/residence-removals",
-            idempotency_key,
-            request,
-            lambda ledger: _remove(ledger, request),
-        )
+        return run("residence_removal", "/residence-removals", idempotency_key, request, _remove)
 
     return router
 

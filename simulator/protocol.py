@@ -13,9 +13,9 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -33,6 +33,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": AgencyProblem, "description": "missing or wrong X-API-Key"},
     409: {"model": AgencyProblem, "description": "Idempotency-Key reused with another body"},
 }
+
+RequestT = TypeVar("RequestT", bound=AgencyRequest)
 
 
 def agency_slug(agency: Agency) -> str:
@@ -104,6 +106,11 @@ def api_key_checker(expected: str) -> Callable[[str | None], None]:
     return check
 
 
+def agency_router(api_key: str, tag: str) -> APIRouter:
+    """An agency's router: every endpoint on it requires the agency's ``X-API-Key``."""
+    return APIRouter(dependencies=[Depends(api_key_checker(api_key))], tags=[tag])
+
+
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
@@ -118,10 +125,10 @@ def run_idempotent(
     kind: str,
     path: str,
     idempotency_key: str | None,
-    request: AgencyRequest,
-    decide: Callable[[Ledger], tuple[str, BaseModel]],
+    request: RequestT,
+    decide: Callable[[Ledger, RequestT], tuple[str, BaseModel]],
 ) -> JSONResponse:
-    """Run ``decide`` at most once per key and record what it registered.
+    """Run ``decide(ledger, request)`` at most once per key and record what it registered.
 
     ``decide`` returns (reference, result) or raises a 422 :class:`ProblemError`; both
     outcomes are stored and replayed.
@@ -132,7 +139,7 @@ def run_idempotent(
 
     def handler(ledger: Ledger) -> tuple[int, dict[str, Any]]:
         try:
-            reference, result = decide(ledger)
+            reference, result = decide(ledger, request)
         except ProblemError as decision:
             if decision.status_code != DECISION_STATUS:
                 raise

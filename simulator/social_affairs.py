@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from models.agency_messages import FuneralAllowanceRequest
@@ -15,7 +16,7 @@ from simulator import rules
 from simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
-    api_key_checker,
+    agency_router,
     refused,
     run_idempotent,
 )
@@ -25,21 +26,16 @@ AGENCY = Agency.SOCIAL_AFFAIRS.value
 
 
 def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(api_key_checker(api_key))], tags=["social affairs"])
+    router = agency_router(api_key, "social affairs")
+    run = partial(run_idempotent, store, AGENCY)
 
     @router.post("/funeral-supports", response_model=AllowanceDecision, responses=PROBLEM_RESPONSES)
     def pay_funeral_support(
         request: FuneralAllowanceRequest, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
         """20 x the standard assistance level at the date of death."""
-        return run_idempotent(
-            store,
-            AGENCY,
-            "funeral_support",
-            "/funeral-supports",
-            idempotency_key,
-            request,
-            lambda ledger: _funeral_support(ledger, request),
+        return run(
+            "funeral_support", "/funeral-supports", idempotency_key, request, _funeral_support
         )
 
     return router

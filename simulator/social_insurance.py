@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from models.agency_messages import (
@@ -25,7 +26,7 @@ from simulator import rules
 from simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
-    api_key_checker,
+    agency_router,
     refused,
     run_idempotent,
     supplement_required,
@@ -38,7 +39,8 @@ CONTRIBUTION_RECORD = "contribution record (quá trình đóng BHXH)"
 
 
 def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(api_key_checker(api_key))], tags=["social insurance"])
+    router = agency_router(api_key, "social insurance")
+    run = partial(run_idempotent, store, AGENCY)
 
     @router.post(
         "/child-health-cards", response_model=HealthCardResult, responses=PROBLEM_RESPONSES
@@ -47,14 +49,8 @@ def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
         request: ChildHealthCardRequest, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
         """Free health-insurance card for a child under 6 (valid to 72 months of age)."""
-        return run_idempotent(
-            store,
-            AGENCY,
-            "child_health_card",
-            "/child-health-cards",
-            idempotency_key,
-            request,
-            lambda ledger: _issue_card(ledger, request),
+        return run(
+            "child_health_card", "/child-health-cards", idempotency_key, request, _issue_card
         )
 
     @router.post(
@@ -64,14 +60,8 @@ def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
         request: FuneralAllowanceRequest, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
         """10 x the base salary at the date of death, for the insured or pensioners."""
-        return run_idempotent(
-            store,
-            AGENCY,
-            "funeral_allowance",
-            "/funeral-allowances",
-            idempotency_key,
-            request,
-            lambda ledger: _funeral_allowance(ledger, request),
+        return run(
+            "funeral_allowance", "/funeral-allowances", idempotency_key, request, _funeral_allowance
         )
 
     @router.post(
@@ -80,14 +70,8 @@ def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
     def grant_survivor_benefits(
         request: SurvivorBenefitsRequest, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
-        return run_idempotent(
-            store,
-            AGENCY,
-            "survivor_benefits",
-            "/survivor-benefits",
-            idempotency_key,
-            request,
-            lambda ledger: _survivor_benefits(ledger, request),
+        return run(
+            "survivor_benefits", "/survivor-benefits", idempotency_key, request, _survivor_benefits
         )
 
     return router

@@ -7,7 +7,6 @@ Exit codes: 0 the chain is intact; 1 it is broken (the first bad event is named)
 from __future__ import annotations
 
 import argparse
-import sys
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
@@ -15,10 +14,10 @@ from sqlalchemy.exc import DBAPIError
 from lienthong.audit import VerifyResult, verify_chain
 from lienthong.bootstrap import build_container
 from lienthong.cli.database import (
-    EXIT_UNAVAILABLE,
     DatabaseUnavailable,
     require_existing_database,
     shown_url,
+    unavailable,
 )
 from lienthong.settings import Settings
 from models.tables import AuditEvent
@@ -46,13 +45,8 @@ def _verify(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
         result = _verify_configured_database(settings)
-    except DatabaseUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except DBAPIError as exc:
-        url = shown_url(settings.resolved_database_url())
-        print(f"cannot read {url}: {exc.orig}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    except (DatabaseUnavailable, DBAPIError) as exc:
+        return unavailable(settings.resolved_database_url(), exc)
     if result.first_break is None:
         print(f"audit chain intact: {result.checked} events")
         return 0

@@ -40,6 +40,15 @@ def require_existing_database(url: str) -> None:
         )
 
 
+def unavailable(url: str, error: DatabaseUnavailable | DBAPIError) -> int:
+    """Say on stderr why the database at ``url`` cannot be read; the exit code for that."""
+    if isinstance(error, DBAPIError):
+        print(f"cannot read {shown_url(url)}: {error.orig}", file=sys.stderr)
+    else:
+        print(error, file=sys.stderr)
+    return EXIT_UNAVAILABLE
+
+
 def _upgrade(args: argparse.Namespace) -> int:
     url = Settings().resolved_database_url()
     try:
@@ -61,12 +70,8 @@ def _current(args: argparse.Namespace) -> int:
     try:
         require_existing_database(url)
         revision = current_revision(url)
-    except DatabaseUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except DBAPIError as exc:
-        print(f"cannot read {shown_url(url)}: {exc.orig}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    except (DatabaseUnavailable, DBAPIError) as exc:
+        return unavailable(url, exc)
     head = head_revision()
     if revision == head:
         print(f"{shown_url(url)}: revision {revision} (head)")

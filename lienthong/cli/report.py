@@ -13,12 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError
 
 from lienthong.bootstrap import build_container
-from lienthong.cli.database import (
-    EXIT_UNAVAILABLE,
-    DatabaseUnavailable,
-    require_existing_database,
-    shown_url,
-)
+from lienthong.cli.database import DatabaseUnavailable, require_existing_database, unavailable
 from lienthong.report import MonthlyReport, Period, Scope, monthly_report
 from lienthong.report_render import RENDERERS
 from lienthong.settings import Settings
@@ -48,15 +43,8 @@ def _report(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
         report = _build(settings, args.month, Scope(args.province, args.commune))
-    except DatabaseUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except DBAPIError as exc:
-        print(
-            f"cannot read {shown_url(settings.resolved_database_url())}: {exc.orig}",
-            file=sys.stderr,
-        )
-        return EXIT_UNAVAILABLE
+    except (DatabaseUnavailable, DBAPIError) as exc:
+        return unavailable(settings.resolved_database_url(), exc)
     rendered = RENDERERS[args.format](report)
     if args.out is None:
         sys.stdout.write(rendered)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
 import httpx
@@ -20,6 +22,7 @@ from adapters.errors import (
 from lienthong.settings import RetrySettings, Settings
 from models.agency_messages import BirthRegistrationRequest, ResidenceRegistrationRequest
 from models.identifiers import Sex
+from models.results import BirthRegistrationResult, ResidenceRegistrationResult
 
 BIRTH = BirthRegistrationRequest(
     dossier_reference="HS-1",
@@ -70,9 +73,26 @@ class Recorder:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
 
-    def clients(self, retry: RetrySettings | None = None) -> AgencyClients:
+    @asynccontextmanager
+    async def _clients(self, retry: RetrySettings | None) -> AsyncIterator[AgencyClients]:
         settings = Settings(retry=retry or RetrySettings(max_attempts=5, max_seconds=30))
-        return build_agency_clients(settings, httpx.MockTransport(self.handle), sleep=self.sleep)
+        clients = build_agency_clients(settings, httpx.MockTransport(self.handle), sleep=self.sleep)
+        try:
+            yield clients
+        finally:
+            await clients.aclose()
+
+    async def register_birth(self, retry: RetrySettings | None = None) -> BirthRegistrationResult:
+        """``BIRTH`` with key ``birth:HS-1``, through clients this recorder answers."""
+        async with self._clients(retry) as clients:
+            return await clients.justice.register_birth(BIRTH, "birth:HS-1")
+
+    async def register_residence(
+        self, retry: RetrySettings | None = None
+    ) -> ResidenceRegistrationResult:
+        """``RESIDENCE`` with key ``residence:HS-1``, through clients this recorder answers."""
+        async with self._clients(retry) as clients:
+            return await clients.police.register_residence(RESIDENCE, "residence:HS-1")
 
 
 def problem(
@@ -84,79 +104,67 @@ def problem(
 
 async def test_retries_a_503_then_succeeds() -> None:
     recorder = Recorder(problem(503, "unavailable", "down"), httpx.Response(200, json=BIRTH_RESULT))
-    clients = recorder.clients()
 
-    result = await clients.justice.register_birth(BIRTH, "birth:HS-1")
+    result = await recorder.register_birth()
 
     assert result.personal_id == "079325000001"
     assert len(recorder.requests) == 2
     assert len(recorder.sleeps) == 1
-    await clients.aclose()
 
 
 async def test_sends_the_idempotency_key_and_api_key_on_every_attempt() -> None:
     recorder = Recorder(
         problem(500, "server_error", "boom"), httpx.Response(200, json=BIRTH_RESULT)
     )
-    clients = recorder.clients()
 
-    await clients.justice.register_birth(BIRTH, "birth:HS-1")
+    await recorder.register_birth()
 
     for request in recorder.requests:
         assert request.headers["Idempotency-Key"] == "birth:HS-1"
         assert request.headers["X-API-Key"] == "dev-key-justice"
         assert request.url.path == "/justice/births"
         assert json.loads(request.content)["medical_birth_certificate_number"] == "GCS-1"
-    await clients.aclose()
 
 
 async def test_a_refusal_is_raised_once_and_not_retried() -> None:
     recorder = Recorder(problem(422, "refused", "certificate already used"))
-    clients = recorder.clients()
 
     with pytest.raises(Refused) as caught:
-        await clients.justice.register_birth(BIRTH, "birth:HS-1")
+        await recorder.register_birth()
 
     assert caught.value.reason == "certificate already used"
     assert len(recorder.requests) == 1
-    await clients.aclose()
 
 
 async def test_a_supplementation_request_carries_missing_items_and_is_not_retried() -> None:
     missing = ["household head's written consent (ý kiến đồng ý của chủ hộ)"]
     recorder = Recorder(problem(422, "supplement_required", "consent needed", missing))
-    clients = recorder.clients()
 
     with pytest.raises(SupplementRequired) as caught:
-        await clients.police.register_residence(RESIDENCE, "residence:HS-1")
+        await recorder.register_residence()
 
     assert caught.value.missing_items == missing
     assert len(recorder.requests) == 1
-    await clients.aclose()
 
 
 async def test_retry_after_is_honoured() -> None:
     limited = httpx.Response(429, headers={"Retry-After": "7"}, json={})
     recorder = Recorder(limited, httpx.Response(200, json=BIRTH_RESULT))
-    clients = recorder.clients(RetrySettings(max_seconds=60, max_backoff_seconds=1))
 
-    await clients.justice.register_birth(BIRTH, "birth:HS-1")
+    await recorder.register_birth(RetrySettings(max_seconds=60, max_backoff_seconds=1))
 
     assert recorder.sleeps == [7.0]
-    await clients.aclose()
 
 
 async def test_a_retry_after_beyond_the_budget_stops_retrying_at_once() -> None:
     recorder = Recorder(httpx.Response(503, headers={"Retry-After": "120"}, json={}))
-    clients = recorder.clients(RetrySettings(max_seconds=20))
 
     with pytest.raises(TransientAgencyError) as caught:
-        await clients.justice.register_birth(BIRTH, "birth:HS-1")
+        await recorder.register_birth(RetrySettings(max_seconds=20))
 
     assert caught.value.retry_after == 120
     assert len(recorder.requests) == 1
     assert recorder.sleeps == []
-    await clients.aclose()
 
 
 def test_retry_after_in_http_date_form() -> None:
@@ -167,15 +175,13 @@ def test_retry_after_in_http_date_form() -> None:
 
 async def test_timeouts_become_transient_and_retries_are_bounded() -> None:
     recorder = Recorder(httpx.ReadTimeout("slow"))
-    clients = recorder.clients(RetrySettings(max_attempts=3, max_seconds=60))
 
     with pytest.raises(TransientAgencyError) as caught:
-        await clients.justice.register_birth(BIRTH, "birth:HS-1")
+        await recorder.register_birth(RetrySettings(max_attempts=3, max_seconds=60))
 
     assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
     assert len(recorder.requests) == 3
     assert len(recorder.sleeps) == 2
-    await clients.aclose()
 
 
 async def test_backoff_grows_exponentially_within_the_cap() -> None:
@@ -183,55 +189,45 @@ async def test_backoff_grows_exponentially_within_the_cap() -> None:
     retry = RetrySettings(
         max_attempts=6, max_seconds=600, initial_backoff_seconds=1, max_backoff_seconds=4
     )
-    clients = recorder.clients(retry)
 
     with pytest.raises(TransientAgencyError):
-        await clients.police.register_residence(RESIDENCE, "residence:HS-1")
+        await recorder.register_residence(retry)
 
     caps = [1, 2, 4, 4, 4]
     assert all(0 <= pause <= cap for pause, cap in zip(recorder.sleeps, caps, strict=True))
-    await clients.aclose()
 
 
 async def test_a_dropped_connection_is_transient() -> None:
     recorder = Recorder(
         httpx.RemoteProtocolError("peer closed"), httpx.Response(200, json=BIRTH_RESULT)
     )
-    clients = recorder.clients()
 
-    await clients.justice.register_birth(BIRTH, "birth:HS-1")
+    await recorder.register_birth()
 
     assert len(recorder.requests) == 2
-    await clients.aclose()
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
 async def test_our_own_bad_requests_are_rejected_without_retry(status: int) -> None:
     recorder = Recorder(problem(status, "unauthorized", "missing or wrong X-API-Key"))
-    clients = recorder.clients()
 
     with pytest.raises(AgencyRequestRejected) as caught:
-        await clients.justice.register_birth(BIRTH, "birth:HS-1")
+        await recorder.register_birth()
 
     assert caught.value.status_code == status
     assert len(recorder.requests) == 1
-    await clients.aclose()
 
 
 async def test_a_422_that_is_not_a_decision_is_a_rejected_request() -> None:
     recorder = Recorder(httpx.Response(422, json={"detail": [{"msg": "field required"}]}))
-    clients = recorder.clients()
 
     with pytest.raises(AgencyRequestRejected):
-        await clients.justice.register_birth(BIRTH, "birth:HS-1")
-    await clients.aclose()
+        await recorder.register_birth()
 
 
 async def test_an_unreadable_success_is_a_protocol_error() -> None:
     recorder = Recorder(httpx.Response(200, json={"registration_number": "KS-1"}))
-    clients = recorder.clients()
 
     with pytest.raises(AgencyProtocolError):
-        await clients.justice.register_birth(BIRTH, "birth:HS-1")
+        await recorder.register_birth()
     assert len(recorder.requests) == 1
-    await clients.aclose()
