@@ -119,7 +119,11 @@ def test_prefect_handlers_scrub_ids_once_protected() -> None:
     try:
         protect_prefect_logs()
         protect_prefect_logs()
-        logger.warning("child %s registered", "001225012345")
+        handler.handle(
+            logger.makeRecord(
+                logger.name, logging.INFO, __file__, 1, "child %s", ("001225012345",), None
+            )
+        )
     finally:
         logger.removeHandler(handler)
     assert sum(isinstance(f, PersonalDataFilter) for f in handler.filters) == 1
