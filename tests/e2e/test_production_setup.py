@@ -229,11 +229,6 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
                     [str(BIN / "prefect"), "gcl", "create", f"agency-{agency}", "--limit", "5"], env
                 )
             deployed = _run([str(BIN / "prefect"), "deploy", "--all", "--no-prompt"], env)
-            if deployed.returncode != 0 and "422" in deployed.stderr + deployed.stdout:
-                pytest.xfail(
-                    "prefect deploy --all: the server answers 422 to null request fields "
-                    "(FastAPI >= 0.151 with Prefect 3.8.8; 0.150.0 works)"
-                )
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
 
             processes.start(
