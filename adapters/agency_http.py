@@ -32,6 +32,7 @@ from adapters.errors import (
     SupplementRequired,
     TransientAgencyError,
 )
+from adapters.tls import shared_ssl_context
 from lienthong.settings import AgencyEndpoint, RetrySettings
 from models.agency_messages import AgencyProblem, AgencyRequest, ProblemOutcome
 from models.status import Agency
@@ -98,6 +99,7 @@ class AgencyClient:
         self._http = httpx.AsyncClient(
             base_url=endpoint.base_url.rstrip("/") + "/",
             transport=transport,
+            verify=shared_ssl_context(),
             timeout=retry.request_timeout_seconds,
             headers={API_KEY_HEADER: endpoint.api_key.get_secret_value()},
         )

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from adapters.signing import signed_headers
+from adapters.tls import shared_ssl_context
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,9 @@ class WebhookNotifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout_seconds)
+        self._http = httpx.AsyncClient(
+            transport=transport, verify=shared_ssl_context(), timeout=timeout_seconds
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
