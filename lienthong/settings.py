@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,10 +17,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from models.status import Agency
 
 DEFAULT_SIMULATOR_PORT = 8765
-
-
-def _simulator_url(path: str) -> str:
-    return f"http://127.0.0.1:{DEFAULT_SIMULATOR_PORT}/{path}"
 
 
 class AgencyEndpoint(BaseModel):
@@ -31,14 +28,17 @@ class AgencyEndpoint(BaseModel):
     webhook_secret: SecretStr
 
 
-def _default_endpoint(agency: Agency) -> AgencyEndpoint:
+def _default_endpoint(
+    agency: Agency, host: str = "127.0.0.1", port: int = DEFAULT_SIMULATOR_PORT
+) -> dict[str, str]:
+    """The simulator's address and development credentials for ``agency``."""
     slug = agency.value.replace("_", "-")
-    return AgencyEndpoint(
-        base_url=_simulator_url(slug),
-        api_key=SecretStr(f"dev-key-{slug}"),
-        webhook_url=_simulator_url(f"webhooks/{slug}"),
-        webhook_secret=SecretStr(f"dev-webhook-secret-{slug}"),
-    )
+    return {
+        "base_url": f"http://{host}:{port}/{slug}",
+        "api_key": f"dev-key-{slug}",
+        "webhook_url": f"http://{host}:{port}/webhooks/{slug}",
+        "webhook_secret": f"dev-webhook-secret-{slug}",
+    }
 
 
 class RetrySettings(BaseModel):
@@ -172,15 +172,26 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".lienthong")
     database_url: str = ""
 
-    justice: AgencyEndpoint = Field(default_factory=lambda: _default_endpoint(Agency.JUSTICE))
-    police: AgencyEndpoint = Field(default_factory=lambda: _default_endpoint(Agency.POLICE))
+    # Each agency defaults to the simulator (see _endpoints_default_to_the_simulator).
+    justice: AgencyEndpoint = Field(
+        default_factory=lambda: AgencyEndpoint.model_validate(_default_endpoint(Agency.JUSTICE))
+    )
+    police: AgencyEndpoint = Field(
+        default_factory=lambda: AgencyEndpoint.model_validate(_default_endpoint(Agency.POLICE))
+    )
     social_insurance: AgencyEndpoint = Field(
-        default_factory=lambda: _default_endpoint(Agency.SOCIAL_INSURANCE)
+        default_factory=lambda: AgencyEndpoint.model_validate(
+            _default_endpoint(Agency.SOCIAL_INSURANCE)
+        )
     )
     social_affairs: AgencyEndpoint = Field(
-        default_factory=lambda: _default_endpoint(Agency.SOCIAL_AFFAIRS)
+        default_factory=lambda: AgencyEndpoint.model_validate(
+            _default_endpoint(Agency.SOCIAL_AFFAIRS)
+        )
     )
-    commune: AgencyEndpoint = Field(default_factory=lambda: _default_endpoint(Agency.COMMUNE))
+    commune: AgencyEndpoint = Field(
+        default_factory=lambda: AgencyEndpoint.model_validate(_default_endpoint(Agency.COMMUNE))
+    )
 
     retry: RetrySettings = Field(default_factory=RetrySettings)
     task_retry: TaskRetrySettings = Field(default_factory=TaskRetrySettings)
@@ -199,6 +210,24 @@ class Settings(BaseSettings):
     simulator_host: str = "127.0.0.1"
     simulator_port: int = DEFAULT_SIMULATOR_PORT
     simulator_faults: SimulatorFaultSettings = Field(default_factory=SimulatorFaultSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _endpoints_default_to_the_simulator(cls, data: Any) -> Any:
+        """Fill each agency's missing fields from the simulator at simulator_host:port.
+
+        So ``LIENTHONG_SIMULATOR_PORT`` moves every default endpoint, and one variable such
+        as ``LIENTHONG_POLICE__BASE_URL`` changes one field and keeps the others.
+        """
+        if not isinstance(data, dict):
+            return data
+        host = str(data.get("simulator_host") or "127.0.0.1")
+        port = int(data.get("simulator_port") or DEFAULT_SIMULATOR_PORT)
+        for agency in Agency:
+            given = data.get(agency.value)
+            if given is None or isinstance(given, dict):
+                data[agency.value] = {**_default_endpoint(agency, host, port), **(given or {})}
+        return data
 
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file inside ``data_dir``."""

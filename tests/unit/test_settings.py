@@ -1,0 +1,31 @@
+"""Agency endpoints: simulator defaults that follow its port, and field-by-field overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from lienthong.settings import Settings
+from models.status import Agency
+
+
+def test_defaults_point_every_agency_at_the_simulator() -> None:
+    settings = Settings()
+    assert settings.justice.base_url == "http://127.0.0.1:8765/justice"
+    assert settings.commune.webhook_url == "http://127.0.0.1:8765/webhooks/commune"
+
+
+def test_simulator_port_moves_every_default_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIENTHONG_SIMULATOR_PORT", "9911")
+    settings = Settings()
+    for agency in Agency:
+        assert ":9911/" in settings.endpoint(agency).base_url
+
+
+def test_one_variable_overrides_one_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIENTHONG_POLICE__BASE_URL", "https://police.example.vn/api")
+    monkeypatch.setenv("LIENTHONG_POLICE__API_KEY", "real-key")
+    settings = Settings()
+    assert settings.police.base_url == "https://police.example.vn/api"
+    assert settings.police.api_key.get_secret_value() == "real-key"
+    assert settings.police.webhook_url == "http://127.0.0.1:8765/webhooks/police"
+    assert settings.justice.base_url == "http://127.0.0.1:8765/justice"
