@@ -1,0 +1,519 @@
+"""Benchmark: N dossiers through both chains, with Prefect and without it.
+
+::
+
+    .venv/bin/python -m benchmarks.chains --dossiers 100 --concurrency 16 --latency-ms 50
+
+What it does, all of it torn down afterwards (``--keep`` keeps the two databases):
+
+1. creates two throwaway PostgreSQL databases, one for a Prefect server and one for our
+   record, and migrates ours (``upgrade_database``);
+2. starts a real ``prefect server start`` subprocess on a free port, on the first database
+   (PREFECT_HOME in a temporary directory, analytics off), and waits for ``/api/health``;
+3. starts the agency simulator in this process with ``--latency-ms`` on every agency call;
+4. takes N dossiers (half birth, half death) made from the valid examples, each with a
+   unique reference, birth certificate, death notice and deceased ID, and stores them
+   through intake (not timed);
+5. **Prefect**: runs the birth-chain / death-chain flows in this process against that server,
+   ``--concurrency`` at a time, timing each flow call from its start to its end;
+6. **Adapters only**: N fresh dossiers through the same steps without Prefect: the same
+   record functions (``tasks.records``: lease, begin step, finish step), the same request
+   builders and agency clients (``tasks.agency_calls.call_agency``) and the same outbox
+   delivery, at the same concurrency. No Prefect task runs, events, artifacts or API calls;
+7. prints dossiers per second, p50 / p95 time per chain and the Prefect / adapters ratio.
+
+One dossier of each chain is run first in each mode as a warm-up and is not counted.
+It is not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import copy
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import psycopg2
+from psycopg2 import sql
+
+if TYPE_CHECKING:
+    from lienthong.bootstrap import Container
+    from models.status import Chain
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+SERVER_START_TIMEOUT_SECONDS = 120.0
+SERVER_STOP_TIMEOUT_SECONDS = 15.0
+
+
+# --------------------------------------------------------------------------- dossiers
+
+
+def _usable(raw: dict[str, Any]) -> bool:
+    """Examples that go through their chain without a refusal or a supplementation request."""
+    if raw.get("chain") == "birth":
+        residence = raw.get("residence") or {}
+        certificate = (raw.get("medical_birth_certificate") or {}).get("number", "")
+        return residence.get("household_head_consent") is not False and "DUPLICATE" not in str(
+            certificate
+        )
+    if raw.get("chain") == "death":
+        basis = raw.get("funeral_payer_basis")
+        return not (basis in ("insured", "pensioner") and not raw.get("contribution_months"))
+    return False
+
+
+def load_templates() -> dict[str, list[dict[str, Any]]]:
+    files = sorted(EXAMPLES.glob("*.json")) + sorted((EXAMPLES / "demo").glob("*.json"))
+    templates: dict[str, list[dict[str, Any]]] = {"birth": [], "death": []}
+    for path in files:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and _usable(raw):
+            templates[str(raw["chain"])].append(raw)
+    if not templates["birth"] or not templates["death"]:
+        raise SystemExit(f"no usable birth and death examples under {EXAMPLES}")
+    return templates
+
+
+@dataclass
+class DossierFactory:
+    """Unique dossiers from the examples: references, certificates and IDs never repeat."""
+
+    templates: dict[str, list[dict[str, Any]]]
+    serial: int = 0
+
+    def make(self, chain: str, prefix: str) -> dict[str, Any]:
+        self.serial += 1
+        n = self.serial
+        choices = self.templates[chain]
+        raw = copy.deepcopy(choices[n % len(choices)])
+        raw["reference"] = f"{prefix}-2026-{n:06d}"
+        if chain == "birth":
+            raw["medical_birth_certificate"]["number"] = f"GCS-BENCH-{n:06d}"
+        else:
+            raw["death_notice"]["number"] = f"GBT-BENCH-{n:06d}"
+            # PPP C YY + six serial digits: province, century/sex and birth year stay valid.
+            personal_id = str(raw["deceased"]["personal_id"])
+            raw["deceased"]["personal_id"] = personal_id[:6] + f"{n % 1_000_000:06d}"
+        return raw
+
+    def batch(self, count: int, prefix: str) -> list[dict[str, Any]]:
+        """``count`` dossiers, birth and death alternating (half each)."""
+        return [self.make("birth" if i % 2 == 0 else "death", prefix) for i in range(count)]
+
+
+# --------------------------------------------------------------------------- infrastructure
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def throwaway_databases(admin_dsn: str, names: list[str], keep: bool) -> Iterator[None]:
+    def execute(statement: sql.Composable) -> None:
+        connection = psycopg2.connect(admin_dsn)
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+        finally:
+            connection.close()
+
+    created: list[str] = []
+    try:
+        for name in names:
+            execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            created.append(name)
+        yield
+    finally:
+        for name in created:
+            if keep:
+                print(f"kept database {name}")
+                continue
+            execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def prefect_server(database_url: str, home: Path, port: int) -> Iterator[str]:
+    """A real ``prefect server start`` on PostgreSQL; yields its API URL."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PREFECT_", "LIENTHONG_"))
+    }
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_DATABASE_CONNECTION_URL=database_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_UI_ENABLED="false",
+        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "server.log"
+    api_url = f"http://127.0.0.1:{port}/api"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "prefect", "server", "start"),
+                *("--host", "127.0.0.1", "--port", str(port), "--no-ui", "--analytics-off"),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_for_health(api_url, process, log_path)
+            yield api_url
+        finally:
+            _stop(process)
+
+
+def _wait_for_health(api_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"prefect server exited with {process.returncode}:\n{tail}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"prefect server not healthy after {SERVER_START_TIMEOUT_SECONDS:.0f} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(SERVER_STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+@dataclass
+class Measured:
+    label: str
+    wall_seconds: float = 0.0
+    seconds: dict[str, list[float]] = field(default_factory=lambda: {"birth": [], "death": []})
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.seconds.values())
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.wall_seconds if self.wall_seconds else 0.0
+
+    def percentile(self, chain: str, q: int) -> float:
+        values = sorted(self.seconds[chain])
+        if not values:
+            return float("nan")
+        if len(values) == 1:
+            return values[0]
+        return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+RunOne = Callable[[str, "Chain"], Awaitable[str]]
+
+
+async def run_all(
+    container: Container,
+    raws: list[dict[str, Any]],
+    concurrency: int,
+    run_one: RunOne,
+    measured: Measured | None,
+) -> None:
+    """Store ``raws`` through intake (not timed), then run each, ``concurrency`` at a time."""
+    from lienthong.intake import receive
+    from lienthong.ledger import Actor
+
+    entries: list[tuple[str, Chain]] = []
+    for raw in raws:
+        result = await asyncio.to_thread(receive, container, raw, Actor("bench"))
+        if not result.accepted or result.chain is None:
+            problems = "; ".join(f"{p.path}: {p.message}" for p in result.problems)
+            raise RuntimeError(f"benchmark dossier {result.reference} rejected: {problems}")
+        entries.append((result.reference, result.chain))
+
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(reference: str, chain: Chain) -> None:
+        async with limit:
+            started = time.perf_counter()
+            outcome = await run_one(reference, chain)
+            elapsed = time.perf_counter() - started
+        if measured is not None:
+            measured.seconds[chain.value].append(elapsed)
+            measured.outcomes[outcome] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(reference, chain) for reference, chain in entries))
+    if measured is not None:
+        measured.wall_seconds = time.perf_counter() - started
+
+
+async def through_prefect(reference: str, chain: Chain) -> str:
+    """The chain's flow, called in this process, as ``lienthong submit`` does."""
+    from prefect import tags
+
+    from lienthong import runtime
+    from lienthong.runner import CHAIN_FLOWS, run_tags
+    from tasks import records
+
+    view = await asyncio.to_thread(records.load_view, runtime.container(), reference)
+    with tags(*run_tags(chain, view.commune_code, view.province_code)):
+        flow: Any = CHAIN_FLOWS[chain]
+        state: Any = await flow(reference, return_state=True)
+    view = await asyncio.to_thread(records.load_view, runtime.container(), reference)
+    return f"{state.type.value.lower()}/{view.status.value}"
+
+
+async def through_adapters(reference: str, chain: Chain) -> str:
+    """The chain's steps without Prefect: record functions, request builders, agency clients.
+
+    Mirrors ``flows.chain_runner``: hold the dossier's lease, run each unfinished step
+    (begin, call the agency, finish), stop at the first one that does not succeed, then
+    deliver the dossier's notifications from the outbox.
+    """
+    from adapters.errors import AgencyDecision, Refused, SupplementRequired
+    from lienthong import runtime
+    from lienthong.ledger import Actor
+    from models.status import StepStatus
+    from tasks import records
+    from tasks.agency_calls import call_agency
+    from tasks.guard import dossier_lease
+    from tasks.notifications import IN_RUN_PASSES, deliver_with_patience
+
+    container = runtime.container()
+    actor = Actor("system")
+    view = await asyncio.to_thread(records.load_view, container, reference)
+    outcome = "completed"
+    async with dossier_lease(container, reference, str(uuid.uuid4())):
+        for kind in [s.kind for s in view.steps if s.status == StepStatus.PENDING]:
+            call = await asyncio.to_thread(records.begin_step, container, reference, kind, actor)
+            status, extra = StepStatus.SUCCEEDED, dict[str, Any]()
+            try:
+                result = await call_agency(container, call)
+                extra = {"agency_reference": result.agency_reference, "result": result.result}
+            except SupplementRequired as decision:
+                status = StepStatus.AWAITING_SUPPLEMENT
+                extra = {"reason": decision.reason, "missing_items": list(decision.missing_items)}
+            except (Refused, AgencyDecision) as decision:
+                status, extra = StepStatus.REFUSED, {"reason": str(decision)}
+            except Exception as exc:
+                status, extra, outcome = StepStatus.FAILED, {"reason": str(exc)}, "failed"
+            await asyncio.to_thread(
+                records.finish_step, container, reference, kind, status, actor, **extra
+            )
+            if status != StepStatus.SUCCEEDED:
+                break
+    await deliver_with_patience(reference, IN_RUN_PASSES)
+    view = await asyncio.to_thread(records.load_view, container, reference)
+    return f"{outcome}/{view.status.value}"
+
+
+async def measure(
+    container: Container, factory: DossierFactory, args: argparse.Namespace
+) -> tuple[Measured, Measured]:
+    prefect_run = Measured("Prefect flows")
+    adapters_run = Measured("Adapters only")
+    warm_up = factory.batch(2, "BMW")
+    await run_all(container, warm_up, args.concurrency, through_prefect, None)
+    print(f"running {args.dossiers} dossiers through the Prefect flows ...", flush=True)
+    prefect_dossiers = factory.batch(args.dossiers, "BMP")
+    await run_all(container, prefect_dossiers, args.concurrency, through_prefect, prefect_run)
+
+    warm_up = factory.batch(2, "BMV")
+    await run_all(container, warm_up, args.concurrency, through_adapters, None)
+    print(f"running {args.dossiers} dossiers through the adapters alone ...", flush=True)
+    adapter_dossiers = factory.batch(args.dossiers, "BMA")
+    await run_all(container, adapter_dossiers, args.concurrency, through_adapters, adapters_run)
+    return prefect_run, adapters_run
+
+
+async def drain_prefect_services() -> None:
+    """Send the last logs and events before the server goes away."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (APILogWorker, EventsWorker):
+        waiting = service.drain_all(timeout=10, at_exit=False)
+        if waiting is not None and not isinstance(waiting, tuple):
+            await waiting
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(prefect_run: Measured, adapters_run: Measured, args: argparse.Namespace) -> str:
+    def row(label: str, cells: list[str]) -> str:
+        return f"{label:<28}" + "".join(f"{c:>12}" for c in cells)
+
+    def figures(m: Measured) -> list[str]:
+        return [
+            str(m.count),
+            f"{m.wall_seconds:.2f}",
+            f"{m.per_second:.2f}",
+            f"{m.percentile('birth', 50):.3f}",
+            f"{m.percentile('birth', 95):.3f}",
+            f"{m.percentile('death', 50):.3f}",
+            f"{m.percentile('death', 95):.3f}",
+        ]
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if b else "-"
+
+    p, a = prefect_run, adapters_run
+    lines = [
+        "",
+        f"Liên thông chain benchmark: {args.dossiers} dossiers per mode (half birth, half death),"
+        f" concurrency {args.concurrency}, agency latency {args.latency_ms:g} ms",
+        "Prefect 3.8.8 server on PostgreSQL; our record on PostgreSQL; simulator in-process.",
+        "Adapters only = same record writes (tasks.records), request builders, agency clients",
+        "and outbox delivery, without Prefect (no task runs, events, artifacts, API calls).",
+        "",
+        row("", ["dossiers", "wall s", "dossiers/s", "birth p50 s", "birth p95 s"])
+        + "".join(f"{c:>12}" for c in ["death p50 s", "death p95 s"]),
+        row(p.label, figures(p)),
+        row(a.label, figures(a)),
+        row(
+            "Ratio Prefect / adapters",
+            [
+                "",
+                ratio(p.wall_seconds, a.wall_seconds),
+                ratio(p.per_second, a.per_second),
+                ratio(p.percentile("birth", 50), a.percentile("birth", 50)),
+                ratio(p.percentile("birth", 95), a.percentile("birth", 95)),
+                ratio(p.percentile("death", 50), a.percentile("death", 50)),
+                ratio(p.percentile("death", 95), a.percentile("death", 95)),
+            ],
+        ),
+        "",
+        "outcomes (run/dossier status):",
+        f"  {p.label}: " + ", ".join(f"{k} {v}" for k, v in sorted(p.outcomes.items())),
+        f"  {a.label}: " + ", ".join(f"{k} {v}" for k, v in sorted(a.outcomes.items())),
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.chains",
+        description="N dossiers through both chains with Prefect (server on PostgreSQL) "
+        "and through the adapters alone, against the simulator.",
+    )
+    parser.add_argument("--dossiers", type=int, default=100, help="per mode (default 100)")
+    parser.add_argument("--concurrency", type=int, default=16, help="chains at a time")
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="per agency call")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="an administrative connection to the PostgreSQL server (libpq URL)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the two databases")
+    args = parser.parse_args(argv)
+    if args.dossiers < 2 or args.concurrency < 1:
+        parser.error("--dossiers must be at least 2 and --concurrency at least 1")
+    return args
+
+
+def _database_url(admin_dsn: str, driver: str, name: str) -> str:
+    base = httpx.URL(admin_dsn)
+    user = f"{base.username}:{base.password}@" if base.password else f"{base.username}@"
+    return f"postgresql+{driver}://{user}{base.host}:{base.port or 5432}/{name}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    suffix = uuid.uuid4().hex[:8]
+    prefect_db, record_db = f"lienthong_bench_prefect_{suffix}", f"lienthong_bench_record_{suffix}"
+    workdir = Path(tempfile.mkdtemp(prefix="lienthong-bench-"))
+    try:
+        with (
+            throwaway_databases(args.postgres, [prefect_db, record_db], args.keep),
+            prefect_server(
+                _database_url(args.postgres, "asyncpg", prefect_db),
+                workdir / "server",
+                free_port(),
+            ) as api_url,
+        ):
+            print(f"prefect server at {api_url} on database {prefect_db}", flush=True)
+            # Prefect reads its settings when first imported: set them before any import.
+            os.environ.update(
+                PREFECT_API_URL=api_url,
+                PREFECT_HOME=str(workdir / "client"),
+                PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                PREFECT_LOGGING_LEVEL="WARNING",
+            )
+            return _benchmark(args, _database_url(args.postgres, "psycopg2", record_db), workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _benchmark(args: argparse.Namespace, record_url: str, workdir: Path) -> int:
+    from lienthong import runtime
+    from lienthong.bootstrap import build_container
+    from lienthong.settings import FaultProfile, Settings, SimulatorFaultSettings
+    from migrations import upgrade_database
+    from simulator.server import SimulatorServer
+
+    upgrade_database(record_url)
+    settings = Settings(
+        database_url=record_url, data_dir=workdir / "lienthong", agency_concurrency_limits=False
+    )
+    faults = SimulatorFaultSettings(agencies=FaultProfile(latency_ms=args.latency_ms))
+    factory = DossierFactory(load_templates())
+    with SimulatorServer(settings, workdir / "simulator", faults, port=0) as simulator:
+        container = build_container(simulator.client_settings())
+        runtime.install(container)
+
+        async def go() -> tuple[Measured, Measured]:
+            try:
+                return await measure(container, factory, args)
+            finally:
+                await drain_prefect_services()
+
+        try:
+            prefect_run, adapters_run = asyncio.run(go())
+        finally:
+            runtime.install(None)
+            container.close()
+    print(report(prefect_run, adapters_run, args), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
