@@ -20,6 +20,7 @@ from lienthong.audit import AuditRecord, append_event
 from lienthong.deadlines import Deadlines
 from models.chains import StepPlan, agencies_to_notify
 from models.status import (
+    TERMINAL_DOSSIER_STATUSES,
     Agency,
     Chain,
     DossierStatus,
@@ -291,6 +292,7 @@ NOTIFIED_STEP_STATUSES = frozenset(
         StepStatus.REFUSED,
         StepStatus.AWAITING_SUPPLEMENT,
         StepStatus.FAILED,
+        StepStatus.WITHDRAWN,
     }
 )
 
@@ -463,6 +465,38 @@ def accept_supplement(
     _set_dossier_status(
         session, dossier, DossierStatus.IN_PROGRESS, actor, now, reason="supplement received"
     )
+
+
+WITHDRAWABLE_STEPS = frozenset(
+    {StepStatus.PENDING, StepStatus.FAILED, StepStatus.AWAITING_SUPPLEMENT}
+)
+
+
+class CannotWithdraw(ValueError):
+    """The dossier is closed already, or an agency is working on one of its steps."""
+
+
+def withdraw_dossier(
+    session: Session, dossier: Dossier, *, reason: str, actor: Actor, now: datetime
+) -> None:
+    """The applicant withdraws: every step not yet decided is withdrawn, and the dossier.
+
+    Steps already decided keep their outcome (a registration made stays made). A step in
+    progress cannot be withdrawn: its agency call may be registering right now.
+    """
+    if dossier.status in TERMINAL_DOSSIER_STATUSES:
+        raise CannotWithdraw(f"dossier {dossier.reference} is {dossier.status.value} already")
+    busy = [s.kind.value for s in dossier.steps if s.status == StepStatus.IN_PROGRESS]
+    if busy:
+        raise CannotWithdraw(
+            f"dossier {dossier.reference}: {', '.join(busy)} is in progress at its agency; "
+            "withdraw once it has an outcome"
+        )
+    for step in dossier.steps:
+        if step.status in WITHDRAWABLE_STEPS:
+            step.finished_at = now
+            _change_step(session, dossier, step, StepStatus.WITHDRAWN, actor, now, reason=reason)
+    _set_dossier_status(session, dossier, DossierStatus.WITHDRAWN, actor, now, reason=reason)
 
 
 def acquire_lease(

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from lienthong import runtime
 from lienthong.intake import DuplicateReference, IntakeResult, receive
-from lienthong.ledger import Actor
+from lienthong.ledger import Actor, CannotWithdraw
 from lienthong.supplements import NotAwaitingSupplement, record_supplement
 from lienthong.unit_of_work import DossierNotFound
+from lienthong.withdrawal import withdraw
 from models.status import Chain, DossierStatus
 from models.tables import AuditEvent
 from models.validation import DossierInvalid, load_dossier_file
@@ -129,6 +130,16 @@ def _supplement(args: argparse.Namespace) -> int:
     return _run_and_report([args.reference], args.deploy)
 
 
+def _withdraw(args: argparse.Namespace) -> int:
+    try:
+        withdraw(runtime.container(), args.reference, args.reason, Actor(args.operator))
+    except (DossierNotFound, CannotWithdraw) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"withdrawn {args.reference}: {args.reason}")
+    return EXIT_OK
+
+
 def _events(reference: str) -> list[dict[str, Any]]:
     container = runtime.container()
     timezone = container.settings.calendar.timezone
@@ -225,6 +236,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     supplement.add_argument("--deploy", action="store_true")
     supplement.add_argument("--operator", default="operator")
     supplement.set_defaults(func=_supplement)
+
+    withdrawal = subparsers.add_parser(
+        "withdraw", help="the applicant withdraws a dossier: its undecided steps stop"
+    )
+    withdrawal.add_argument("reference", metavar="REF")
+    withdrawal.add_argument("--reason", required=True, help="recorded in the audit trail")
+    withdrawal.add_argument("--operator", default="operator")
+    withdrawal.set_defaults(func=_withdraw)
 
     status = subparsers.add_parser("status", help="a dossier's steps and timeline")
     status.add_argument("reference", metavar="REF")
