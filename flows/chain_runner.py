@@ -15,10 +15,10 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.states import Completed, Failed
 
-from adapters.errors import TransientAgencyError
+from adapters.errors import AgencyError, TransientAgencyError
 from lienthong import runtime
 from lienthong.masking import protect_prefect_logs, scrub
-from models.status import Chain, DossierStatus, StepKind, StepStatus
+from models.status import STOPPED_STEP_STATUSES, Chain, DossierStatus, StepKind, StepStatus
 from tasks import records
 from tasks.guard import dossier_lease
 from tasks.notifications import deliver_dossier_notifications
@@ -56,24 +56,30 @@ def _status_of(view: records.DossierView, kind: StepKind) -> StepStatus:
     return next(s.status for s in view.steps if s.kind == kind)
 
 
+def stop_reason(exc: BaseException) -> tuple[StepStatus, str]:
+    """Failed (retry later) for an unreachable agency; error (a person must look) otherwise.
+
+    Only the agency adapters' messages are kept, scrubbed: any other exception's text may
+    hold personal data (a validation error quotes its input), so only its type is recorded,
+    and its traceback stays in the run's log.
+    """
+    if isinstance(exc, TransientAgencyError | TimeoutError):
+        detail = scrub(str(exc)) or type(exc).__name__
+        return StepStatus.FAILED, f"agency unreachable, retries exhausted: {detail}"
+    if isinstance(exc, AgencyError):
+        return StepStatus.ERROR, f"agency rejected our request: {scrub(exc.message)}"
+    return StepStatus.ERROR, f"internal error ({type(exc).__name__}); see the run's log"
+
+
 async def _mark_failed(reference: str, kind: StepKind, exc: BaseException) -> records.DossierView:
     container = runtime.container()
     view = await asyncio.to_thread(records.load_view, container, reference)
     if _status_of(view, kind) != StepStatus.IN_PROGRESS:
         raise exc
-    detail = scrub(str(exc)) or type(exc).__name__
-    if isinstance(exc, TransientAgencyError | TimeoutError):
-        reason = f"agency unreachable, retries exhausted: {detail}"
-    else:
-        reason = f"step failed ({type(exc).__name__}): {detail}"
+    status, reason = stop_reason(exc)
+    logger.error("dossier %s step %s stopped: %s", reference, kind.value, reason)
     view = await asyncio.to_thread(
-        records.finish_step,
-        container,
-        reference,
-        kind,
-        StepStatus.FAILED,
-        flow_run_actor(),
-        reason=reason,
+        records.finish_step, container, reference, kind, status, flow_run_actor(), reason=reason
     )
     emit_step_event(view, kind)
     return view
@@ -102,9 +108,9 @@ async def _advance(reference: str) -> tuple[records.DossierView, BaseException |
 def _final_state(view: records.DossierView, error: BaseException | None) -> State[Any]:
     summary = {"reference": view.reference, "status": view.status.value}
     if error is not None:
-        failed = next(s for s in view.steps if s.status == StepStatus.FAILED)
+        stopped = next(s for s in view.steps if s.status in STOPPED_STEP_STATUSES)
         return Failed(
-            message=f"{failed.kind.value} failed: {failed.reason}; "
+            message=f"{stopped.kind.value} {stopped.status.value}: {stopped.reason}; "
             f"resume with `lienthong run {view.reference}`",
             data=summary,
         )
@@ -114,7 +120,8 @@ def _final_state(view: records.DossierView, error: BaseException | None) -> Stat
         )
     if view.status == DossierStatus.REFUSED:
         refused = next(s for s in view.steps if s.status == StepStatus.REFUSED)
-        return Completed(name="Refused", message=f"refused: {refused.reason}", data=summary)
+        reason = scrub(refused.reason or "")
+        return Completed(name="Refused", message=f"refused: {reason}", data=summary)
     return Completed(message=f"dossier {view.status.value}", data=summary)
 
 

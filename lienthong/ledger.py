@@ -12,14 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from lienthong.audit import AuditRecord, append_event
 from lienthong.deadlines import Deadlines
 from models.chains import StepPlan, agencies_to_notify
 from models.status import (
+    STOPPED_STEP_STATUSES,
     TERMINAL_DOSSIER_STATUSES,
     Agency,
     Chain,
@@ -32,6 +34,8 @@ from models.status import (
 from models.tables import AuditEvent, Dossier, Notification, NotificationStatus, Step
 
 SYSTEM_ACTOR = "system"
+# The local day that "once a day" means for repeated failure notices.
+NOTICE_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)
@@ -255,6 +259,23 @@ def _derived_dossier_status(dossier: Dossier) -> DossierStatus:
     return DossierStatus.IN_PROGRESS
 
 
+def _notice_key(step: Step, event: AuditEvent, agency: Agency, now: datetime) -> str:
+    """One notice per status change; a step that keeps failing is told once a local day.
+
+    The sweep resumes failed steps every half hour: without this, an agency that stays
+    down would hear of the same failure twenty times a day.
+    """
+    if step.status in STOPPED_STEP_STATUSES:
+        day = now.astimezone(NOTICE_TIMEZONE).date().isoformat()
+        return f"{step.status.value}:{step.id}:{agency.value}:{day}"
+    return f"audit:{event.id}:{agency.value}"
+
+
+def _queued(session: Session, dedupe_key: str) -> bool:
+    found = session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key))
+    return found is not None
+
+
 def _notify_step(
     session: Session, dossier: Dossier, step: Step, event: AuditEvent, now: datetime
 ) -> None:
@@ -274,11 +295,14 @@ def _notify_step(
         "occurred_at": now.isoformat(),
     }
     for agency in agencies_to_notify(step.agency, later, step.status):
+        dedupe_key = _notice_key(step, event, agency, now)
+        if step.status in STOPPED_STEP_STATUSES and _queued(session, dedupe_key):
+            continue
         enqueue_notification(
             session,
             agency=agency,
             event_type=f"step.{step.status.value}",
-            dedupe_key=f"audit:{event.id}:{agency.value}",
+            dedupe_key=dedupe_key,
             dossier_reference=dossier.reference,
             step_kind=step.kind,
             payload=payload,
@@ -292,6 +316,7 @@ NOTIFIED_STEP_STATUSES = frozenset(
         StepStatus.REFUSED,
         StepStatus.AWAITING_SUPPLEMENT,
         StepStatus.FAILED,
+        StepStatus.ERROR,
         StepStatus.WITHDRAWN,
     }
 )
@@ -391,7 +416,7 @@ def finish_step(
     step.result = result
     step.reason = reason
     step.missing_items = missing_items
-    if after == StepStatus.FAILED:
+    if after in STOPPED_STEP_STATUSES:
         step.last_error = reason
     else:
         step.finished_at = now
@@ -468,7 +493,7 @@ def accept_supplement(
 
 
 WITHDRAWABLE_STEPS = frozenset(
-    {StepStatus.PENDING, StepStatus.FAILED, StepStatus.AWAITING_SUPPLEMENT}
+    {StepStatus.PENDING, StepStatus.FAILED, StepStatus.ERROR, StepStatus.AWAITING_SUPPLEMENT}
 )
 
 

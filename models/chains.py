@@ -98,6 +98,11 @@ def agencies_to_notify(
     notified = [step_agency]
     if status in {StepStatus.SUCCEEDED, StepStatus.REFUSED}:
         notified += later_agencies
-    if status in {StepStatus.AWAITING_SUPPLEMENT, StepStatus.REFUSED, StepStatus.FAILED}:
+    if status in {
+        StepStatus.AWAITING_SUPPLEMENT,
+        StepStatus.REFUSED,
+        StepStatus.FAILED,
+        StepStatus.ERROR,
+    }:
         notified.append(Agency.COMMUNE)
     return list(dict.fromkeys(notified))

@@ -42,6 +42,10 @@ class StepStatus(StrEnum):
     REFUSED = "refused"
     # Transient failures outlasted every retry: visible, resumable, picked up by the sweep.
     FAILED = "failed"
+    # A permanent error: our request was refused as malformed or unauthorised, the agency's
+    # answer broke the contract, or a bug. Retrying cannot help, so the sweep leaves it to a
+    # person; `lienthong run` resumes it once the cause is fixed.
+    ERROR = "error"
     # Not applicable to this dossier (e.g. no funeral allowance payer): not an error.
     SKIPPED = "skipped"
     WITHDRAWN = "withdrawn"
@@ -88,10 +92,12 @@ STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
             StepStatus.AWAITING_SUPPLEMENT,
             StepStatus.REFUSED,
             StepStatus.FAILED,
+            StepStatus.ERROR,
             StepStatus.SKIPPED,
         }
     ),
     StepStatus.FAILED: frozenset({StepStatus.IN_PROGRESS, StepStatus.WITHDRAWN}),
+    StepStatus.ERROR: frozenset({StepStatus.IN_PROGRESS, StepStatus.WITHDRAWN}),
     # A supplement makes the step ready to be sent again; the applicant's silence refuses it.
     StepStatus.AWAITING_SUPPLEMENT: frozenset(
         {StepStatus.PENDING, StepStatus.REFUSED, StepStatus.WITHDRAWN}
@@ -125,10 +131,8 @@ DOSSIER_TRANSITIONS: dict[DossierStatus, frozenset[DossierStatus]] = {
 
 TERMINAL_STEP_STATUSES = frozenset(s for s, nxt in STEP_TRANSITIONS.items() if not nxt)
 TERMINAL_DOSSIER_STATUSES = frozenset(s for s, nxt in DOSSIER_TRANSITIONS.items() if not nxt)
-# A step in one of these still needs an agency call before the chain can move on.
-UNFINISHED_STEP_STATUSES = frozenset(
-    {StepStatus.PENDING, StepStatus.IN_PROGRESS, StepStatus.FAILED}
-)
+# A step in one of these stopped without an outcome: a person or the sweep must act.
+STOPPED_STEP_STATUSES = frozenset({StepStatus.FAILED, StepStatus.ERROR})
 
 
 def check_step_transition(before: StepStatus, after: StepStatus) -> None:

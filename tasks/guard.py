@@ -25,12 +25,30 @@ class DossierBusy(RuntimeError):
         )
 
 
-async def _renew_forever(container: Container, reference: str, owner: str) -> None:
+class LeaseLost(RuntimeError):
+    """Another run may hold the dossier now: this run stopped calling agencies."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"lost the lease on dossier {reference} (renewal failed or came too late); "
+            "the run stopped and its step resumes safely on the next run"
+        )
+
+
+async def _renew_until_lost(container: Container, reference: str, owner: str) -> None:
+    """Renew the lease every third of its life; return when it could not be renewed.
+
+    Renewal fails when the lease lapsed meanwhile (the event loop or the database stalled
+    longer than the lease, or the hosts' clocks disagree) and another run took it.
+    """
     while True:
         await asyncio.sleep(container.settings.lease_seconds / 3)
-        renewed = await asyncio.to_thread(records.acquire_lease, container, reference, owner)
-        if not renewed:  # pragma: no cover - only if the database clock jumps past the lease
-            logger.error("lost the lease on dossier %s", reference)
+        try:
+            renewed = await asyncio.to_thread(records.acquire_lease, container, reference, owner)
+        except Exception:
+            logger.exception("could not renew the lease on dossier %s", reference)
+            renewed = False
+        if not renewed:
             return
 
 
@@ -38,7 +56,9 @@ async def _renew_forever(container: Container, reference: str, owner: str) -> No
 async def dossier_lease(container: Container, reference: str, owner: str) -> AsyncIterator[None]:
     """Hold the dossier's lease for the block, renewing it; wait for another holder first.
 
-    A run killed mid-chain stops renewing, so its lease lapses after ``lease_seconds``.
+    A run killed mid-chain stops renewing, so its lease lapses after ``lease_seconds``. If
+    this run loses the lease, the block is cancelled and LeaseLost raised: two runs never
+    call agencies for one dossier at once.
     """
     started = time.monotonic()
     while not await asyncio.to_thread(records.acquire_lease, container, reference, owner):
@@ -46,11 +66,28 @@ async def dossier_lease(container: Container, reference: str, owner: str) -> Asy
         if waited >= container.settings.lease_wait_seconds:
             raise DossierBusy(reference, waited)
         await asyncio.sleep(_POLL_SECONDS)
-    renewer = asyncio.create_task(_renew_forever(container, reference, owner))
+    holder = asyncio.current_task()
+    lost = False
+
+    def stop_holder(renewer: asyncio.Task[None]) -> None:
+        nonlocal lost
+        if not renewer.cancelled() and holder is not None:
+            lost = True
+            holder.cancel()
+
+    renewer = asyncio.create_task(_renew_until_lost(container, reference, owner))
+    renewer.add_done_callback(stop_holder)
     try:
         yield
+    except asyncio.CancelledError:
+        if lost and holder is not None:
+            holder.uncancel()
+            raise LeaseLost(reference) from None
+        raise
     finally:
+        renewer.remove_done_callback(stop_holder)
         renewer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
-        await asyncio.to_thread(records.release_lease, container, reference, owner)
+        if not lost:
+            await asyncio.to_thread(records.release_lease, container, reference, owner)

@@ -59,7 +59,7 @@ def emit_step_event(view: records.DossierView, kind: StepKind) -> None:
             "step": kind.value,
             "status": step.status.value,
             "agency_reference": step.agency_reference,
-            "reason": step.reason,
+            "reason": scrub(step.reason or "") or None,
             "missing_items": step.missing_items,
             "dossier_status": view.status.value,
         },

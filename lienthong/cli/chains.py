@@ -17,7 +17,7 @@ from lienthong.ledger import Actor, CannotWithdraw
 from lienthong.supplements import NotAwaitingSupplement, record_supplement
 from lienthong.unit_of_work import DossierNotFound
 from lienthong.withdrawal import withdraw
-from models.status import Chain, DossierStatus
+from models.status import STOPPED_STEP_STATUSES, Chain, DossierStatus
 from models.tables import AuditEvent
 from models.validation import DossierInvalid, load_dossier_file
 from tasks import records
@@ -71,7 +71,7 @@ def _run_and_report(references: list[str], deploy: bool) -> int:
     for reference, _, _ in entries:
         view = records.load_view(container, reference)
         print(_one_line(view))
-        if any(s.status.value == "failed" for s in view.steps):
+        if any(s.status in STOPPED_STEP_STATUSES for s in view.steps):
             exit_code = EXIT_STEP_FAILED
     return exit_code
 

@@ -28,6 +28,7 @@ from lienthong.ledger import Actor
 from lienthong.runner import run_here, run_tags
 from lienthong.settings import (
     OutageWindow,
+    OutboxSettings,
     RetrySettings,
     Settings,
     SimulatorFaultSettings,
@@ -69,6 +70,7 @@ def quick_retries(settings: Settings) -> Settings:
             "task_retry": TaskRetrySettings(
                 retries=3, retry_delay_seconds=[0.2, 0.5, 1.0], timeout_seconds=60
             ),
+            "outbox": OutboxSettings(initial_backoff_seconds=0.1, max_backoff_seconds=1.0),
             "lease_seconds": 2.0,
             "lease_wait_seconds": 20.0,
         }
