@@ -120,15 +120,19 @@ def _print_decisions(container: Container, references: list[str]) -> None:
 
 
 def _simulator_facts(base_url: str) -> tuple[Counter[str], int, int]:
-    """Injected faults, and (registrations, distinct dossier-steps) across agencies."""
+    """Injected faults, and (registrations, distinct dossier-steps) across agencies.
+
+    A registration made twice for one dossier's step would show as more registrations
+    than dossier-steps, whatever idempotency key it came with.
+    """
     with httpx.Client(base_url=base_url, timeout=10) as client:
         stats = Counter(client.get("/admin/fault-stats").json())
         made = 0
-        distinct: set[tuple[str, str]] = set()
+        distinct: set[tuple[str, str, str]] = set()
         for slug in ("justice", "police", "social-insurance", "social-affairs"):
             for record in client.get(f"/admin/records/{slug}").json():
                 made += 1
-                distinct.add((slug, str(record.get("idempotency_key"))))
+                distinct.add((slug, str(record["kind"]), str(record["dossier_reference"])))
     return stats, made, len(distinct)
 
 

@@ -62,7 +62,6 @@ class TaskRetrySettings(BaseModel):
 class OutboxSettings(BaseModel):
     """Webhook delivery of notifications."""
 
-    max_attempts: int = Field(12, ge=1)
     initial_backoff_seconds: float = Field(1.0, ge=0)
     max_backoff_seconds: float = Field(600.0, ge=0)
     request_timeout_seconds: float = Field(10.0, gt=0)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lienthong import runtime
+from lienthong.cli.database import needs_database
 from lienthong.intake import DuplicateReference, IntakeResult, receive
 from lienthong.ledger import Actor, CannotWithdraw
 from lienthong.supplements import NotAwaitingSupplement, record_supplement
@@ -37,6 +38,10 @@ def _print_intake(result: IntakeResult) -> None:
         print(f"  {problem.path}: {problem.message}")
 
 
+class NothingToRun(ValueError):
+    """The dossier has no chain to run."""
+
+
 def _run_entries(references: list[str]) -> list[tuple[str, Chain, list[str]]]:
     from lienthong.runner import run_tags
 
@@ -44,8 +49,11 @@ def _run_entries(references: list[str]) -> list[tuple[str, Chain, list[str]]]:
     entries = []
     for reference in references:
         view = records.load_view(container, reference)
-        if view.chain is None:
-            continue
+        if view.status == DossierStatus.REJECTED or view.chain is None:
+            raise NothingToRun(
+                f"dossier {reference} was rejected at intake (see `lienthong status "
+                f"{reference}`): correct it and submit it again"
+            )
         entries.append(
             (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
         )
@@ -91,7 +99,10 @@ def _submit(args: argparse.Namespace) -> int:
             raw = load_dossier_file(path)
             result = receive(container, raw, actor)
         except (DossierInvalid, DuplicateReference, OSError, ValueError) as exc:
-            print(f"ERROR     {path}: {exc}", file=sys.stderr)
+            message = str(exc)
+            print(
+                f"ERROR     {message if path in message else f'{path}: {message}'}", file=sys.stderr
+            )
             any_invalid = True
             continue
         _print_intake(result)
@@ -106,7 +117,7 @@ def _submit(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         return _run_and_report(list(args.references), args.deploy)
-    except DossierNotFound as exc:
+    except (DossierNotFound, NothingToRun) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
 
@@ -218,12 +229,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     submit.add_argument("--no-run", action="store_true", help="store only; run later")
     submit.add_argument("--operator", default="operator", help="operator id for the audit trail")
-    submit.set_defaults(func=_submit)
+    submit.set_defaults(func=needs_database(_submit))
 
     run = subparsers.add_parser("run", help="resume dossiers at their first unfinished step")
     run.add_argument("references", nargs="+", metavar="REF")
     run.add_argument("--deploy", action="store_true", help="run through the deployments")
-    run.set_defaults(func=_run)
+    run.set_defaults(func=needs_database(_run))
 
     supplement = subparsers.add_parser(
         "supplement", help="record an applicant's supplement and resume the chain"
@@ -235,7 +246,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     supplement.add_argument("--no-run", action="store_true")
     supplement.add_argument("--deploy", action="store_true")
     supplement.add_argument("--operator", default="operator")
-    supplement.set_defaults(func=_supplement)
+    supplement.set_defaults(func=needs_database(_supplement))
 
     withdrawal = subparsers.add_parser(
         "withdraw", help="the applicant withdraws a dossier: its undecided steps stop"
@@ -243,9 +254,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     withdrawal.add_argument("reference", metavar="REF")
     withdrawal.add_argument("--reason", required=True, help="recorded in the audit trail")
     withdrawal.add_argument("--operator", default="operator")
-    withdrawal.set_defaults(func=_withdraw)
+    withdrawal.set_defaults(func=needs_database(_withdraw))
 
     status = subparsers.add_parser("status", help="a dossier's steps and timeline")
     status.add_argument("reference", metavar="REF")
     status.add_argument("--json", action="store_true")
-    status.set_defaults(func=_status)
+    status.set_defaults(func=needs_database(_status))

@@ -7,7 +7,9 @@ migrated; 2 the database cannot be opened (missing SQLite file, unreachable serv
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -38,6 +40,32 @@ def require_existing_database(url: str) -> None:
         raise DatabaseUnavailable(
             f"no database at {parsed.database}: run `lienthong db upgrade` to create it"
         )
+
+
+def require_current_schema(url: str) -> None:
+    """Refuse a database that is missing or not migrated to this version's schema."""
+    require_existing_database(url)
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        where = "never migrated" if current is None else f"at revision {current}"
+        raise DatabaseUnavailable(
+            f"{shown_url(url)} is {where}; this version needs {head}: run `lienthong db upgrade`"
+        )
+
+
+def needs_database(handler: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    """Run ``handler`` only on a migrated database; report an unusable one, exit code 2."""
+
+    @functools.wraps(handler)
+    def checked(args: argparse.Namespace) -> int:
+        url = Settings().resolved_database_url()
+        try:
+            require_current_schema(url)
+            return handler(args)
+        except (DatabaseUnavailable, DBAPIError) as exc:
+            return unavailable(url, exc)
+
+    return checked
 
 
 def unavailable(url: str, error: DatabaseUnavailable | DBAPIError) -> int:
