@@ -15,6 +15,7 @@ from prefect.concurrency.asyncio import concurrency
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
+from adapters.agency_http import Sleep
 from adapters.errors import AgencyDecision, SupplementRequired, TransientAgencyError
 from lienthong import runtime
 from lienthong.ledger import Actor
@@ -66,6 +67,19 @@ def emit_step_event(view: records.DossierView, kind: StepKind) -> None:
     )
 
 
+async def honour_retry_after(
+    exc: TransientAgencyError, cap_seconds: float, sleep: Sleep = asyncio.sleep
+) -> None:
+    """Wait as long as the agency asked before Prefect's retry, which might come sooner.
+
+    The adapter gives up early when Retry-After exceeds its own budget; without this pause
+    the task's first retry (2 s by default) would knock on a rate-limited agency again.
+    The wait is capped below the task's timeout.
+    """
+    if exc.retry_after:
+        await sleep(min(exc.retry_after, cap_seconds))
+
+
 def decision_outcome(decision: AgencyDecision) -> tuple[StepStatus, dict[str, Any]]:
     """The step status and recorded fields for an agency's decision."""
     if isinstance(decision, SupplementRequired):
@@ -109,6 +123,7 @@ async def perform_step(reference: str, kind: StepKind) -> StepStatus:
         await asyncio.to_thread(
             records.note_transient_error, container, reference, kind, scrub(str(exc))
         )
+        await honour_retry_after(exc, container.settings.task_retry.timeout_seconds / 2)
         raise
     except AgencyDecision as decision:
         status, fields = decision_outcome(decision)
