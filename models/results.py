@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.identifiers import Sex
 from models.status import Agency
 
 PERSONAL_ID = r"^\d{12}$"
@@ -52,9 +53,14 @@ class ResidenceRemovalResult(AgencyResult):
 
 
 class HealthCardResult(AgencyResult):
+    """The under-6 card: what DOMAIN.md lists as card data, and its validity."""
+
     card_number: str = Field(pattern=r"^\d{10}$")
     personal_id: str = Field(pattern=PERSONAL_ID)
     full_name: str
+    sex: Sex
+    date_of_birth: date
+    address: str
     valid_from: date
     valid_to: date
     benefit_level_percent: int = Field(ge=0, le=100)

@@ -74,6 +74,15 @@ async def test_both_chains_complete_with_every_outcome_recorded(
     assert card.status == StepStatus.SUCCEEDED
     assert card.agency_reference is not None
     assert len(card.agency_reference) == 10
+    with app.unit_of_work() as uow:
+        card_data = next(
+            s.result for s in uow.dossiers.get(birth).steps if s.kind == StepKind.CHILD_HEALTH_CARD
+        )
+    child = load_example("birth-valid.json")["child"]
+    assert card_data is not None
+    assert card_data["benefit_level_percent"] == 100
+    assert (card_data["sex"], card_data["date_of_birth"]) == (child["sex"], child["date_of_birth"])
+    assert card_data["valid_from"] == child["date_of_birth"]
     insured_allowance = steps_of(app, insured)[StepKind.FUNERAL_ALLOWANCE]
     assert insured_allowance.agency == Agency.SOCIAL_INSURANCE
     social_allowance = steps_of(app, social)[StepKind.FUNERAL_ALLOWANCE]
