@@ -122,6 +122,10 @@ class ChainBreak:
 class VerifyResult:
     checked: int
     first_break: ChainBreak | None
+    # The hash of the last event verified: publish it, and check it later with ``anchor``.
+    head: str = GENESIS_HASH
+    # Whether the anchor given to verify_chain is still an event of the chain.
+    anchor_found: bool | None = None
 
     @property
     def intact(self) -> bool:
@@ -134,20 +138,33 @@ def _events_in_order(session: Session) -> Iterator[AuditEvent]:
     )
 
 
-def verify_chain(session: Session) -> VerifyResult:
-    """Recompute the whole chain; report the first event whose link or content is wrong."""
+def verify_chain(session: Session, anchor: str | None = None) -> VerifyResult:
+    """Recompute the whole chain; report the first event whose link or content is wrong.
+
+    A chain whose newest events were deleted is still a valid, shorter chain. To detect
+    that, pass as ``anchor`` a head hash published earlier (printed by ``lienthong audit
+    verify``): ``anchor_found`` is False when no event has that hash any more.
+    """
     expected_prev = GENESIS_HASH
     checked = 0
+    found = None if anchor is None else False
     for event in _events_in_order(session):
         if event.prev_hash != expected_prev:
             return VerifyResult(
                 checked,
                 ChainBreak(event.id, "its previous-hash does not match the event before it"),
+                expected_prev,
+                found,
             )
         if event_hash(event.prev_hash, event) != event.hash:
             return VerifyResult(
-                checked, ChainBreak(event.id, "its content does not match its hash")
+                checked,
+                ChainBreak(event.id, "its content does not match its hash"),
+                expected_prev,
+                found,
             )
         expected_prev = event.hash
         checked += 1
-    return VerifyResult(checked, None)
+        if event.hash == anchor:
+            found = True
+    return VerifyResult(checked, None, expected_prev, found)

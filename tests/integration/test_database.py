@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import NullPool
 
-from lienthong.audit import AuditRecord, append_event, verify_chain
+from lienthong.audit import GENESIS_HASH, AuditRecord, append_event, verify_chain
 from lienthong.bootstrap import Container
 from lienthong.cli import main
 from migrations import alembic_config, current_revision, head_revision, upgrade_database
@@ -254,7 +254,10 @@ def test_cli_upgrades_verifies_and_names_a_tampered_event(tmp_path: Path) -> Non
     assert upgraded.returncode == 0, upgraded
     assert f"upgraded from an empty database to {head_revision()} (head)" in upgraded.stdout
     intact = _lienthong("audit", "verify", database=database, cwd=tmp_path)
-    assert (intact.returncode, intact.stdout.strip()) == (0, "audit chain intact: 0 events")
+    assert (intact.returncode, intact.stdout.strip()) == (
+        0,
+        f"audit chain intact: 0 events; head {GENESIS_HASH}",
+    )
 
     engine = create_engine(f"sqlite:///{database}", poolclass=NullPool)
     with Session(engine) as session:

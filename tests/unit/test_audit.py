@@ -55,8 +55,15 @@ def _verify(session_factory: sessionmaker[Session]) -> VerifyResult:
         return verify_chain(session)
 
 
+def _checked_intact(session_factory: sessionmaker[Session]) -> int:
+    """How many events verified, asserting that none is broken."""
+    result = _verify(session_factory)
+    assert result.first_break is None
+    return result.checked
+
+
 def test_an_empty_trail_verifies(session_factory: sessionmaker[Session]) -> None:
-    assert _verify(session_factory) == VerifyResult(0, None)
+    assert _checked_intact(session_factory) == 0
 
 
 def test_appended_events_verify(session_factory: sessionmaker[Session]) -> None:
@@ -84,7 +91,7 @@ def test_an_event_rolled_back_with_its_transaction_leaves_no_trace(
         session.rollback()
     _append_all(session_factory, 1)
 
-    assert _verify(session_factory) == VerifyResult(3, None)
+    assert _checked_intact(session_factory) == 3
 
 
 def test_a_second_event_naming_the_same_predecessor_is_refused(
@@ -159,6 +166,25 @@ def test_deleting_an_event_is_detected_at_the_one_after_it(
     assert result.checked == position
 
 
+@SQLITE_ONLY
+def test_deleting_the_newest_events_is_caught_by_a_published_anchor(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    ids = _append_all(session_factory, 5)
+    with session_factory() as session:
+        published = verify_chain(session).head
+        assert verify_chain(session, anchor=published).anchor_found is True
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_events WHERE id >= :id"), {"id": ids[3]})
+
+    with session_factory() as session:
+        result = verify_chain(session, anchor=published)
+
+    assert result.intact, "a truncated chain is still a valid chain..."
+    assert result.checked == 3
+    assert result.anchor_found is False, "...but the published head is gone"
+
+
 def test_concurrent_appends_never_fork_the_chain(
     session_factory: sessionmaker[Session],
 ) -> None:
@@ -186,4 +212,4 @@ def test_concurrent_appends_never_fork_the_chain(
     assert errors == []
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == writers * events_each
-    assert _verify(session_factory) == VerifyResult(writers * events_each, None)
+    assert _checked_intact(session_factory) == writers * events_each
