@@ -56,7 +56,8 @@ class WebhookNotifier:
         """POST ``payload`` to ``url`` signed with ``secret``. Never raises for HTTP trouble.
 
         ``event_id`` must be the same on every attempt for one notification: receivers use
-        it to drop duplicates.
+        it to drop duplicates. It is signed with the timestamp and the body (see
+        :mod:`adapters.signing`), so it must match ``EVENT_ID_PATTERN`` (a UUID does).
         """
         body = encode_payload(payload)
         headers = signed_headers(secret, event_id, int(self._clock()), body)

@@ -7,7 +7,7 @@ stored too, as rejected with every reason, so nothing the citizen handed in is l
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from lienthong import ledger
 from lienthong.bootstrap import Container
 from lienthong.ledger import Actor
+from lienthong.unit_of_work import UnitOfWork
 from models.chains import StepPlan, birth_plan, death_plan
 from models.dossier import BirthDossier, DeathDossier
 from models.status import Chain
@@ -57,49 +58,66 @@ def _text(raw: Mapping[str, Any], *path: str) -> str:
 
 
 def _received_at(raw: Mapping[str, Any], now: datetime) -> datetime:
+    """When a rejected dossier was received: its own ``received_at`` if usable, else ``now``.
+
+    A ``received_at`` in the future (one reason to reject) is not kept as the record's time.
+    """
     try:
         parsed = datetime.fromisoformat(_text(raw, "received_at"))
     except ValueError:
         return now
-    return parsed if parsed.tzinfo else now
+    return parsed if parsed.tzinfo and parsed <= now else now
 
 
 def receive(container: Container, raw: Mapping[str, Any], actor: Actor) -> IntakeResult:
     """Validate and store one dossier. Raises DuplicateReference for a known reference."""
     now = container.clock.now()
     try:
-        dossier = parse_dossier(raw)
+        dossier = parse_dossier(raw, now=now)
     except DossierInvalid as invalid:
         return _store_rejected(container, raw, invalid, actor, now)
+    plan = plan_for(dossier)
     with container.unit_of_work() as uow:
         if uow.dossiers.find(dossier.reference) is not None:
             raise DuplicateReference(dossier.reference)
-        plan = plan_for(dossier)
-        ledger.receive_dossier(
-            uow.session,
-            reference=dossier.reference,
-            chain=dossier.chain,
-            province_code=dossier.province_code,
-            commune_code=dossier.commune_code,
-            received_at=dossier.received_at,
-            late_filing=dossier.late_filing,
-            payload=dossier.model_dump(mode="json"),
-            plan=plan,
-            deadlines=container.deadlines,
-            actor=actor,
-            now=now,
+        _store_unless_duplicate(
+            uow,
+            dossier.reference,
+            lambda: ledger.receive_dossier(
+                uow.session,
+                reference=dossier.reference,
+                chain=dossier.chain,
+                province_code=dossier.province_code,
+                commune_code=dossier.commune_code,
+                received_at=dossier.received_at,
+                late_filing=dossier.late_filing,
+                payload=dossier.model_dump(mode="json"),
+                plan=plan,
+                deadlines=container.deadlines,
+                actor=actor,
+                now=now,
+            ),
         )
-        _commit_unless_duplicate(uow, dossier.reference)
     return IntakeResult(
         dossier.reference, dossier.chain, True, late_filing_reason=dossier.late_filing_reason
     )
 
 
-def _commit_unless_duplicate(uow: Any, reference: str) -> None:
+def _store_unless_duplicate(uow: UnitOfWork, reference: str, store: Callable[[], object]) -> None:
+    """Run ``store`` and commit; a concurrent intake of ``reference`` that won the race
+    becomes :class:`DuplicateReference`.
+
+    The losing insert fails when it is flushed (inside ``store``) or at commit. Any other
+    integrity error (another table's constraint, the audit chain) is re-raised as it is:
+    it is a fault to investigate, not a duplicate to report to the operator.
+    """
     try:
+        store()
         uow.commit()
-    except IntegrityError as exc:  # a concurrent intake of the same reference won
+    except IntegrityError as exc:
         uow.rollback()
+        if uow.dossiers.find(reference) is None:
+            raise
         raise DuplicateReference(reference) from exc
 
 
@@ -114,17 +132,20 @@ def _store_rejected(
     with container.unit_of_work() as uow:
         if uow.dossiers.find(reference) is not None:
             raise DuplicateReference(reference)
-        ledger.reject_dossier(
-            uow.session,
-            reference=reference,
-            chain=invalid.chain,
-            province_code=_text(raw, "jurisdiction", "province_code")[:8],
-            commune_code=_text(raw, "jurisdiction", "commune_code")[:16],
-            received_at=_received_at(raw, now),
-            payload=dict(raw),
-            problems=[p.model_dump() for p in invalid.problems],
-            actor=actor,
-            now=now,
+        _store_unless_duplicate(
+            uow,
+            reference,
+            lambda: ledger.reject_dossier(
+                uow.session,
+                reference=reference,
+                chain=invalid.chain,
+                province_code=_text(raw, "jurisdiction", "province_code")[:8],
+                commune_code=_text(raw, "jurisdiction", "commune_code")[:16],
+                received_at=_received_at(raw, now),
+                payload=dict(raw),
+                problems=[p.model_dump() for p in invalid.problems],
+                actor=actor,
+                now=now,
+            ),
         )
-        _commit_unless_duplicate(uow, reference)
     return IntakeResult(reference, invalid.chain, False, tuple(invalid.problems))

@@ -9,6 +9,10 @@ Validation happens in two layers so that an operator sees every problem at once:
    over a mapping of whatever fields are valid, so :func:`models.validation.parse_dossier` can
    still run them when some other field is broken. A fully valid model runs them itself.
 
+``received_at`` itself is compared with the clock only when the caller says what time it is
+(``rule_violations(parts, now=...)``, or ``model_validate(data, context={NOW: now})``): at
+intake it must not be in the future, while a stored dossier read back later is not re-judged.
+
 Because of (2), dossier models carry no ``@field_validator``: every field validates the same
 way on its own as inside the model.
 
@@ -23,7 +27,15 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeAlias
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from models.identifiers import (
@@ -40,6 +52,10 @@ VIETNAM_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 BIRTH_REGISTRATION_DAYS = 60  # Law on Civil Status art. 15
 DEATH_REGISTRATION_DAYS = 15  # Law on Civil Status art. 33
 HEALTH_CARD_AGE_MONTHS = 72  # the free card covers children under 6
+# How far ahead of our clock ``received_at`` may be: the one-stop shop's clocks drift.
+CLOCK_SKEW = timedelta(minutes=5)
+NOW: str = "now"
+"""Validation-context key for the current instant (an aware datetime)."""
 
 # Letters, year, sequence: e.g. HT-2026-000123. The sequence is capped at 8 digits so a
 # reference can never be mistaken for (or hide) a 9- or 12-digit ID number.
@@ -220,6 +236,22 @@ def _future(path: str, value: date, received_on: date | None) -> list[Violation]
     return []
 
 
+def _received_violations(parts: Mapping[str, Any], now: datetime | None) -> list[Violation]:
+    """``received_at`` later than ``now`` (beyond :data:`CLOCK_SKEW`): a typo or a wrong offset."""
+    received_at = parts.get("received_at")
+    if now is None or not isinstance(received_at, datetime) or received_at <= now + CLOCK_SKEW:
+        return []
+    current = now.astimezone(VIETNAM_TZ).isoformat(timespec="minutes")
+    return [
+        (
+            "received_at",
+            f"{received_at.isoformat()} is in the future (it is now {current}): give the date "
+            "and time the dossier was actually handed in, with its UTC offset (+07:00 for "
+            "Vietnam)",
+        )
+    ]
+
+
 def _id_violations(
     path: str, personal_id: str | None, sex: Sex | None, birth_year: int | None
 ) -> list[Violation]:
@@ -311,14 +343,28 @@ class DossierBase(Section):
         )
 
     @classmethod
-    def rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
-        """Dossier rules broken by ``parts`` (field name -> validated value; broken ones absent)."""
+    def rule_violations(
+        cls, parts: Mapping[str, Any], now: datetime | None = None
+    ) -> list[Violation]:
+        """Dossier rules broken by ``parts`` (field name -> validated value; broken ones absent).
+
+        With ``now`` (aware), ``received_at`` must also not be later than ``now`` plus
+        :data:`CLOCK_SKEW`.
+        """
+        return _received_violations(parts, now) + cls.chain_rule_violations(parts)
+
+    @classmethod
+    def chain_rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
+        """The rules of this chain's dossier, over ``parts`` as in :meth:`rule_violations`."""
         raise NotImplementedError
 
     @model_validator(mode="after")
-    def _check_rules(self) -> Self:
+    def _check_rules(self, info: ValidationInfo) -> Self:
+        context = info.context if isinstance(info.context, Mapping) else {}
+        now = context.get(NOW)
         violations = self.rule_violations(
-            {name: getattr(self, name) for name in type(self).model_fields}
+            {name: getattr(self, name) for name in type(self).model_fields},
+            now if isinstance(now, datetime) else None,
         )
         if violations:
             raise RuleViolations(violations)
@@ -348,7 +394,7 @@ class BirthDossier(DossierBase):
         return (self.received_on - self.child.date_of_birth).days
 
     @classmethod
-    def rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
+    def chain_rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
         found: list[Violation] = []
         received_on = _received_on(parts)
         if parts.get("chain_opt_in") is False:
@@ -416,7 +462,7 @@ class DeathDossier(DossierBase):
         return (self.received_on - self.date_of_death).days
 
     @classmethod
-    def rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
+    def chain_rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
         found: list[Violation] = []
         received_on = _received_on(parts)
         received_at = parts.get("received_at")

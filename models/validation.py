@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from models.dossier import (
     DOSSIER_MODELS,
+    NOW,
     REFERENCE_PATTERN,
     AnyDossier,
     DossierBase,
@@ -186,8 +188,15 @@ def _raw_chain(data: Mapping[str, Any]) -> Chain | None:
     return None
 
 
-def parse_dossier(data: Mapping[str, Any]) -> AnyDossier:
-    """Validate raw dossier data; raise :class:`DossierInvalid` listing every problem."""
+def parse_dossier(data: Mapping[str, Any], now: datetime | None = None) -> AnyDossier:
+    """Validate raw dossier data; raise :class:`DossierInvalid` listing every problem.
+
+    Pass ``now`` (timezone-aware) when the dossier is being received or checked: a
+    ``received_at`` later than ``now`` (beyond a few minutes of clock skew) is then a problem.
+    Without it, ``received_at`` is not compared with the clock (re-reading a stored dossier).
+    """
+    if now is not None and now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got naive {now.isoformat()}")
     reference = _raw_reference(data)
     chain = _raw_chain(data)
     if chain is None:
@@ -196,13 +205,13 @@ def parse_dossier(data: Mapping[str, Any]) -> AnyDossier:
         raise DossierInvalid([problem], reference, None)
     model = DOSSIER_MODELS[chain]
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={NOW: now})
     except ValidationError as exc:
         problems, rules_ran = _translate(exc)
         if not rules_ran:
             problems += [
                 Problem(path=p, message=m)
-                for p, m in model.rule_violations(_usable_parts(model, data, exc))
+                for p, m in model.rule_violations(_usable_parts(model, data, exc), now)
             ]
         # from None: pydantic's error repeats the raw input, personal data included.
         raise DossierInvalid(problems, reference, chain) from None

@@ -21,7 +21,7 @@ def build_router(store: SimulatorStore, faults: FaultController) -> APIRouter:
 
     @router.get("/records/{slug}")
     async def records(slug: str) -> list[dict[str, Any]]:
-        """Every registration or decision the agency made, with dossier and idempotency key."""
+        """Every request the agency carried out (answered 200), once per idempotency key."""
         if slug not in agencies:
             raise ProblemError(404, ProblemOutcome.INVALID_REQUEST, f"no agency {slug!r}")
         return await run_in_threadpool(store.records, agencies[slug])

@@ -42,19 +42,22 @@ def build_router(store: SimulatorStore, settings: Settings) -> APIRouter:
         secret = secret_for(slug)
         body = await request.body()
         headers = request.headers
+        event_id = headers.get(EVENT_ID_HEADER)
+        if not event_id:
+            raise invalid_request(f"{EVENT_ID_HEADER} is required")
         try:
+            # The signature covers the event id: a captured request replayed under a new
+            # event id does not verify, so it cannot pass as a new notification.
             verify(
                 secret,
                 headers.get(TIMESTAMP_HEADER),
+                event_id,
                 headers.get(SIGNATURE_HEADER),
                 body,
                 now=time.time(),
             )
         except InvalidSignature as exc:
             raise ProblemError(401, ProblemOutcome.UNAUTHORIZED, str(exc)) from exc
-        event_id = headers.get(EVENT_ID_HEADER)
-        if not event_id:
-            raise invalid_request(f"{EVENT_ID_HEADER} is required")
         try:
             json.loads(body)
         except ValueError as exc:

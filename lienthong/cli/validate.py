@@ -7,12 +7,14 @@ Output, one block per file::
     examples/invalid/future-date.json: INVALID (2 problems)
       child.date_of_birth: 2026-12-01 is in the future: ...
 
+A ``received_at`` later than the current time (beyond 5 minutes of clock skew) is a problem.
 Exit status 1 if any file is invalid or unreadable, 0 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from pathlib import Path
 
 from models.validation import DossierFileError, DossierInvalid, load_dossier_file, parse_dossier
@@ -28,10 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def check_file(path: Path) -> tuple[bool, list[str]]:
-    """Whether ``path`` holds a valid dossier, and the lines that report on it."""
+def check_file(path: Path, now: datetime | None = None) -> tuple[bool, list[str]]:
+    """Whether ``path`` holds a valid dossier, and the lines that report on it.
+
+    ``received_at`` must not be later than ``now`` (default: the current time).
+    """
     try:
-        dossier = parse_dossier(load_dossier_file(path))
+        dossier = parse_dossier(load_dossier_file(path), now=now or datetime.now(UTC))
     except DossierFileError as exc:
         return False, [f"{path}: UNREADABLE", f"  {exc}"]
     except DossierInvalid as exc:
@@ -46,8 +51,9 @@ def check_file(path: Path) -> tuple[bool, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     all_valid = True
+    now = datetime.now(UTC)
     for path in args.files:
-        valid, lines = check_file(path)
+        valid, lines = check_file(path, now)
         all_valid = all_valid and valid
         print("\n".join(lines))
     return 0 if all_valid else 1

@@ -340,7 +340,7 @@ async def test_a_notification_whose_first_deliveries_fail_arrives_exactly_once(
     assert received[event_ids.index("evt-hook-1")]["payload"] == payload
 
 
-@pytest.mark.parametrize("forgery", ["wrong_secret", "stale", "tampered"])
+@pytest.mark.parametrize("forgery", ["wrong_secret", "stale", "tampered", "new_event_id"])
 async def test_forged_or_stale_webhooks_are_rejected(
     simulator: SimulatorServer, admin: httpx.AsyncClient, forgery: str
 ) -> None:
@@ -350,6 +350,8 @@ async def test_forged_or_stale_webhooks_are_rejected(
     payload = {"dossier_reference": "HS-FORGED"}
     if forgery == "tampered":
         outcome = await _tampered_delivery(url, secret, event_id)
+    elif forgery == "new_event_id":
+        outcome = await _replay_under_new_event_id(url, secret, event_id)
     else:
         notifier = WebhookNotifier(
             timeout_seconds=2,
@@ -372,6 +374,21 @@ async def _tampered_delivery(url: str, secret: str, event_id: str) -> int:
     headers = signed_headers(secret, event_id, now, b'{"amount_vnd":1}')
     async with httpx.AsyncClient() as http:
         response = await http.post(url, content=b'{"amount_vnd":1000000}', headers=headers)
+    return response.status_code
+
+
+async def _replay_under_new_event_id(url: str, secret: str, event_id: str) -> int:
+    """A genuine request, captured, then replayed within the window under ``event_id``."""
+    from adapters.signing import EVENT_ID_HEADER, signed_headers
+
+    now = int(datetime.now(UTC).timestamp())
+    body = b'{"dossier_reference":"HS-FORGED"}'
+    captured = signed_headers(secret, "evt-captured-original", now, body)
+    async with httpx.AsyncClient() as http:
+        original = await http.post(url, content=body, headers=captured)
+        assert original.status_code == 200
+        replayed = {**captured, EVENT_ID_HEADER: event_id}
+        response = await http.post(url, content=body, headers=replayed)
     return response.status_code
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import copy
 import json
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -376,3 +376,49 @@ def test_load_accepts_a_byte_order_mark(tmp_path: Path) -> None:
 def test_datetimes_keep_their_offset(death: dict[str, Any]) -> None:
     dossier = parse_dossier(death)
     assert dossier.received_at.utcoffset() == timezone(timedelta(hours=7)).utcoffset(None)
+
+
+# --- received_at against the clock
+
+RECEIVED = datetime(2026, 11, 20, 9, 15, tzinfo=timezone(timedelta(hours=7)))  # birth-valid
+
+
+def test_a_received_at_in_the_future_is_a_problem(birth: dict[str, Any]) -> None:
+    birth["received_at"] = "2027-12-01T09:00:00+07:00"
+    with pytest.raises(DossierInvalid) as caught:
+        parse_dossier(birth, now=RECEIVED)
+    [problem] = caught.value.problems
+    assert problem.path == "received_at"
+    assert problem.message.startswith("2027-12-01T09:00:00+07:00 is in the future")
+    assert "it is now 2026-11-20T09:15+07:00" in problem.message
+    assert "+07:00 for Vietnam" in problem.message
+
+
+def test_a_few_minutes_of_clock_skew_are_tolerated(birth: dict[str, Any]) -> None:
+    assert parse_dossier(birth, now=RECEIVED - timedelta(minutes=5)).reference
+    assert parse_dossier(birth, now=RECEIVED.astimezone(UTC)).reference
+    with pytest.raises(DossierInvalid) as caught:
+        parse_dossier(birth, now=RECEIVED - timedelta(minutes=5, seconds=1))
+    assert [p.path for p in caught.value.problems] == ["received_at"]
+
+
+def test_a_future_received_at_is_reported_with_the_other_problems(
+    death: dict[str, Any],
+) -> None:
+    death["received_at"] = "2027-12-01T09:00:00+07:00"
+    death["scope"] = 7
+    with pytest.raises(DossierInvalid) as caught:
+        parse_dossier(death, now=RECEIVED)
+    assert {p.path for p in caught.value.problems} == {"received_at", "scope"}
+
+
+def test_without_now_received_at_is_not_compared_with_the_clock(birth: dict[str, Any]) -> None:
+    """Stored payloads are re-read later without a clock; that must keep working."""
+    birth["received_at"] = "2027-12-01T09:00:00+07:00"
+    assert parse_dossier(birth).received_at.year == 2027
+    assert BirthDossier.model_validate(birth).received_at.year == 2027
+
+
+def test_now_must_be_timezone_aware(birth: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        parse_dossier(birth, now=datetime(2026, 11, 20, 9, 15))

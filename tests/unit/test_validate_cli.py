@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,17 @@ def test_every_shipped_example_gets_the_expected_verdict() -> None:
     assert run(*valid) == 0
     for path in (EXAMPLES / "invalid").glob("*.json"):
         assert run(path) == 1, path.name
+
+
+def test_a_dossier_received_in_the_future_is_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads((EXAMPLES / "birth-valid.json").read_text(encoding="utf-8"))
+    data["received_at"] = (datetime.now(UTC) + timedelta(days=400)).isoformat()
+    future = tmp_path / "future-received.json"
+    future.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    assert run(future) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{future}: INVALID (1 problem)"
+    assert lines[1].startswith(f"  received_at: {data['received_at']} is in the future")
