@@ -30,7 +30,7 @@ from adapters.database import make_engine, make_session_factory
 from lienthong.deadlines import CHAIN_STEPS, Deadlines
 from lienthong.report import Period, Scope, monthly_report
 from lienthong.settings import CalendarSettings
-from lienthong.sweep import SweepOptions, find
+from lienthong.sweep import SweepOptions, dossiers_query, find
 from migrations import upgrade_database
 
 SERVER_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -281,6 +281,12 @@ def main() -> None:
                 return find(session, deadlines, NOW, SweepOptions())
 
         findings = timed("sweep: finding query + classification", sweep_find)
+
+        def sweep_dossiers() -> Any:
+            with sessions() as session:
+                return session.execute(dossiers_query(NOW, SweepOptions().stuck_after)).all()
+
+        timed("sweep: dossier query (not started, chain overdue)", sweep_dossiers)
         birth = whole.chain_rows()[0].figures
         print(
             f"birth chain, 2025-04: {birth.received:,} received, {birth.resolved:,} resolved, "
@@ -288,8 +294,16 @@ def main() -> None:
         )
         print(
             f"sweep found: {len(findings.overdue):,} overdue, {len(findings.stuck):,} stuck, "
-            f"{len(findings.lapsed):,} supplementation lapsed"
+            f"{len(findings.errors):,} in error, {len(findings.lapsed):,} supplementation "
+            f"lapsed, {len(findings.not_started):,} not started, "
+            f"{len(findings.overdue_chains):,} chains overdue"
         )
+        with engine.connect() as c:
+            compiled = dossiers_query(NOW, SweepOptions().stuck_after).compile(
+                engine, compile_kwargs={"literal_binds": True}
+            )
+            plan = c.execute(text(f"EXPLAIN {compiled}")).scalars()
+            print("sweep dossier query plan:\n  " + "\n  ".join(plan))
         engine.dispose()
 
 

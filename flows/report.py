@@ -9,10 +9,13 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from lienthong import runtime
 from lienthong.report import MonthlyReport, Period, Scope, monthly_report
-from lienthong.report_render import HEADERS, render_table, row_cells, title
+from lienthong.report_render import HEADERS, as_of, render_table, row_cells, title
+from models.identifiers import PROVINCE_CODES
 
 
 def _build(month: str | None, province: str | None) -> MonthlyReport:
+    if province is not None and province not in PROVINCE_CODES:
+        raise ValueError(f"unknown province code {province!r} (models.identifiers.PROVINCE_CODES)")
     container = runtime.container()
     timezone = container.deadlines.calendar.timezone
     now = container.clock.now()
@@ -37,7 +40,7 @@ async def monthly_report_flow(month: str | None = None, province: str | None = N
         table=[dict(zip(HEADERS, row_cells(row), strict=True)) for row in report.rows],
         description=title(report),
     )
-    lines = [f"## {title(report)}", ""]
+    lines = [f"## {title(report)}", "", f"As of {as_of(report)}.", ""]
     for row in report.chain_rows():
         f = row.figures
         rate = "-" if f.on_time_rate is None else f"{f.on_time_rate:.1%}"

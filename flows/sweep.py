@@ -16,7 +16,8 @@ from tasks.steps import flow_run_actor
 
 
 async def resume_here(requests: Sequence[ResumeRequest]) -> Mapping[str, str]:
-    """Resume each stuck dossier's chain as a subflow of the sweep; its final state's name."""
+    """Resume each stuck (or start each never-started) dossier's chain as a subflow of the
+    sweep; its final state's name."""
     states = await run_here([(r.reference, r.chain, r.tags) for r in requests])
     return {reference: state.name or state.type.value for reference, state in states.items()}
 
@@ -25,7 +26,8 @@ async def resume_here(requests: Sequence[ResumeRequest]) -> Mapping[str, str]:
 async def overdue_sweep(
     due_soon_working_days: int = 1, stuck_after_minutes: float = 15.0, resume: bool = True
 ) -> SweepReport:
-    """Notify what is overdue (once a day), refuse lapsed supplementations, resume stuck runs."""
+    """Notify what is overdue (once a day), refuse lapsed supplementations, resume stuck runs
+    and start dossiers never started; steps in error are reported, not resumed."""
     options = SweepOptions(due_soon_working_days, timedelta(minutes=stuck_after_minutes), resume)
     report = await sweep(runtime.container(), resume_here, options, flow_run_actor())
     await acreate_markdown_artifact(

@@ -21,13 +21,16 @@ Per chain (dossier level, the figure a one-stop shop reports for the chain as a 
 
 Per step (the agency's own procedure; steps not applicable to a dossier are not counted):
 
-- ``received``: steps whose clock started in the period (``started_at``: the agency got a
-  complete dossier; a supplement restarts the clock, so it counts again).
+- ``received``: steps whose clock last started in the period (``started_at``: the agency got
+  a complete dossier). A step counts once: a supplement restarts its clock and overwrites
+  ``started_at``, so a step returned for supplementation counts in the month it was sent
+  again, not in both months (the earlier start is in the audit trail).
 - ``resolved`` / ``resolved_on_time`` / ``late``: steps that succeeded in the period
   (``finished_at``), by / after the step's due instant.
 - ``in_progress``: steps started before the end of the period that the agency has not
-  decided yet when the report is produced (``in_progress``, or ``failed``: our calls to the
-  agency ran out of retries and the sweep will resume them).
+  decided yet when the report is produced (``in_progress``; ``failed``: our calls to the
+  agency ran out of retries and the sweep will resume them; ``error``: a permanent error a
+  person must fix, the citizen still waiting: ``models.status.STOPPED_STEP_STATUSES``).
 - ``awaiting_supplement``: steps started before the end of the period now waiting for the
   applicant after the agency asked for a supplement.
 - ``refused``: steps refused in the period (``finished_at``).
@@ -66,7 +69,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from lienthong.deadlines import CHAIN_STEPS
 from models.chains import chain_of
-from models.status import Chain, DossierStatus, StepKind, StepStatus
+from models.status import STOPPED_STEP_STATUSES, Chain, DossierStatus, StepKind, StepStatus
 from models.tables import Dossier, Step
 
 FIGURES = (
@@ -79,6 +82,8 @@ FIGURES = (
     "refused",
     "withdrawn",
 )
+# Steps the agency has not decided: working on it, or stopped (failed / error) on our side.
+_UNDECIDED_STEPS = (StepStatus.IN_PROGRESS, *sorted(STOPPED_STEP_STATUSES))
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -168,6 +173,10 @@ class MonthlyReport:
     def chain_rows(self) -> list[Row]:
         return [row for row in self.rows if row.step is None]
 
+    def local_as_of(self) -> datetime:
+        """When the report was produced, in the period's (local) time zone."""
+        return self.as_of.astimezone(self.period.start.tzinfo)
+
 
 def _within(
     column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None], period: Period
@@ -213,9 +222,7 @@ def _step_conditions(period: Period) -> dict[str, ColumnElement[bool]]:
         "resolved": resolved,
         "resolved_on_time": and_(resolved, Step.on_time.is_(True)),
         "late": and_(resolved, Step.on_time.is_(False)),
-        "in_progress": and_(
-            Step.status.in_((StepStatus.IN_PROGRESS, StepStatus.FAILED)), started_before_end
-        ),
+        "in_progress": and_(Step.status.in_(_UNDECIDED_STEPS), started_before_end),
         "awaiting_supplement": and_(
             Step.status == StepStatus.AWAITING_SUPPLEMENT, started_before_end
         ),

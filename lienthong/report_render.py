@@ -26,6 +26,11 @@ def row_cells(row: Row) -> list[str]:
     return [row.chain.value, step, *figures, _rate(row)]
 
 
+def as_of(report: MonthlyReport) -> str:
+    """When the report was produced, local time with its UTC offset, to the second."""
+    return report.local_as_of().isoformat(timespec="seconds")
+
+
 def title(report: MonthlyReport) -> str:
     return f"Liên thông monthly report {report.period.month}, {report.scope.label()}"
 
@@ -42,7 +47,7 @@ def render_table(report: MonthlyReport) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     body = [line(rows[0]), rule, *(line(r) for r in rows[1:])]
-    return f"{title(report)} (as of {report.as_of.isoformat()})\n\n" + "\n".join(body) + "\n"
+    return f"{title(report)} (as of {as_of(report)})\n\n" + "\n".join(body) + "\n"
 
 
 def render_csv(report: MonthlyReport) -> str:
@@ -145,7 +150,7 @@ def render_html(report: MonthlyReport) -> str:
 <body>
 <h1>{heading}</h1>
 <p>Period {report.period.start.isoformat()} to {report.period.end.isoformat()}; produced
-{escape(report.as_of.isoformat())}. Definitions: docs/reporting.md.</p>
+{escape(as_of(report))}. Definitions: docs/reporting.md.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h2>Dossiers received and resolved per day</h2>
 <p class="legend"><span style="background:{_RECEIVED}"></span>received

@@ -1,6 +1,7 @@
 """``lienthong report --month YYYY-MM``: the monthly report as a table, CSV or HTML file.
 
-Exit codes: 0 written; 2 the database is missing or unreachable; argparse's 2 for bad options.
+Exit codes: 0 written; 1 the output file cannot be written; 2 the database is missing or
+unreachable; argparse's 2 for bad options (a malformed month, an unknown province code).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lienthong.cli.database import DatabaseUnavailable, require_existing_databas
 from lienthong.report import MonthlyReport, Period, Scope, monthly_report
 from lienthong.report_render import RENDERERS
 from lienthong.settings import Settings
+from models.identifiers import PROVINCE_CODES
 
 
 def _build(settings: Settings, month: str, scope: Scope) -> MonthlyReport:
@@ -39,6 +41,17 @@ def _month(value: str) -> str:
     return value
 
 
+def _province(value: str) -> str:
+    """Reject a province code that does not exist, rather than report zeros for it."""
+    if value not in PROVINCE_CODES:
+        raise argparse.ArgumentTypeError(
+            f"unknown province code {value!r}: use a three-digit code such as 001 "
+            f"({PROVINCE_CODES['001']}) or 079 ({PROVINCE_CODES['079']}), "
+            "see models/identifiers.py"
+        )
+    return value
+
+
 def _report(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
@@ -48,9 +61,13 @@ def _report(args: argparse.Namespace) -> int:
     rendered = RENDERERS[args.format](report)
     if args.out is None:
         sys.stdout.write(rendered)
-    else:
+        return 0
+    try:
         args.out.write_text(rendered, encoding="utf-8")
-        print(f"wrote {args.out}")
+    except OSError as exc:
+        print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -59,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "report", help="monthly figures per chain and step (docs/reporting.md)"
     )
     parser.add_argument("--month", required=True, type=_month, help="YYYY-MM, local time")
-    parser.add_argument("--province", help="only dossiers of this province code")
+    parser.add_argument(
+        "--province", type=_province, help="only dossiers of this province code (e.g. 079)"
+    )
     parser.add_argument("--commune", help="only dossiers of this commune code")
     parser.add_argument("--format", choices=sorted(RENDERERS), default="table")
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")

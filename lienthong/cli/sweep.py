@@ -1,7 +1,10 @@
 """``lienthong sweep``: run the overdue sweep once and print what it found and did.
 
-It runs the ``overdue-sweep`` flow in this process, so stuck chains are resumed here as its
-subflows. Exit codes: 0 the sweep ran; 1 it failed (the error is printed).
+It runs the ``overdue-sweep`` flow in this process, so stuck chains are resumed (and chains
+never started are started) here as its subflows. Steps in error are listed under "needs
+attention", never resumed: fix the cause, then ``lienthong run REF``.
+
+Exit codes: 0 the sweep ran; 1 it failed (the error is printed).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "sweep", help="notify overdue steps, refuse lapsed supplementations, resume stuck runs"
+        "sweep",
+        help="notify overdue steps and chains, refuse lapsed supplementations, resume stuck "
+        "runs, start dossiers never started, list steps in error",
     )
     parser.add_argument(
         "--due-soon-days",
@@ -47,9 +52,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         default=15.0,
         metavar="M",
-        help="an unleased step in progress untouched for M minutes is stuck (default 15)",
+        help="an unleased step in progress untouched for M minutes is stuck, and a dossier "
+        "received M minutes ago and never started is started (default 15)",
     )
     parser.add_argument(
-        "--no-resume", action="store_true", help="report stuck dossiers without resuming them"
+        "--no-resume",
+        action="store_true",
+        help="report stuck and never-started dossiers without running them",
     )
     parser.set_defaults(func=_sweep)

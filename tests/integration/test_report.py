@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from flows.report import _build as build_flow_report
 from lienthong.cli import report as report_command
 from lienthong.deadlines import CHAIN_STEPS
 from lienthong.report import FIGURES, Figures, MonthlyReport, Period, Scope, monthly_report
@@ -193,7 +194,7 @@ def expected_step_figures(dossiers: list[FakeDossier], kind: StepKind, p: Period
         resolved=len(resolved),
         resolved_on_time=sum(s.on_time is True for s in resolved),
         late=sum(s.on_time is False for s in resolved),
-        in_progress=open_in(StepStatus.IN_PROGRESS, StepStatus.FAILED),
+        in_progress=open_in(StepStatus.IN_PROGRESS, StepStatus.FAILED, StepStatus.ERROR),
         awaiting_supplement=open_in(StepStatus.AWAITING_SUPPLEMENT),
         refused=sum(s.status == StepStatus.REFUSED and _in(s.finished_at, p) for s in steps),
         withdrawn=sum(s.status == StepStatus.WITHDRAWN and _in(s.updated_at, p) for s in steps),
@@ -272,3 +273,61 @@ def test_cli_writes_csv(database_url, session_factory, tmp_path, monkeypatch, ca
     assert lines[0].startswith("chain,step,received,resolved")
     assert len(lines) == 1 + 2 + 3 + 4  # header, two chain rows, seven step rows
     assert "wrote" in capsys.readouterr().out
+
+
+def test_steps_in_error_count_as_in_progress(session_factory):
+    """A permanent error stops the step on our side; the agency has not decided it."""
+    started = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)
+    dossier = FakeDossier(
+        reference="HS-ERR",
+        chain=Chain.BIRTH,
+        status=DossierStatus.IN_PROGRESS,
+        province="079",
+        commune="26734",
+        received_at=started,
+        completed_at=None,
+        on_time=None,
+        updated_at=started,
+        steps=[
+            FakeStep(StepKind.BIRTH_REGISTRATION, StepStatus.ERROR, started, None, None, started),
+            FakeStep(
+                StepKind.RESIDENCE_REGISTRATION, StepStatus.PENDING, None, None, None, started
+            ),
+            FakeStep(StepKind.CHILD_HEALTH_CARD, StepStatus.PENDING, None, None, None, started),
+        ],
+    )
+    store(session_factory, [dossier])
+    figures = {(row.chain, row.step): row.figures for row in run(session_factory, Scope()).rows}
+    assert figures[(Chain.BIRTH, StepKind.BIRTH_REGISTRATION)] == Figures(received=1, in_progress=1)
+    assert figures[(Chain.BIRTH, None)] == Figures(received=1, in_progress=1)
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="lienthong")
+    report_command.register(parser.add_subparsers())
+    return parser.parse_args(["report", "--month", "2025-03", *argv])
+
+
+def test_cli_cannot_write_the_output_file(database_url, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", database_url)
+    out = tmp_path / "missing" / "dir" / "march.html"
+    args = _parse("--format", "html", "--out", str(out))
+    assert args.func(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write {out}: ")
+    assert "No such file or directory" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_cli_rejects_an_unknown_province(capsys):
+    with pytest.raises(SystemExit) as exited:
+        _parse("--province", "999")
+    assert exited.value.code == 2
+    assert "unknown province code '999'" in capsys.readouterr().err
+    assert _parse("--province", "079").province == "079"
+
+
+def test_flow_rejects_an_unknown_province():
+    with pytest.raises(ValueError, match="unknown province code '999'"):
+        build_flow_report("2025-03", "999")

@@ -76,6 +76,8 @@ def add_dossier(
     steps: list[StepSpec],
     *,
     lease_expires_at: datetime | None = None,
+    received_at: datetime = MONDAY - timedelta(days=10),
+    due_at: datetime | None = None,
 ) -> None:
     with app.session_factory() as session:
         dossier = Dossier(
@@ -84,13 +86,15 @@ def add_dossier(
             status=status,
             province_code="079",
             commune_code="26734",
-            received_at=MONDAY - timedelta(days=10),
+            received_at=received_at,
+            clock_started_at=received_at,
+            due_at=due_at,
             late_filing=False,
             payload={},
             lease_owner="run-1" if lease_expires_at else None,
             lease_expires_at=lease_expires_at,
-            created_at=MONDAY - timedelta(days=10),
-            updated_at=MONDAY - timedelta(days=10),
+            created_at=received_at,
+            updated_at=received_at,
         )
         for position, spec in enumerate(steps):
             dossier.steps.append(
@@ -133,6 +137,14 @@ def residence(status: StepStatus, **kwargs: object) -> StepSpec:
 
 def card() -> StepSpec:
     return StepSpec(StepKind.CHILD_HEALTH_CARD, Agency.SOCIAL_INSURANCE, StepStatus.PENDING)
+
+
+def unstarted() -> list[StepSpec]:
+    return [
+        StepSpec(StepKind.BIRTH_REGISTRATION, Agency.JUSTICE, StepStatus.PENDING),
+        residence(StepStatus.PENDING),
+        card(),
+    ]
 
 
 def notices(app: Container) -> list[Notification]:
@@ -265,3 +277,137 @@ async def test_stuck_dossiers_are_found_and_resumed(app: Container):
     events = actions(app, "stuck_step_resumed")
     assert sorted(e.dossier_reference or "" for e in events) == ["HS-CRASHED", "HS-FAILED"]
     assert all(e.details == {"outcome": "Completed"} for e in events)
+
+
+async def test_error_steps_keep_their_clock_but_are_never_resumed(app: Container):
+    hour_ago = MONDAY - timedelta(hours=1)
+    late = residence(
+        StepStatus.ERROR,
+        started_at=MONDAY - timedelta(days=5),
+        due_at=end_of(7),
+        updated_at=hour_ago,
+    )
+    add_dossier(app, "HS-ERR-LATE", DossierStatus.IN_PROGRESS, [registered(), late, card()])
+    soon = residence(StepStatus.ERROR, started_at=hour_ago, due_at=end_of(10), updated_at=hour_ago)
+    add_dossier(app, "HS-ERR-SOON", DossierStatus.IN_PROGRESS, [registered(), soon, card()])
+    resume = FakeResume()
+
+    report = await sweep(app, resume)
+    assert [i.reference for i in report.findings.overdue] == ["HS-ERR-LATE"]
+    assert [i.reference for i in report.findings.due_soon] == ["HS-ERR-SOON"]
+    assert [i.reference for i in report.findings.errors] == ["HS-ERR-LATE", "HS-ERR-SOON"]
+    assert report.findings.stuck == []
+    assert resume.calls == []
+    assert report.resumed == {}
+    assert actions(app, "stuck_step_resumed") == []
+    # Overdue: the police and the commune; due soon: the police.
+    assert report.notices == 3
+    assert sorted((n.event_type, n.agency) for n in notices(app)) == [
+        ("step.due_soon", Agency.POLICE),
+        ("step.overdue", Agency.COMMUNE),
+        ("step.overdue", Agency.POLICE),
+    ]
+    lines = report.summary_lines()
+    assert "needs attention: 2 (error)" in lines
+    assert any("HS-ERR-LATE" in line and "lienthong run" in line for line in lines)
+    assert "needs attention (error)" in report.markdown()
+
+
+async def test_dossiers_never_started_are_started(app: Container, clock: ManualClock):
+    hour_ago = MONDAY - timedelta(hours=1)
+    add_dossier(app, "HS-IDLE", DossierStatus.RECEIVED, unstarted(), received_at=hour_ago)
+    add_dossier(
+        app,
+        "HS-JUST-IN",
+        DossierStatus.RECEIVED,
+        unstarted(),
+        received_at=MONDAY - timedelta(minutes=5),
+    )
+    add_dossier(
+        app,
+        "HS-LEASED",
+        DossierStatus.RECEIVED,
+        unstarted(),
+        received_at=hour_ago,
+        lease_expires_at=MONDAY + timedelta(seconds=30),
+    )
+
+    without = FakeResume()
+    found = await sweep(app, without, SweepOptions(resume=False))
+    assert [d.reference for d in found.findings.not_started] == ["HS-IDLE"]
+    assert without.calls == []
+    assert found.resumed == {}
+    assert "not started: 1" in found.summary_lines()
+
+    resume = FakeResume()
+    report = await sweep(app, resume)
+    [requests] = resume.calls
+    assert [r.reference for r in requests] == ["HS-IDLE"]
+    assert requests[0].chain == Chain.BIRTH
+    assert "sweep" in requests[0].tags
+    assert report.resumed == {"HS-IDLE": "Completed"}
+    [started] = actions(app, "stalled_dossier_started")
+    assert started.dossier_reference == "HS-IDLE"
+    assert started.step_kind is None
+    assert started.status_before == DossierStatus.RECEIVED.value
+    assert started.details == {"outcome": "Completed"}
+    assert started.actor == "system"
+
+    clock.advance(timedelta(minutes=20))  # the leased one's lease expired; the other is quiet
+    later = await sweep(app, FakeResume(), SweepOptions(resume=False))
+    assert [d.reference for d in later.findings.not_started] == [
+        "HS-IDLE",
+        "HS-JUST-IN",
+        "HS-LEASED",
+    ]
+
+
+async def test_chain_past_its_due_instant_is_notified_to_the_commune(
+    app: Container, clock: ManualClock
+):
+    # The first step succeeded, the hand-over to the police never happened: no step clock
+    # runs, but the chain's deadline has passed.
+    handover = [registered(), residence(StepStatus.PENDING), card()]
+    add_dossier(app, "HS-HANDOVER", DossierStatus.IN_PROGRESS, handover, due_at=end_of(7))
+    add_dossier(app, "HS-ON-TRACK", DossierStatus.IN_PROGRESS, handover, due_at=end_of(12))
+    waiting = residence(
+        StepStatus.AWAITING_SUPPLEMENT,
+        started_at=MONDAY - timedelta(days=1),
+        finished_at=MONDAY - timedelta(hours=2),
+        updated_at=MONDAY - timedelta(hours=2),
+    )
+    add_dossier(
+        app,
+        "HS-STOPPED",
+        DossierStatus.AWAITING_SUPPLEMENT,
+        [registered(), waiting, card()],
+        due_at=end_of(7),
+    )
+    done = StepSpec(
+        StepKind.RESIDENCE_REGISTRATION,
+        Agency.POLICE,
+        StepStatus.SUCCEEDED,
+        started_at=MONDAY - timedelta(days=7),
+        finished_at=MONDAY - timedelta(days=1),
+    )
+    add_dossier(app, "HS-DONE", DossierStatus.COMPLETED, [registered(), done], due_at=end_of(7))
+
+    first = await sweep(app, FakeResume())
+    assert [d.reference for d in first.findings.overdue_chains] == ["HS-HANDOVER"]
+    assert first.findings.overdue == []  # no step of it is late
+    assert first.notices == 1
+    [notice] = notices(app)
+    assert (notice.event_type, notice.agency) == ("dossier.overdue", Agency.COMMUNE)
+    assert notice.dossier_reference == "HS-HANDOVER"
+    assert notice.dedupe_key.endswith(":2025-03-10")
+    assert datetime.fromisoformat(notice.payload["due_at"]) == end_of(7)
+    assert "chains overdue: 1" in first.summary_lines()
+    [event] = actions(app, "chain_overdue_notified")
+    assert event.step_kind is None
+
+    clock.advance(timedelta(hours=6))
+    assert (await sweep(app, FakeResume())).notices == 0
+
+    clock.set(datetime(2025, 3, 11, 8, 0, tzinfo=HCM))
+    assert (await sweep(app, FakeResume())).notices == 1
+    assert len(notices(app)) == 2

@@ -64,3 +64,12 @@ def test_html_is_self_contained_with_inline_svg_charts():
     assert "<style>" in html
     assert not re.search(r"https?://|<script|<link|@import|url\(", html)
     assert "Liên thông monthly report 2025-02" in html
+
+
+def test_as_of_is_local_time_in_every_renderer():
+    """Produced at 00:00 UTC on 2 March: 07:00 in Ho Chi Minh City, as operators read it."""
+    local = "2025-03-02T07:00:00+07:00"
+    assert f"(as of {local})" in render_table(sample())
+    assert f"produced\n{local}" in render_html(sample())
+    for rendered in (render_table(sample()), render_html(sample())):
+        assert "+00:00" not in rendered
