@@ -18,7 +18,14 @@ from prefect.states import Completed, Failed
 from adapters.errors import AgencyError, TransientAgencyError
 from lienthong import runtime
 from lienthong.masking import protect_prefect_logs, scrub
-from models.status import STOPPED_STEP_STATUSES, Chain, DossierStatus, StepKind, StepStatus
+from models.status import (
+    DONE_STEP_STATUSES,
+    STOPPED_STEP_STATUSES,
+    Chain,
+    DossierStatus,
+    StepKind,
+    StepStatus,
+)
 from tasks import records
 from tasks.guard import dossier_lease
 from tasks.notifications import deliver_dossier_notifications
@@ -27,7 +34,7 @@ from tasks.timeline import publish_timeline
 
 logger = logging.getLogger(__name__)
 
-DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
+DONE = DONE_STEP_STATUSES
 PARKED = frozenset({StepStatus.AWAITING_SUPPLEMENT, StepStatus.REFUSED, StepStatus.WITHDRAWN})
 
 

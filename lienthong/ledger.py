@@ -21,11 +21,13 @@ from lienthong.audit import AuditRecord, append_event
 from lienthong.deadlines import Deadlines
 from models.chains import StepPlan, agencies_to_notify
 from models.status import (
+    DONE_STEP_STATUSES,
     STOPPED_STEP_STATUSES,
     TERMINAL_DOSSIER_STATUSES,
     Agency,
     Chain,
     DossierStatus,
+    IllegalTransition,
     StepKind,
     StepStatus,
     check_dossier_transition,
@@ -354,6 +356,30 @@ def _change_step(
     return event
 
 
+def _require_open(dossier: Dossier, step: Step, after: StepStatus) -> None:
+    """A closed dossier (completed, refused, withdrawn, rejected) takes no more changes."""
+    if dossier.status in TERMINAL_DOSSIER_STATUSES:
+        raise IllegalTransition(
+            "step", step.status, after, f"dossier {dossier.reference} is {dossier.status.value}"
+        )
+
+
+def _require_turn(dossier: Dossier, step: Step) -> None:
+    """Steps run in their chain's order: each builds on the outcome of the one before."""
+    waiting = [
+        s.kind.value
+        for s in dossier.steps
+        if s.position < step.position and s.status not in DONE_STEP_STATUSES
+    ]
+    if waiting:
+        raise IllegalTransition(
+            "step",
+            step.status,
+            StepStatus.IN_PROGRESS,
+            f"{step.kind.value} starts after {', '.join(waiting)}",
+        )
+
+
 def start_step(
     session: Session,
     dossier: Dossier,
@@ -368,6 +394,8 @@ def start_step(
     A step found already in progress was interrupted (the process died mid-call): it is
     resumed, not restarted, and the agency call is repeated under the same key.
     """
+    _require_open(dossier, step, StepStatus.IN_PROGRESS)
+    _require_turn(dossier, step)
     step.attempts += 1
     if step.status == StepStatus.IN_PROGRESS:
         step.updated_at = now
@@ -412,6 +440,7 @@ def finish_step(
     missing_items: list[str] | None = None,
 ) -> None:
     """Record a step's outcome and bring the dossier's status in line with its steps."""
+    _require_open(dossier, step, after)
     step.agency_reference = agency_reference or step.agency_reference
     step.result = result
     step.reason = reason
@@ -468,6 +497,7 @@ def accept_supplement(
     The statutory limit counts from the day the dossier is complete, so both the step's
     and the chain's due times are recomputed from the supplement's arrival.
     """
+    _require_open(dossier, step, StepStatus.PENDING)
     step.idempotency_key = idempotency_key(dossier.reference, step.kind, round_)
     step.missing_items = None
     _change_step(
@@ -573,6 +603,7 @@ def refuse_unsupplemented(
     the written reason can be read with it, and ``on_time`` keeps the value it got when the
     agency asked: the agency decided then, the applicant's silence is not its delay.
     """
+    _require_open(dossier, step, StepStatus.REFUSED)
     step.reason = reason
     step.finished_at = now
     _change_step(

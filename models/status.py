@@ -76,8 +76,9 @@ class FuneralPayerBasis(StrEnum):
 class IllegalTransition(Exception):
     """A status change that the rules below do not allow."""
 
-    def __init__(self, what: str, before: str, after: str) -> None:
-        super().__init__(f"{what} cannot go from {before!r} to {after!r}")
+    def __init__(self, what: str, before: str, after: str, why: str | None = None) -> None:
+        message = f"{what} cannot go from {before!r} to {after!r}"
+        super().__init__(f"{message}: {why}" if why else message)
         self.before = before
         self.after = after
 
@@ -131,6 +132,8 @@ DOSSIER_TRANSITIONS: dict[DossierStatus, frozenset[DossierStatus]] = {
 
 TERMINAL_STEP_STATUSES = frozenset(s for s, nxt in STEP_TRANSITIONS.items() if not nxt)
 TERMINAL_DOSSIER_STATUSES = frozenset(s for s, nxt in DOSSIER_TRANSITIONS.items() if not nxt)
+# A step in one of these is behind its chain: the next step may start.
+DONE_STEP_STATUSES = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 # A step in one of these stopped without an outcome: a person or the sweep must act.
 STOPPED_STEP_STATUSES = frozenset({StepStatus.FAILED, StepStatus.ERROR})
 

@@ -15,6 +15,7 @@ from lienthong.intake import receive
 from lienthong.ledger import Actor
 from lienthong.supplements import record_supplement
 from models.status import Chain, DossierStatus, StepKind, StepStatus
+from tests.helpers import request_supplement_at
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -32,32 +33,8 @@ def test_supplement_restarts_the_step_and_chain_clocks(container: Container) -> 
     reference = intake.reference
     deadlines = app.deadlines
     with app.unit_of_work() as uow:
-        dossier = uow.dossiers.get(reference)
-        first_due = dossier.due_at
-        for step in dossier.steps[:2]:
-            ledger.start_step(
-                uow.session, dossier, step, deadlines=deadlines, actor=OPERATOR, now=clock.now()
-            )
-        ledger.finish_step(
-            uow.session,
-            dossier,
-            dossier.steps[0],
-            StepStatus.SUCCEEDED,
-            actor=OPERATOR,
-            now=clock.now(),
-            agency_reference="KS-1",
-        )
-        ledger.finish_step(
-            uow.session,
-            dossier,
-            dossier.steps[1],
-            StepStatus.AWAITING_SUPPLEMENT,
-            actor=OPERATOR,
-            now=clock.now(),
-            reason="consent missing",
-            missing_items=["consent"],
-        )
-        uow.commit()
+        first_due = uow.dossiers.get(reference).due_at
+    request_supplement_at(app, reference, StepKind.RESIDENCE_REGISTRATION, OPERATOR)
     assert first_due == deadlines.chain_due_at(Chain.BIRTH, clock.now())
 
     # The applicant comes back the next Monday, 30 November, at 16:00 (after the cut-off).

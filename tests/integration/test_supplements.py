@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from lienthong import ledger, runtime
+from lienthong import runtime
 from lienthong.bootstrap import Container
 from lienthong.cli import main
 from lienthong.intake import receive
@@ -20,8 +20,9 @@ from lienthong.supplements import (
     merged_payload,
     record_supplement,
 )
-from models.status import DossierStatus, StepKind, StepStatus
+from models.status import DossierStatus, StepKind
 from models.tables import Supplement
+from tests.helpers import request_supplement_at
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OPERATOR = Actor("operator-5")
@@ -33,39 +34,7 @@ def _awaiting_supplement(container: Container, reference: str, waiting: StepKind
     """Receive the demo dossier; earlier steps succeed, ``waiting`` asks for a supplement."""
     raw = json.loads((EXAMPLES / "demo" / f"{reference}.json").read_text(encoding="utf-8"))
     assert receive(container, raw, OPERATOR).accepted
-    now = container.clock.now()
-    with container.unit_of_work() as uow:
-        dossier = uow.dossiers.get(reference)
-        for step in dossier.steps:
-            if step.status == StepStatus.SKIPPED:
-                continue
-            ledger.start_step(
-                uow.session, dossier, step, deadlines=container.deadlines, actor=OPERATOR, now=now
-            )
-            if step.kind == waiting:
-                ledger.finish_step(
-                    uow.session,
-                    dossier,
-                    step,
-                    StepStatus.AWAITING_SUPPLEMENT,
-                    actor=OPERATOR,
-                    now=now,
-                    reason="missing",
-                    missing_items=["missing"],
-                )
-                break
-            ledger.finish_step(
-                uow.session,
-                dossier,
-                step,
-                StepStatus.SUCCEEDED,
-                actor=OPERATOR,
-                now=now,
-                agency_reference=f"AG-{step.kind.value}",
-            )
-        else:
-            raise AssertionError(f"{reference} has no {waiting} step")
-        uow.commit()
+    request_supplement_at(container, reference, waiting, OPERATOR)
     return reference
 
 

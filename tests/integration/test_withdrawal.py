@@ -13,8 +13,9 @@ from lienthong.bootstrap import Container
 from lienthong.intake import receive
 from lienthong.ledger import Actor, CannotWithdraw
 from lienthong.withdrawal import withdraw
-from models.status import DossierStatus, StepStatus
+from models.status import DossierStatus, StepKind, StepStatus
 from models.tables import Notification
+from tests.helpers import request_supplement_at
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OPERATOR = Actor("operator-7")
@@ -23,34 +24,7 @@ OPERATOR = Actor("operator-7")
 def _waiting_for_supplement(container: Container) -> str:
     raw = json.loads((EXAMPLES / "demo" / "HT-2026-001002.json").read_text(encoding="utf-8"))
     reference = receive(container, raw, OPERATOR).reference
-    now = container.clock.now()
-    with container.unit_of_work() as uow:
-        dossier = uow.dossiers.get(reference)
-        first, second, _ = dossier.steps
-        for step in (first, second):
-            ledger.start_step(
-                uow.session, dossier, step, deadlines=container.deadlines, actor=OPERATOR, now=now
-            )
-        ledger.finish_step(
-            uow.session,
-            dossier,
-            first,
-            StepStatus.SUCCEEDED,
-            actor=OPERATOR,
-            now=now,
-            agency_reference="KS-1",
-        )
-        ledger.finish_step(
-            uow.session,
-            dossier,
-            second,
-            StepStatus.AWAITING_SUPPLEMENT,
-            actor=OPERATOR,
-            now=now,
-            reason="consent",
-            missing_items=["consent"],
-        )
-        uow.commit()
+    request_supplement_at(container, reference, StepKind.RESIDENCE_REGISTRATION, OPERATOR)
     return reference
 
 
