@@ -256,7 +256,7 @@ def _derived_dossier_status(dossier: Dossier) -> DossierStatus:
         return DossierStatus.REFUSED
     if StepStatus.AWAITING_SUPPLEMENT in statuses:
         return DossierStatus.AWAITING_SUPPLEMENT
-    if statuses <= {StepStatus.SUCCEEDED, StepStatus.SKIPPED}:
+    if statuses <= DONE_STEP_STATUSES:
         return DossierStatus.COMPLETED
     return DossierStatus.IN_PROGRESS
 
