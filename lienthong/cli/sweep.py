@@ -14,6 +14,7 @@ import asyncio
 import sys
 
 from flows.sweep import overdue_sweep
+from lienthong.cli.database import needs_database
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -60,4 +61,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="report stuck and never-started dossiers without running them",
     )
-    parser.set_defaults(func=_sweep)
+    parser.set_defaults(func=needs_database(_sweep))
