@@ -67,6 +67,11 @@ def emit_step_event(view: records.DossierView, kind: StepKind) -> None:
     )
 
 
+def retry_after_cap(retry: TaskRetrySettings) -> float:
+    """The longest pause configured between retries (and at most half the task's timeout)."""
+    return min(max(retry.retry_delay_seconds, default=0.0), retry.timeout_seconds / 2)
+
+
 async def honour_retry_after(
     exc: TransientAgencyError, cap_seconds: float, sleep: Sleep = asyncio.sleep
 ) -> None:
@@ -74,7 +79,8 @@ async def honour_retry_after(
 
     The adapter gives up early when Retry-After exceeds its own budget; without this pause
     the task's first retry (2 s by default) would knock on a rate-limited agency again.
-    The wait is capped below the task's timeout.
+    The wait is capped (``retry_after_cap``): an outage announcing an hour must not hold
+    the task for an hour; the sweep takes over once the retries are spent.
     """
     if exc.retry_after:
         await sleep(min(exc.retry_after, cap_seconds))
@@ -123,7 +129,7 @@ async def perform_step(reference: str, kind: StepKind) -> StepStatus:
         await asyncio.to_thread(
             records.note_transient_error, container, reference, kind, scrub(str(exc))
         )
-        await honour_retry_after(exc, container.settings.task_retry.timeout_seconds / 2)
+        await honour_retry_after(exc, retry_after_cap(container.settings.task_retry))
         raise
     except AgencyDecision as decision:
         status, fields = decision_outcome(decision)

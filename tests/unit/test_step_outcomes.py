@@ -8,8 +8,14 @@ import pytest
 
 from adapters.errors import Refused, SupplementRequired, TransientAgencyError
 from flows.chain_runner import stop_reason
+from lienthong.settings import TaskRetrySettings
 from models.status import Agency, StepStatus
-from tasks.steps import decision_outcome, honour_retry_after, is_transient_failure
+from tasks.steps import (
+    decision_outcome,
+    honour_retry_after,
+    is_transient_failure,
+    retry_after_cap,
+)
 
 
 class FakeState:
@@ -28,6 +34,13 @@ async def test_retry_after_is_waited_for_up_to_the_cap() -> None:
     await honour_retry_after(limited, cap_seconds=10, sleep=record)
     await honour_retry_after(TransientAgencyError(Agency.POLICE, "503"), 60, sleep=record)
     assert waits == [40, 10]
+
+
+def test_the_wait_is_capped_by_the_longest_configured_retry_delay() -> None:
+    assert retry_after_cap(TaskRetrySettings()) == 30.0
+    quick = TaskRetrySettings(retries=3, retry_delay_seconds=[0.2, 1.0], timeout_seconds=60)
+    assert retry_after_cap(quick) == 1.0
+    assert retry_after_cap(TaskRetrySettings(retry_delay_seconds=[90], timeout_seconds=60)) == 30
 
 
 def test_prefect_retries_only_transient_failures() -> None:
