@@ -426,6 +426,23 @@ def start_step(
     _set_dossier_status(session, dossier, DossierStatus.IN_PROGRESS, actor, now)
 
 
+def _skip_after_refusal(
+    session: Session, dossier: Dossier, refused: Step, actor: Actor, now: datetime
+) -> None:
+    """A refusal ends the chain: the steps that would have built on it are skipped."""
+    for later in dossier.steps:
+        if later.position > refused.position and later.status == StepStatus.PENDING:
+            _change_step(
+                session,
+                dossier,
+                later,
+                StepStatus.SKIPPED,
+                actor,
+                now,
+                reason=f"{refused.kind.value} was refused",
+            )
+
+
 def finish_step(
     session: Session,
     dossier: Dossier,
@@ -461,17 +478,7 @@ def finish_step(
         details={"agency_reference": step.agency_reference} if agency_reference else None,
     )
     if after == StepStatus.REFUSED:
-        for later in dossier.steps:
-            if later.position > step.position and later.status == StepStatus.PENDING:
-                _change_step(
-                    session,
-                    dossier,
-                    later,
-                    StepStatus.SKIPPED,
-                    actor,
-                    now,
-                    reason=f"{step.kind.value} was refused",
-                )
+        _skip_after_refusal(session, dossier, step, actor, now)
     _set_dossier_status(
         session,
         dossier,
@@ -609,15 +616,5 @@ def refuse_unsupplemented(
     _change_step(
         session, dossier, step, StepStatus.REFUSED, actor, now, reason=reason, details=details
     )
-    for later in dossier.steps:
-        if later.position > step.position and later.status == StepStatus.PENDING:
-            _change_step(
-                session,
-                dossier,
-                later,
-                StepStatus.SKIPPED,
-                actor,
-                now,
-                reason=f"{step.kind.value} was refused",
-            )
+    _skip_after_refusal(session, dossier, step, actor, now)
     _set_dossier_status(session, dossier, DossierStatus.REFUSED, actor, now, reason=reason)
