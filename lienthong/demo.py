@@ -23,7 +23,7 @@ from lienthong.audit import verify_chain
 from lienthong.bootstrap import Container, build_container
 from lienthong.intake import IntakeResult, receive
 from lienthong.ledger import Actor
-from lienthong.runner import run_here, run_tags
+from lienthong.runner import run_here, runnable
 from lienthong.settings import FaultProfile, Settings, SimulatorFaultSettings, TaskRetrySettings
 from lienthong.supplements import record_supplement
 from migrations import upgrade_database
@@ -85,14 +85,7 @@ def _intake(container: Container, paths: DemoPaths) -> list[IntakeResult]:
 
 
 async def _run(container: Container, references: list[str]) -> None:
-    entries = []
-    for reference in references:
-        view = records.load_view(container, reference)
-        assert view.chain is not None
-        entries.append(
-            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
-        )
-    await run_here(entries)
+    await run_here(runnable(container, references))
 
 
 def _supplement_waiting(container: Container, paths: DemoPaths) -> list[str]:

@@ -12,20 +12,43 @@ from prefect.deployments import arun_deployment
 
 from flows.birth_chain import birth_chain
 from flows.death_chain import death_chain
-from models.status import Chain
+from lienthong.bootstrap import Container
+from models.status import Chain, DossierStatus
+from tasks import records
 
 CHAIN_FLOWS: dict[Chain, Flow[..., Any]] = {Chain.BIRTH: birth_chain, Chain.DEATH: death_chain}
 # prefect.yaml names each deployment after its flow.
 DEPLOYMENTS: dict[Chain, str] = {chain: f"{f.name}/{f.name}" for chain, f in CHAIN_FLOWS.items()}
 
 
+Entry = tuple[str, Chain, list[str]]
+
+
+class NothingToRun(ValueError):
+    """The dossier has no chain to run: it was rejected at intake."""
+
+
 def run_tags(chain: Chain, commune_code: str, province_code: str) -> list[str]:
     return [f"chain:{chain.value}", f"commune:{commune_code}", f"province:{province_code}"]
 
 
-async def run_here(
-    dossiers: Sequence[tuple[str, Chain, list[str]]], concurrency: int = 16
-) -> dict[str, State[Any]]:
+def runnable(container: Container, references: Sequence[str]) -> list[Entry]:
+    """(reference, chain, tags) for each dossier, read from the record."""
+    entries = []
+    for reference in references:
+        view = records.load_view(container, reference)
+        if view.status == DossierStatus.REJECTED or view.chain is None:
+            raise NothingToRun(
+                f"dossier {reference} was rejected at intake (see `lienthong status "
+                f"{reference}`): correct it and submit it again"
+            )
+        entries.append(
+            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
+        )
+    return entries
+
+
+async def run_here(dossiers: Sequence[Entry], concurrency: int = 16) -> dict[str, State[Any]]:
     """Run each (reference, chain, tags) chain in this process, ``concurrency`` at a time."""
     limit = asyncio.Semaphore(concurrency)
 

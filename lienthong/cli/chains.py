@@ -18,7 +18,7 @@ from lienthong.ledger import Actor, CannotWithdraw
 from lienthong.supplements import NotAwaitingSupplement, record_supplement
 from lienthong.unit_of_work import DossierNotFound
 from lienthong.withdrawal import withdraw
-from models.status import STOPPED_STEP_STATUSES, Chain, DossierStatus
+from models.status import STOPPED_STEP_STATUSES, DossierStatus
 from models.tables import AuditEvent
 from models.validation import DossierInvalid, load_dossier_file
 from tasks import records
@@ -38,32 +38,10 @@ def _print_intake(result: IntakeResult) -> None:
         print(f"  {problem.path}: {problem.message}")
 
 
-class NothingToRun(ValueError):
-    """The dossier has no chain to run."""
-
-
-def _run_entries(references: list[str]) -> list[tuple[str, Chain, list[str]]]:
-    from lienthong.runner import run_tags
-
-    container = runtime.container()
-    entries = []
-    for reference in references:
-        view = records.load_view(container, reference)
-        if view.status == DossierStatus.REJECTED or view.chain is None:
-            raise NothingToRun(
-                f"dossier {reference} was rejected at intake (see `lienthong status "
-                f"{reference}`): correct it and submit it again"
-            )
-        entries.append(
-            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
-        )
-    return entries
-
-
 def _run_and_report(references: list[str], deploy: bool) -> int:
-    from lienthong.runner import hand_to_deployment, run_here
+    from lienthong.runner import hand_to_deployment, run_here, runnable
 
-    entries = _run_entries(references)
+    entries = runnable(runtime.container(), references)
     if deploy:
 
         async def hand_all() -> None:
@@ -115,6 +93,8 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from lienthong.runner import NothingToRun
+
     try:
         return _run_and_report(list(args.references), args.deploy)
     except (DossierNotFound, NothingToRun) as exc:

@@ -25,7 +25,7 @@ from lienthong import runtime
 from lienthong.bootstrap import Container, build_container
 from lienthong.intake import receive
 from lienthong.ledger import Actor
-from lienthong.runner import run_here, run_tags
+from lienthong.runner import run_here, runnable
 from lienthong.settings import (
     OutageWindow,
     OutboxSettings,
@@ -163,14 +163,7 @@ def submit(app: Container, raw: dict[str, Any]) -> str:
 
 async def run(app: Container, *references: str) -> dict[str, State[Any]]:
     """Run (or resume) the dossiers' chains in this process, like `lienthong run`."""
-    entries = []
-    for reference in references:
-        view = records.load_view(app, reference)
-        assert view.chain is not None
-        entries.append(
-            (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))
-        )
-    return dict(await run_here(entries))
+    return dict(await run_here(runnable(app, references)))
 
 
 def steps_of(app: Container, reference: str) -> dict[StepKind, records.StepView]:
