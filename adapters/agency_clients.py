@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from adapters.agency_http import Sleep
-from adapters.justice import JusticeClient
-from adapters.police import PoliceClient
-from adapters.social_affairs import SocialAffairsClient
-from adapters.social_insurance import SocialInsuranceClient
+from lienthong.adapters.agency_http import Sleep
+from lienthong.adapters.justice import JusticeClient
+from lienthong.adapters.police import PoliceClient
+from lienthong.adapters.social_affairs import SocialAffairsClient
+from lienthong.adapters.social_insurance import SocialInsuranceClient
 from lienthong.settings import Settings
 
 

@@ -25,22 +25,19 @@ from tenacity import (
     stop_before_delay,
 )
 
-from adapters.errors import (
+from lienthong.adapters.errors import (
     AgencyProtocolError,
     AgencyRequestRejected,
     Refused,
     SupplementRequired,
     TransientAgencyError,
 )
-from adapters.tls import shared_ssl_context
+from lienthong.adapters.tls import shared_ssl_context
+from lienthong.models.contract.http import API_KEY_HEADER, DECISION_STATUS, IDEMPOTENCY_KEY_HEADER
+from lienthong.models.contract.messages import AgencyProblem, AgencyRequest, ProblemOutcome
+from lienthong.models.status import Agency
 from lienthong.settings import AgencyEndpoint, RetrySettings
-from models.agency_messages import AgencyProblem, AgencyRequest, ProblemOutcome
-from models.status import Agency
 
-API_KEY_HEADER = "X-API-Key"
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-REPLAYED_HEADER = "Idempotent-Replayed"
-DECISION_STATUS = 422
 TRANSIENT_4XX = frozenset({408, 429})
 
 Sleep = Callable[[float], Awaitable[None]]

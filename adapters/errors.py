@@ -16,7 +16,7 @@ bounded), then by Prefect task retries once the adapter gives up.
 
 from __future__ import annotations
 
-from models.status import Agency
+from lienthong.models.status import Agency
 
 
 class AgencyError(Exception):

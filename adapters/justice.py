@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from adapters.agency_http import AgencyClient
-from models.agency_messages import BirthRegistrationRequest, DeathRegistrationRequest
-from models.results import BirthRegistrationResult, DeathRegistrationResult
-from models.status import Agency
+from lienthong.adapters.agency_http import AgencyClient
+from lienthong.models.contract.messages import BirthRegistrationRequest, DeathRegistrationRequest
+from lienthong.models.contract.results import BirthRegistrationResult, DeathRegistrationResult
+from lienthong.models.status import Agency
 
 
 class JusticeClient(AgencyClient):

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from adapters.signing import signed_headers
-from adapters.tls import shared_ssl_context
+from lienthong.adapters.tls import shared_ssl_context
+from lienthong.models.contract.signing import signed_headers
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class WebhookNotifier:
 
         ``event_id`` must be the same on every attempt for one notification: receivers use
         it to drop duplicates. It is signed with the timestamp and the body (see
-        :mod:`adapters.signing`), so it must match ``EVENT_ID_PATTERN`` (a UUID does).
+        :mod:`lienthong.models.contract.signing`), so it must match ``EVENT_ID_PATTERN``
+        (a UUID does).
         """
         body = encode_payload(payload)
         headers = signed_headers(secret, event_id, int(self._clock()), body)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from adapters.agency_http import AgencyClient
-from models.agency_messages import ResidenceRegistrationRequest, ResidenceRemovalRequest
-from models.results import ResidenceRegistrationResult, ResidenceRemovalResult
-from models.status import Agency
+from lienthong.adapters.agency_http import AgencyClient
+from lienthong.models.contract.messages import ResidenceRegistrationRequest, ResidenceRemovalRequest
+from lienthong.models.contract.results import ResidenceRegistrationResult, ResidenceRemovalResult
+from lienthong.models.status import Agency
 
 
 class PoliceClient(AgencyClient):

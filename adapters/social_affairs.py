@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from adapters.agency_http import AgencyClient
-from models.agency_messages import FuneralAllowanceRequest
-from models.results import AllowanceDecision
-from models.status import Agency
+from lienthong.adapters.agency_http import AgencyClient
+from lienthong.models.contract.messages import FuneralAllowanceRequest
+from lienthong.models.contract.results import AllowanceDecision
+from lienthong.models.status import Agency
 
 
 class SocialAffairsClient(AgencyClient):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from adapters.agency_http import AgencyClient
-from models.agency_messages import (
+from lienthong.adapters.agency_http import AgencyClient
+from lienthong.models.contract.messages import (
     ChildHealthCardRequest,
     FuneralAllowanceRequest,
     SurvivorBenefitsRequest,
 )
-from models.results import AllowanceDecision, HealthCardResult, SurvivorBenefitsDecision
-from models.status import Agency
+from lienthong.models.contract.results import (
+    AllowanceDecision,
+    HealthCardResult,
+    SurvivorBenefitsDecision,
+)
+from lienthong.models.status import Agency
 
 
 class SocialInsuranceClient(AgencyClient):

@@ -17,9 +17,9 @@ What it does, all of it torn down afterwards (``--keep`` keeps the two databases
 5. **Prefect**: runs the birth-chain / death-chain flows in this process against that server,
    ``--concurrency`` at a time, timing each flow call from its start to its end;
 6. **Adapters only**: N fresh dossiers through the same steps without Prefect: the same
-   record functions (``tasks.records``: lease, begin step, finish step), the same request
-   builders and agency clients (``tasks.agency_calls.call_agency``) and the same outbox
-   delivery, at the same concurrency. No Prefect task runs, events, artifacts or API calls;
+   services (lease, begin step, finish step), the same request builders and agency clients
+   (``lienthong.services.agency_calls.call_agency``) and the same outbox delivery, at the
+   same concurrency. No Prefect task runs, events, artifacts or API calls;
 7. prints dossiers per second, p50 / p95 time per chain and the Prefect / adapters ratio.
 
 One dossier of each chain is run first in each mode as a warm-up and is not counted.
@@ -54,8 +54,8 @@ import psycopg2
 from psycopg2 import sql
 
 if TYPE_CHECKING:
-    from lienthong.bootstrap import Container
-    from models.status import Chain
+    from lienthong.models.status import Chain
+    from lienthong.services.container import Container
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -254,8 +254,8 @@ async def run_all(
     measured: Measured | None,
 ) -> None:
     """Store ``raws`` through intake (not timed), then run each, ``concurrency`` at a time."""
-    from lienthong.intake import receive
-    from lienthong.ledger import Actor
+    from lienthong.services.intake import receive
+    from lienthong.services.ledger import Actor
 
     entries: list[tuple[str, Chain]] = []
     for raw in raws:
@@ -286,15 +286,17 @@ async def through_prefect(reference: str, chain: Chain) -> str:
     """The chain's flow, called in this process, as ``lienthong submit`` does."""
     from prefect import tags
 
-    from lienthong import runtime
-    from lienthong.runner import CHAIN_FLOWS, run_tags
-    from tasks import records
+    from lienthong.bootstrap import current_container
+    from lienthong.flows.runner import CHAIN_FLOWS
+    from lienthong.models.chains import run_tags
+    from lienthong.services.views import load_view
 
-    view = await asyncio.to_thread(records.load_view, runtime.container(), reference)
+    container = current_container()
+    view = await asyncio.to_thread(load_view, container, reference)
     with tags(*run_tags(chain, view.commune_code, view.province_code)):
         flow: Any = CHAIN_FLOWS[chain]
         state: Any = await flow(reference, return_state=True)
-    view = await asyncio.to_thread(records.load_view, runtime.container(), reference)
+    view = await asyncio.to_thread(load_view, container, reference)
     return f"{state.type.value.lower()}/{view.status.value}"
 
 
@@ -305,40 +307,35 @@ async def through_adapters(reference: str, chain: Chain) -> str:
     (begin, call the agency, finish), stop at the first one that does not succeed, then
     deliver the dossier's notifications from the outbox.
     """
-    from adapters.errors import AgencyDecision, Refused, SupplementRequired
-    from lienthong import runtime
-    from lienthong.ledger import Actor
-    from models.status import StepStatus
-    from tasks import records
-    from tasks.agency_calls import call_agency
-    from tasks.guard import dossier_lease
-    from tasks.notifications import IN_RUN_PASSES, deliver_with_patience
+    from lienthong.bootstrap import current_container
+    from lienthong.flows.lease import dossier_lease
+    from lienthong.models.status import StepStatus
+    from lienthong.services.agency_calls import call_agency
+    from lienthong.services.begin_step import begin_step
+    from lienthong.services.finish_step import finish_step
+    from lienthong.services.ledger import Actor
+    from lienthong.services.outbox import IN_RUN_PASSES, deliver_with_patience
+    from lienthong.services.step_outcomes import granted, outcome_of
+    from lienthong.services.views import load_view
 
-    container = runtime.container()
+    container = current_container()
     actor = Actor("system")
-    view = await asyncio.to_thread(records.load_view, container, reference)
+    view = await asyncio.to_thread(load_view, container, reference)
     outcome = "completed"
     async with dossier_lease(container, reference, str(uuid.uuid4())):
         for kind in [s.kind for s in view.steps if s.status == StepStatus.PENDING]:
-            call = await asyncio.to_thread(records.begin_step, container, reference, kind, actor)
-            status, extra = StepStatus.SUCCEEDED, dict[str, Any]()
+            call = await asyncio.to_thread(begin_step, container, reference, kind, actor)
             try:
-                result = await call_agency(container, call)
-                extra = {"agency_reference": result.agency_reference, "result": result.result}
-            except SupplementRequired as decision:
-                status = StepStatus.AWAITING_SUPPLEMENT
-                extra = {"reason": decision.reason, "missing_items": list(decision.missing_items)}
-            except (Refused, AgencyDecision) as decision:
-                status, extra = StepStatus.REFUSED, {"reason": str(decision)}
+                step = granted(await call_agency(container.agency_clients.get(), call))
             except Exception as exc:
-                status, extra, outcome = StepStatus.FAILED, {"reason": str(exc)}, "failed"
-            await asyncio.to_thread(
-                records.finish_step, container, reference, kind, status, actor, **extra
-            )
-            if status != StepStatus.SUCCEEDED:
+                step = outcome_of(exc)
+            if step.status in (StepStatus.FAILED, StepStatus.ERROR):
+                outcome = "failed"
+            await asyncio.to_thread(finish_step, container, reference, kind, step, actor)
+            if step.status != StepStatus.SUCCEEDED:
                 break
-    await deliver_with_patience(reference, IN_RUN_PASSES)
-    view = await asyncio.to_thread(records.load_view, container, reference)
+    await deliver_with_patience(container, reference, IN_RUN_PASSES)
+    view = await asyncio.to_thread(load_view, container, reference)
     return f"{outcome}/{view.status.value}"
 
 
@@ -399,7 +396,7 @@ def report(prefect_run: Measured, adapters_run: Measured, args: argparse.Namespa
         f"Liên thông chain benchmark: {args.dossiers} dossiers per mode (half birth, half death),"
         f" concurrency {args.concurrency}, agency latency {args.latency_ms:g} ms",
         "Prefect 3.8.8 server on PostgreSQL; our record on PostgreSQL; simulator in-process.",
-        "Adapters only = same record writes (tasks.records), request builders, agency clients",
+        "Adapters only = same record writes (lienthong.services), request builders, agency clients",
         "and outbox delivery, without Prefect (no task runs, events, artifacts, API calls).",
         "",
         row("", ["dossiers", "wall s", "dossiers/s", "birth p50 s", "birth p95 s"])
@@ -484,11 +481,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _benchmark(args: argparse.Namespace, record_url: str, workdir: Path) -> int:
-    from lienthong import runtime
-    from lienthong.bootstrap import build_container
-    from lienthong.settings import FaultProfile, Settings, SimulatorFaultSettings
-    from migrations import upgrade_database
-    from simulator.server import SimulatorServer
+    from lienthong.bootstrap import build_container, run_async, use_container
+    from lienthong.migrations import upgrade_database
+    from lienthong.settings import Settings
+    from lienthong.simulator.server import SimulatorServer
+    from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
+    from lienthong.simulator_config import client_settings, simulator_credentials
 
     upgrade_database(record_url)
     settings = Settings(
@@ -496,9 +494,9 @@ def _benchmark(args: argparse.Namespace, record_url: str, workdir: Path) -> int:
     )
     faults = SimulatorFaultSettings(agencies=FaultProfile(latency_ms=args.latency_ms))
     factory = DossierFactory(load_templates())
-    with SimulatorServer(settings, workdir / "simulator", faults, port=0) as simulator:
-        container = build_container(simulator.client_settings())
-        runtime.install(container)
+    credentials = simulator_credentials(settings)
+    with SimulatorServer(credentials, workdir / "simulator", faults, port=0) as simulator:
+        container = build_container(client_settings(settings, simulator))
 
         async def go() -> tuple[Measured, Measured]:
             try:
@@ -507,9 +505,9 @@ def _benchmark(args: argparse.Namespace, record_url: str, workdir: Path) -> int:
                 await drain_prefect_services()
 
         try:
-            prefect_run, adapters_run = asyncio.run(go())
+            with use_container(container):
+                prefect_run, adapters_run = run_async(go(), container)
         finally:
-            runtime.install(None)
             container.close()
     print(report(prefect_run, adapters_run, args), flush=True)
     return 0

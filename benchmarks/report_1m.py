@@ -26,12 +26,15 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from adapters.database import make_engine, make_session_factory
-from lienthong.deadlines import CHAIN_STEPS, Deadlines
-from lienthong.report import Period, Scope, monthly_report
-from lienthong.settings import CalendarSettings
-from lienthong.sweep import SweepOptions, dossiers_query, find
-from migrations import upgrade_database
+from lienthong.adapters.database import make_engine, make_session_factory
+from lienthong.adapters.report_queries import figures
+from lienthong.adapters.sweep_queries import SqlSweepQueries, dossiers_query
+from lienthong.migrations import upgrade_database
+from lienthong.models.chains import CHAIN_STEPS
+from lienthong.models.deadlines import Deadlines
+from lienthong.models.overdue import SweepOptions, classify, due_soon_limit
+from lienthong.models.report import MonthlyReport, Period, Scope
+from lienthong.models.statutory import CalendarSettings
 
 SERVER_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 FIRST_DAY = datetime(2025, 1, 1, tzinfo=UTC)
@@ -268,7 +271,7 @@ def main() -> None:
         def report(scope: Scope) -> Callable[[], Any]:
             def run() -> Any:
                 with sessions() as session:
-                    return monthly_report(session, period, scope, NOW)
+                    return MonthlyReport(period, scope, NOW, *figures(session, period, scope))
 
             return run
 
@@ -277,8 +280,14 @@ def main() -> None:
         timed("report 2025-04, commune 031007", report(Scope(province="031", commune="031007")))
 
         def sweep_find() -> Any:
+            options = SweepOptions()
+            soon = due_soon_limit(deadlines, NOW, options.due_soon_working_days)
+            window = deadlines.limits.supplement_window
             with sessions() as session:
-                return find(session, deadlines, NOW, SweepOptions())
+                queries = SqlSweepQueries(session)
+                steps = queries.step_candidates(NOW, soon, options.stuck_after, window)
+                dossiers = queries.dossier_candidates(NOW, options.stuck_after)
+            return classify(steps, dossiers, deadlines, NOW, options)
 
         findings = timed("sweep: finding query + classification", sweep_find)
 

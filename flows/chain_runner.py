@@ -1,6 +1,7 @@
 """What both chain flows do: resume a dossier at its first unfinished step, step by step.
 
-The flow only orchestrates; every agency call and every write is a task.
+The flow only orchestrates; every agency call and every write of a step is a task (the
+dossier's lease is the run's guard: flows/lease.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.states import Completed, Failed
 
-from adapters.errors import AgencyError, TransientAgencyError
-from lienthong import runtime
-from lienthong.masking import protect_prefect_logs, scrub
-from models.status import (
+from lienthong.bootstrap import current_container
+from lienthong.flows.lease import dossier_lease
+from lienthong.models.chains import run_tags
+from lienthong.models.masking import protect_prefect_logs, scrub
+from lienthong.models.status import (
     DONE_STEP_STATUSES,
     STOPPED_STEP_STATUSES,
     Chain,
@@ -26,11 +28,12 @@ from models.status import (
     StepKind,
     StepStatus,
 )
-from tasks import records
-from tasks.guard import dossier_lease
-from tasks.notifications import deliver_dossier_notifications
-from tasks.steps import configured_perform_step, emit_step_event, flow_run_actor
-from tasks.timeline import publish_timeline
+from lienthong.services.container import Container
+from lienthong.services.step_outcomes import outcome_of
+from lienthong.services.views import DossierView, load_view
+from lienthong.tasks.notifications import deliver_dossier_notifications
+from lienthong.tasks.steps import configured_perform_step, stop_step
+from lienthong.tasks.timeline import publish_timeline
 
 logger = logging.getLogger(__name__)
 
@@ -45,59 +48,24 @@ class WrongChain(ValueError):
         )
 
 
-async def _tag_flow_run(view: records.DossierView) -> None:
-    """Tags carry chain and commune so operators can filter runs in the UI."""
+async def _tag_flow_run(view: DossierView) -> None:
+    """Tags carry chain, commune and province so operators can filter runs in the UI."""
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         return
-    tags = set(context.flow_run.tags) | {
-        f"chain:{view.chain.value if view.chain else 'unknown'}",
-        f"commune:{view.commune_code}",
-        f"province:{view.province_code}",
-    }
+    tags = set(context.flow_run.tags) | set(
+        run_tags(view.chain, view.commune_code, view.province_code)
+    )
     async with get_client() as client:
         await client.update_flow_run(context.flow_run.id, tags=sorted(tags))
 
 
-def _status_of(view: records.DossierView, kind: StepKind) -> StepStatus:
-    return next(s.status for s in view.steps if s.kind == kind)
-
-
-def stop_reason(exc: BaseException) -> tuple[StepStatus, str]:
-    """Failed (retry later) for an unreachable agency; error (a person must look) otherwise.
-
-    Only the agency adapters' messages are kept, scrubbed: any other exception's text may
-    hold personal data (a validation error quotes its input), so only its type is recorded,
-    and its traceback stays in the run's log.
-    """
-    if isinstance(exc, TransientAgencyError | TimeoutError):
-        detail = scrub(str(exc)) or type(exc).__name__
-        return StepStatus.FAILED, f"agency unreachable, retries exhausted: {detail}"
-    if isinstance(exc, AgencyError):
-        return StepStatus.ERROR, f"agency rejected our request: {scrub(exc.message)}"
-    return StepStatus.ERROR, f"internal error ({type(exc).__name__}); see the run's log"
-
-
-async def _mark_failed(reference: str, kind: StepKind, exc: BaseException) -> records.DossierView:
-    container = runtime.container()
-    view = await asyncio.to_thread(records.load_view, container, reference)
-    if _status_of(view, kind) != StepStatus.IN_PROGRESS:
-        raise exc
-    status, reason = stop_reason(exc)
-    logger.error("dossier %s step %s stopped: %s", reference, kind.value, reason)
-    view = await asyncio.to_thread(
-        records.finish_step, container, reference, kind, status, flow_run_actor(), reason=reason
-    )
-    emit_step_event(view, kind)
-    return view
-
-
-async def _advance(reference: str) -> tuple[records.DossierView, BaseException | None]:
-    container = runtime.container()
+async def _advance(container: Container, reference: str) -> DossierView:
+    """Run the steps in order from the first unfinished one, until one does not succeed."""
     perform_step = configured_perform_step(container.settings.task_retry)
-    view = await asyncio.to_thread(records.load_view, container, reference)
+    view = await asyncio.to_thread(load_view, container, reference)
     for kind in [s.kind for s in view.steps]:
-        status = _status_of(view, kind)
+        status = next(s.status for s in view.steps if s.kind == kind)
         if status in DONE:
             continue
         if status in PARKED:
@@ -105,17 +73,28 @@ async def _advance(reference: str) -> tuple[records.DossierView, BaseException |
         try:
             status = await perform_step(reference, kind)
         except Exception as exc:
-            return await _mark_failed(reference, kind, exc), exc
-        view = await asyncio.to_thread(records.load_view, container, reference)
+            status = await _stop(container, reference, kind, exc)
+        view = await asyncio.to_thread(load_view, container, reference)
         if status != StepStatus.SUCCEEDED:
             break
-    return view, None
+    return view
 
 
-def _final_state(view: records.DossierView, error: BaseException | None) -> State[Any]:
+async def _stop(container: Container, reference: str, kind: StepKind, exc: Exception) -> StepStatus:
+    """The step ended without a recorded outcome: Prefect's retries of an unreachable agency
+    ran out (``failed``, for the sweep to resume), or the run failed otherwise while the step
+    was in progress, e.g. recording the agency's answer (``error``, for a person). A step
+    that is not in progress any more was recorded already: the exception is the run's."""
+    view = await asyncio.to_thread(load_view, container, reference)
+    if next(s.status for s in view.steps if s.kind == kind) != StepStatus.IN_PROGRESS:
+        raise exc
+    return await stop_step(reference, kind, outcome_of(exc))
+
+
+def _final_state(view: DossierView) -> State[Any]:
     summary = {"reference": view.reference, "status": view.status.value}
-    if error is not None:
-        stopped = next(s for s in view.steps if s.status in STOPPED_STEP_STATUSES)
+    stopped = next((s for s in view.steps if s.status in STOPPED_STEP_STATUSES), None)
+    if stopped is not None:
         return Failed(
             message=f"{stopped.kind.value} {stopped.status.value}: {stopped.reason}; "
             f"resume with `lienthong run {view.reference}`",
@@ -134,16 +113,16 @@ def _final_state(view: records.DossierView, error: BaseException | None) -> Stat
 
 async def run_chain(reference: str, chain: Chain) -> State[Any]:
     protect_prefect_logs()
-    container = runtime.container()
-    view = await asyncio.to_thread(records.load_view, container, reference)
+    container = current_container()
+    view = await asyncio.to_thread(load_view, container, reference)
     if view.chain != chain:
         raise WrongChain(reference, chain, view.chain)
     await _tag_flow_run(view)
     context = FlowRunContext.get()
     owner = str(context.flow_run.id) if context and context.flow_run else str(uuid.uuid4())
     async with dossier_lease(container, reference, owner):
-        view, error = await _advance(reference)
+        view = await _advance(container, reference)
     await deliver_dossier_notifications(reference)
     await publish_timeline(reference)
     logger.info("dossier %s is %s", reference, view.status.value)
-    return _final_state(view, error)
+    return _final_state(view)

@@ -6,8 +6,8 @@ from typing import Any
 
 from prefect import State, flow
 
-from flows.chain_runner import run_chain
-from models.status import Chain
+from lienthong.flows.chain_runner import run_chain
+from lienthong.models.status import Chain
 
 
 @flow(name="death-chain", flow_run_name="death-{reference}", persist_result=False)

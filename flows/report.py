@@ -7,21 +7,21 @@ import asyncio
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
-from lienthong import runtime
-from lienthong.report import MonthlyReport, Period, Scope, monthly_report
-from lienthong.report_render import HEADERS, as_of, render_table, row_cells, title
-from models.identifiers import PROVINCE_CODES
+from lienthong.bootstrap import current_container
+from lienthong.models.identifiers import PROVINCE_CODES
+from lienthong.models.report import MonthlyReport, Period, Scope
+from lienthong.services.report import monthly_report
+from lienthong.services.report_render import HEADERS, as_of, render_table, row_cells, title
 
 
 def _build(month: str | None, province: str | None) -> MonthlyReport:
     if province is not None and province not in PROVINCE_CODES:
         raise ValueError(f"unknown province code {province!r} (models.identifiers.PROVINCE_CODES)")
-    container = runtime.container()
+    container = current_container()
     timezone = container.deadlines.calendar.timezone
     now = container.clock.now()
     period = Period.of_month(month, timezone) if month else Period.before(now, timezone)
-    with container.unit_of_work() as uow:
-        return monthly_report(uow.session, period, Scope(province=province), now)
+    return monthly_report(container, period, Scope(province=province))
 
 
 def artifact_key(report: MonthlyReport) -> str:

@@ -8,11 +8,13 @@ from datetime import timedelta
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 
-from lienthong import runtime
-from lienthong.masking import scrub
-from lienthong.runner import run_here
-from lienthong.sweep import ResumeRequest, SweepOptions, SweepReport, sweep
-from tasks.steps import flow_run_actor
+from lienthong.bootstrap import current_container
+from lienthong.flows.runner import run_here
+from lienthong.models.masking import scrub
+from lienthong.models.overdue import SweepOptions
+from lienthong.services.resumptions import ResumeRequest
+from lienthong.services.sweep import SweepReport, sweep
+from lienthong.tasks.steps import flow_run_actor
 
 
 async def resume_here(requests: Sequence[ResumeRequest]) -> Mapping[str, str]:
@@ -29,7 +31,7 @@ async def overdue_sweep(
     """Notify what is overdue (once a day), refuse lapsed supplementations, resume stuck runs
     and start dossiers never started; steps in error are reported, not resumed."""
     options = SweepOptions(due_soon_working_days, timedelta(minutes=stuck_after_minutes), resume)
-    report = await sweep(runtime.container(), resume_here, options, flow_run_actor())
+    report = await sweep(current_container(), resume_here, options, flow_run_actor())
     await acreate_markdown_artifact(
         key="overdue-sweep",
         markdown=scrub(report.markdown()),

@@ -8,7 +8,6 @@ supplementation, delivers every notification and prints what happened.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import time
@@ -18,20 +17,23 @@ from pathlib import Path
 
 import httpx
 
-from lienthong import runtime
-from lienthong.audit import verify_chain
-from lienthong.bootstrap import Container, build_container
-from lienthong.intake import IntakeResult, receive
-from lienthong.ledger import Actor
-from lienthong.runner import run_here, runnable
-from lienthong.settings import FaultProfile, Settings, SimulatorFaultSettings, TaskRetrySettings
-from lienthong.supplements import record_supplement
-from migrations import upgrade_database
-from models.status import DossierStatus, StepStatus
-from models.validation import load_dossier_file
-from simulator.server import SimulatorServer
-from tasks import records
-from tasks.notifications import deliver_with_patience
+from lienthong.adapters.dossier_files import load_dossier_file
+from lienthong.bootstrap import build_container, run_async, use_container
+from lienthong.flows.runner import run_here, runnable
+from lienthong.migrations import upgrade_database
+from lienthong.models.contract.http import CALLED_AGENCIES, agency_slug
+from lienthong.models.status import DossierStatus, StepStatus
+from lienthong.services.audit_trail import verify
+from lienthong.services.container import Container
+from lienthong.services.intake import IntakeResult, receive
+from lienthong.services.ledger import Actor
+from lienthong.services.outbox import deliver_with_patience
+from lienthong.services.supplements import record_supplement
+from lienthong.services.views import load_view
+from lienthong.settings import Settings, TaskRetrySettings
+from lienthong.simulator.server import SimulatorServer
+from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
+from lienthong.simulator_config import client_settings, simulator_credentials
 
 DEMO_FAULTS = SimulatorFaultSettings(
     seed=6,
@@ -57,11 +59,16 @@ class DemoPaths:
     supplements: Path
 
 
-def find_examples(root: Path) -> DemoPaths:
+# The samples shipped inside the package (lienthong/examples, a link to the repository's
+# examples/ in a source checkout): the demo runs from any directory, from the wheel alone.
+PACKAGED_EXAMPLES_ROOT = Path(__file__).resolve().parent
+
+
+def find_examples(root: Path = PACKAGED_EXAMPLES_ROOT) -> DemoPaths:
     demo = root / "examples" / "demo"
     dossiers = sorted(demo.glob("*.json"))
     if not dossiers:
-        raise FileNotFoundError(f"no demo dossiers in {demo}: run the demo from the repository")
+        raise FileNotFoundError(f"no demo dossiers in {demo}: is --examples-root right?")
     return DemoPaths(
         dossiers, root / "examples" / "invalid" / "id-unknown-province.json", demo / "supplements"
     )
@@ -92,7 +99,7 @@ def _supplement_waiting(container: Container, paths: DemoPaths) -> list[str]:
     resumed = []
     for file in sorted(paths.supplements.glob("*.json")):
         reference = file.stem
-        view = records.load_view(container, reference)
+        view = load_view(container, reference)
         if view.status == DossierStatus.AWAITING_SUPPLEMENT:
             record_supplement(container, reference, load_dossier_file(file), OPERATOR)
             resumed.append(reference)
@@ -102,7 +109,7 @@ def _supplement_waiting(container: Container, paths: DemoPaths) -> list[str]:
 def _print_decisions(container: Container, references: list[str]) -> None:
     """What the first pass left for a person: refusals and requests for supplementation."""
     for reference in references:
-        for step in records.load_view(container, reference).steps:
+        for step in load_view(container, reference).steps:
             if step.status in (StepStatus.REFUSED, StepStatus.AWAITING_SUPPLEMENT):
                 missing = (
                     f" (missing: {'; '.join(step.missing_items)})" if step.missing_items else ""
@@ -122,7 +129,7 @@ def _simulator_facts(base_url: str) -> tuple[Counter[str], int, int]:
         stats = Counter(client.get("/admin/fault-stats").json())
         made = 0
         distinct: set[tuple[str, str, str]] = set()
-        for slug in ("justice", "police", "social-insurance", "social-affairs"):
+        for slug in map(agency_slug, CALLED_AGENCIES):
             for record in client.get(f"/admin/records/{slug}").json():
                 made += 1
                 distinct.add((slug, str(record["kind"]), str(record["dossier_reference"])))
@@ -132,7 +139,7 @@ def _simulator_facts(base_url: str) -> tuple[Counter[str], int, int]:
 def _table(container: Container, references: list[str]) -> str:
     rows = [("reference", "chain", "status", "steps", "attempts")]
     for reference in references:
-        view = records.load_view(container, reference)
+        view = load_view(container, reference)
         steps = " → ".join(f"{s.kind.value}:{s.status.value}" for s in view.steps) or "-"
         attempts = str(sum(s.attempts for s in view.steps))
         chain = view.chain.value if view.chain else "?"
@@ -153,43 +160,43 @@ def run_demo(root: Path, base: Settings, keep: bool = False) -> int:
         shutil.rmtree(data_dir)
     settings = demo_settings(base, data_dir)
     started = time.monotonic()
-    with SimulatorServer(settings, data_dir / "simulator", DEMO_FAULTS, port=0) as simulator:
-        settings = simulator.client_settings()
+    with SimulatorServer(
+        simulator_credentials(settings), data_dir / "simulator", DEMO_FAULTS, port=0
+    ) as simulator:
+        settings = client_settings(settings, simulator)
         upgrade_database(settings.resolved_database_url())
         container = build_container(settings)
-        runtime.install(container)
-        print(f"agency simulator at {simulator.base_url} (injecting transient faults)")
-        results = _intake(container, paths)
-        for result in results:
-            status = "received" if result.accepted else "REJECTED at intake"
-            print(f"  {result.reference}: {status}")
-            for problem in result.problems:
-                print(f"      {problem.path}: {problem.message}")
-        accepted = [r.reference for r in results if r.accepted]
-        asyncio.run(_run(container, accepted))
-        _print_decisions(container, accepted)
-        resumed = _supplement_waiting(container, paths)
-        if resumed:
-            print(f"supplements received for {', '.join(resumed)}: resuming")
-            asyncio.run(_run(container, resumed))
-        report = asyncio.run(deliver_with_patience(None, passes=30))
-        stats, made, distinct = _simulator_facts(simulator.base_url)
-        with container.unit_of_work() as uow:
-            audit = verify_chain(uow.session)
-        print()
-        print(_table(container, [r.reference for r in results]))
-        print()
-        faults = {k: v for k, v in sorted(stats.items()) if not k.endswith(".none")}
-        print(f"transient faults injected: {json.dumps(faults)}")
-        print(
-            f"agency registrations: {made} for {distinct} dossier-steps (duplicates: "
-            f"{made - distinct})"
-        )
-        print(f"notifications: {report.pending} still pending after delivery")
-        print(f"audit chain: {'intact' if audit.intact else 'BROKEN'} ({audit.checked} events)")
-        print(f"database: {settings.resolved_database_url()}")
-        print(f"took {time.monotonic() - started:.1f} s")
+        with use_container(container):
+            print(f"agency simulator at {simulator.base_url} (injecting transient faults)")
+            results = _intake(container, paths)
+            for result in results:
+                status = "received" if result.accepted else "REJECTED at intake"
+                print(f"  {result.reference}: {status}")
+                for problem in result.problems:
+                    print(f"      {problem.path}: {problem.message}")
+            accepted = [r.reference for r in results if r.accepted]
+            run_async(_run(container, accepted), container)
+            _print_decisions(container, accepted)
+            resumed = _supplement_waiting(container, paths)
+            if resumed:
+                print(f"supplements received for {', '.join(resumed)}: resuming")
+                run_async(_run(container, resumed), container)
+            report = run_async(deliver_with_patience(container, None, passes=30), container)
+            stats, made, distinct = _simulator_facts(simulator.base_url)
+            audit = verify(container)
+            print()
+            print(_table(container, [r.reference for r in results]))
+            print()
+            faults = {k: v for k, v in sorted(stats.items()) if not k.endswith(".none")}
+            print(f"transient faults injected: {json.dumps(faults)}")
+            print(
+                f"agency registrations: {made} for {distinct} dossier-steps (duplicates: "
+                f"{made - distinct})"
+            )
+            print(f"notifications: {report.pending} still pending after delivery")
+            print(f"audit chain: {'intact' if audit.intact else 'BROKEN'} ({audit.checked} events)")
+            print(f"database: {settings.resolved_database_url()}")
+            print(f"took {time.monotonic() - started:.1f} s")
         container.close()
-        runtime.install(None)
     ok = audit.intact and made == distinct and report.pending == 0
     return 0 if ok else 1

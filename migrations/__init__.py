@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
-from adapters.database import make_engine
+from lienthong.adapters.database import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 

@@ -12,8 +12,8 @@ from alembic import context
 from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
-from adapters.database import make_engine
-from models.tables import Base
+from lienthong.adapters.database import make_engine
+from lienthong.adapters.tables import Base
 
 
 def _turn_sqlite_foreign_keys_off(engine: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.status import Agency, Chain, FuneralPayerBasis, StepKind, StepStatus
+from lienthong.models.status import Agency, Chain, FuneralPayerBasis, StepKind, StepStatus
 
 
 @dataclass(frozen=True)
@@ -18,11 +18,22 @@ class StepPlan:
     skip_reason: str | None = None
 
 
-BIRTH_STEPS: tuple[tuple[StepKind, Agency], ...] = (
-    (StepKind.BIRTH_REGISTRATION, Agency.JUSTICE),
-    (StepKind.RESIDENCE_REGISTRATION, Agency.POLICE),
-    (StepKind.CHILD_HEALTH_CARD, Agency.SOCIAL_INSURANCE),
-)
+# Every step of each chain, in order: the one list of them.
+CHAIN_STEPS: dict[Chain, tuple[StepKind, ...]] = {
+    Chain.BIRTH: (
+        StepKind.BIRTH_REGISTRATION,
+        StepKind.RESIDENCE_REGISTRATION,
+        StepKind.CHILD_HEALTH_CARD,
+    ),
+    Chain.DEATH: (
+        StepKind.DEATH_REGISTRATION,
+        StepKind.RESIDENCE_REMOVAL,
+        StepKind.FUNERAL_ALLOWANCE,
+        StepKind.SURVIVOR_BENEFITS,
+    ),
+}
+# Who performs the birth chain's steps (the death chain's payer depends on the dossier).
+BIRTH_AGENCIES = (Agency.JUSTICE, Agency.POLICE, Agency.SOCIAL_INSURANCE)
 
 SOCIAL_INSURANCE_PAYS = frozenset(
     {FuneralPayerBasis.INSURED, FuneralPayerBasis.PENSIONER, FuneralPayerBasis.MONTHLY_BENEFITS}
@@ -42,7 +53,11 @@ def funeral_payer(basis: FuneralPayerBasis) -> Agency | None:
 
 
 def birth_plan() -> list[StepPlan]:
-    return [StepPlan(kind, agency, i) for i, (kind, agency) in enumerate(BIRTH_STEPS)]
+    kinds = CHAIN_STEPS[Chain.BIRTH]
+    return [
+        StepPlan(kind, agency, i)
+        for i, (kind, agency) in enumerate(zip(kinds, BIRTH_AGENCIES, strict=True))
+    ]
 
 
 def death_plan(scope: int, basis: FuneralPayerBasis) -> list[StepPlan]:
@@ -53,15 +68,13 @@ def death_plan(scope: int, basis: FuneralPayerBasis) -> list[StepPlan]:
     """
     if scope not in (2, 3, 4):
         raise ValueError(f"scope must be 2, 3 or 4 procedures, not {scope}")
-    plan = [
-        StepPlan(StepKind.DEATH_REGISTRATION, Agency.JUSTICE, 0),
-        StepPlan(StepKind.RESIDENCE_REMOVAL, Agency.POLICE, 1),
-    ]
+    registration, removal, allowance, survivors = CHAIN_STEPS[Chain.DEATH]
+    plan = [StepPlan(registration, Agency.JUSTICE, 0), StepPlan(removal, Agency.POLICE, 1)]
     payer = funeral_payer(basis)
     if scope >= 3:
         plan.append(
             StepPlan(
-                StepKind.FUNERAL_ALLOWANCE,
+                allowance,
                 payer or Agency.SOCIAL_INSURANCE,
                 2,
                 None if payer else "the deceased was neither insured nor a beneficiary",
@@ -71,7 +84,7 @@ def death_plan(scope: int, basis: FuneralPayerBasis) -> list[StepPlan]:
         survivors_paid = payer is Agency.SOCIAL_INSURANCE
         plan.append(
             StepPlan(
-                StepKind.SURVIVOR_BENEFITS,
+                survivors,
                 Agency.SOCIAL_INSURANCE,
                 3,
                 None if survivors_paid else "survivor benefits are paid only by social insurance",
@@ -81,9 +94,13 @@ def death_plan(scope: int, basis: FuneralPayerBasis) -> list[StepPlan]:
 
 
 def chain_of(kind: StepKind) -> Chain:
-    if kind in {k for k, _ in BIRTH_STEPS}:
-        return Chain.BIRTH
-    return Chain.DEATH
+    return next(chain for chain, kinds in CHAIN_STEPS.items() if kind in kinds)
+
+
+def run_tags(chain: Chain | None, commune_code: str, province_code: str) -> list[str]:
+    """The labels of a chain's runs, so operators can filter them (in Prefect's UI)."""
+    name = chain.value if chain else "unknown"
+    return [f"chain:{name}", f"commune:{commune_code}", f"province:{province_code}"]
 
 
 def agencies_to_notify(

@@ -24,8 +24,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeAlias
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -38,7 +39,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from models.identifiers import (
+from lienthong.models.identifiers import (
     PROVINCE_CODES,
     InvalidPersonalId,
     Sex,
@@ -46,9 +47,10 @@ from models.identifiers import (
     is_digits,
     parse_personal_id,
 )
-from models.status import Chain, FuneralPayerBasis
+from lienthong.models.status import Chain, FuneralPayerBasis
+from lienthong.models.statutory import VIETNAM_TIMEZONE
 
-VIETNAM_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+VIETNAM_TZ = ZoneInfo(VIETNAM_TIMEZONE)
 BIRTH_REGISTRATION_DAYS = 60  # Law on Civil Status art. 15
 DEATH_REGISTRATION_DAYS = 15  # Law on Civil Status art. 33
 HEALTH_CARD_AGE_MONTHS = 72  # the free card covers children under 6

@@ -6,17 +6,14 @@ The pipeline stores an invalid dossier as rejected with its problems, so
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from models.dossier import (
+from lienthong.models.dossier import (
     DOSSIER_MODELS,
     NOW,
     REFERENCE_PATTERN,
@@ -24,7 +21,7 @@ from models.dossier import (
     DossierBase,
     RuleViolations,
 )
-from models.status import Chain
+from lienthong.models.status import Chain
 
 _CHAIN_CHOICES = " or ".join(repr(chain.value) for chain in Chain)
 _DATE = "must be a real calendar date written YYYY-MM-DD"
@@ -85,33 +82,6 @@ class DossierInvalid(Exception):
         self.chain = chain
         details = "; ".join(f"{p.path}: {p.message}" for p in problems)
         super().__init__(f"dossier {reference or '(no reference)'} is invalid: {details}")
-
-
-class DossierFileError(ValueError):
-    """A dossier file that cannot be read as a JSON object."""
-
-
-def load_dossier_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read one dossier file; raise :class:`DossierFileError` with a readable reason."""
-    file = Path(path)
-    try:
-        # utf-8-sig: tolerate the byte-order mark some Windows editors write.
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise DossierFileError(f"{file}: no such file") from exc
-    except UnicodeDecodeError as exc:
-        raise DossierFileError(f"{file}: not UTF-8 text") from exc
-    except OSError as exc:
-        raise DossierFileError(f"{file}: cannot be read ({exc.strerror or exc})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DossierFileError(
-            f"{file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from exc
-    if not isinstance(data, dict):
-        raise DossierFileError(f"{file}: must contain one JSON object, not {type(data).__name__}")
-    return data
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -7,17 +7,17 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from lienthong.settings import SimulatorFaultSettings
-from models.agency_messages import ProblemOutcome
-from models.status import Agency
-from simulator.faults import FaultController
-from simulator.protocol import ProblemError, agency_slug
-from simulator.store import SimulatorStore
+from lienthong.models.contract.http import CALLED_AGENCIES, agency_slug
+from lienthong.models.contract.messages import ProblemOutcome
+from lienthong.simulator.faults import FaultController
+from lienthong.simulator.protocol import ProblemError
+from lienthong.simulator.settings import SimulatorFaultSettings
+from lienthong.simulator.store import SimulatorStore
 
 
 def build_router(store: SimulatorStore, faults: FaultController) -> APIRouter:
     router = APIRouter(tags=["admin"])
-    agencies = {agency_slug(a): a.value for a in Agency if a is not Agency.COMMUNE}
+    agencies = {agency_slug(a): a.value for a in CALLED_AGENCIES}
 
     @router.get("/records/{slug}")
     async def records(slug: str) -> list[dict[str, Any]]:

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from lienthong.settings import Settings
-from models.status import Agency
-from simulator import admin, justice, police, social_affairs, social_insurance, webhooks
-from simulator.faults import FaultController, FaultMiddleware
-from simulator.protocol import (
+from lienthong.models.contract.http import WEBHOOKS_PREFIX, agency_slug
+from lienthong.models.status import Agency
+from lienthong.simulator import admin, justice, police, social_affairs, social_insurance, webhooks
+from lienthong.simulator.faults import FaultController, FaultMiddleware
+from lienthong.simulator.protocol import (
     ProblemError,
-    agency_slug,
     handle_problem,
     handle_validation_error,
 )
-from simulator.store import SimulatorStore
+from lienthong.simulator.settings import AgencyCredentials
+from lienthong.simulator.store import SimulatorStore
 
 
-def build_app(settings: Settings, store: SimulatorStore, faults: FaultController) -> FastAPI:
+def build_app(
+    credentials: Mapping[Agency, AgencyCredentials],
+    store: SimulatorStore,
+    faults: FaultController,
+) -> FastAPI:
+    """The simulator's app; ``credentials`` must name every :class:`Agency`."""
     app = FastAPI(
         title="Liên thông agency simulator",
         description="Stand-ins for the agency systems; the reference for docs/agency-api.md.",
@@ -28,7 +35,7 @@ def build_app(settings: Settings, store: SimulatorStore, faults: FaultController
     app.add_exception_handler(RequestValidationError, handle_validation_error)
 
     def key(agency: Agency) -> str:
-        return settings.endpoint(agency).api_key.get_secret_value()
+        return credentials[agency].api_key
 
     agency_routers = {
         Agency.JUSTICE: justice.build_router(store, key(Agency.JUSTICE)),
@@ -38,7 +45,7 @@ def build_app(settings: Settings, store: SimulatorStore, faults: FaultController
     }
     for agency, router in agency_routers.items():
         app.include_router(router, prefix=f"/{agency_slug(agency)}")
-    app.include_router(webhooks.build_router(store, settings), prefix="/webhooks")
+    app.include_router(webhooks.build_router(store, credentials), prefix=WEBHOOKS_PREFIX)
     app.include_router(admin.build_router(store, faults), prefix="/admin")
     app.add_middleware(
         FaultMiddleware,

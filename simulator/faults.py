@@ -20,7 +20,8 @@ from enum import StrEnum
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lienthong.settings import FaultProfile, SimulatorFaultSettings
+from lienthong.models.contract.http import WEBHOOKS_PREFIX
+from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
 
 
 class Fault(StrEnum):
@@ -133,7 +134,7 @@ class FaultMiddleware:
         parts = scope["path"].strip("/").split("/")
         if parts[0] in self._agency_slugs:
             return "agencies", parts[0]
-        if parts[0] == "webhooks" and len(parts) > 1:
+        if parts[0] == WEBHOOKS_PREFIX.strip("/") and len(parts) > 1:
             return "webhooks", parts[1]
         return None
 

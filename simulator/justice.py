@@ -8,11 +8,11 @@ from functools import partial
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from models.agency_messages import BirthRegistrationRequest, DeathRegistrationRequest
-from models.identifiers import PROVINCE_CODES, century_sex_digit, make_personal_id
-from models.results import BirthRegistrationResult, DeathRegistrationResult
-from models.status import Agency
-from simulator.protocol import (
+from lienthong.models.contract.messages import BirthRegistrationRequest, DeathRegistrationRequest
+from lienthong.models.contract.results import BirthRegistrationResult, DeathRegistrationResult
+from lienthong.models.identifiers import PROVINCE_CODES, century_sex_digit, make_personal_id
+from lienthong.models.status import Agency
+from lienthong.simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
     agency_router,
@@ -20,7 +20,7 @@ from simulator.protocol import (
     refused,
     run_idempotent,
 )
-from simulator.store import Ledger, SimulatorStore
+from lienthong.simulator.store import Ledger, SimulatorStore
 
 AGENCY = Agency.JUSTICE.value
 

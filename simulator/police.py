@@ -8,10 +8,10 @@ from functools import partial
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from models.agency_messages import ResidenceRegistrationRequest, ResidenceRemovalRequest
-from models.results import ResidenceRegistrationResult, ResidenceRemovalResult
-from models.status import Agency
-from simulator.protocol import (
+from lienthong.models.contract.messages import ResidenceRegistrationRequest, ResidenceRemovalRequest
+from lienthong.models.contract.results import ResidenceRegistrationResult, ResidenceRemovalResult
+from lienthong.models.status import Agency
+from lienthong.simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
     agency_router,
@@ -19,7 +19,7 @@ from simulator.protocol import (
     run_idempotent,
     supplement_required,
 )
-from simulator.store import Ledger, SimulatorStore
+from lienthong.simulator.store import Ledger, SimulatorStore
 
 AGENCY = Agency.POLICE.value
 HOUSEHOLD_HEAD_CONSENT = "household head's written consent (ý kiến đồng ý của chủ hộ)"

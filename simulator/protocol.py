@@ -1,5 +1,7 @@
 """The HTTP conventions every simulated agency shares (docs/agency-api.md).
 
+The names and numbers are the contract's (``lienthong.models.contract.http``):
+
 - ``X-API-Key`` is required (401 otherwise);
 - ``Idempotency-Key`` is required on every POST (400 otherwise); the first reply to a key is
   stored and replayed with ``Idempotent-Replayed: true``; the same key with another body is
@@ -20,26 +22,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from models.agency_messages import AgencyProblem, AgencyRequest, ProblemOutcome
-from models.status import Agency
-from simulator.store import IdempotencyConflict, Ledger, SimulatorStore
+from lienthong.models.contract.http import (
+    API_KEY_HEADER,
+    DECISION_STATUS,
+    IDEMPOTENCY_KEY_HEADER,
+    REPLAYED_HEADER,
+)
+from lienthong.models.contract.messages import AgencyProblem, AgencyRequest, ProblemOutcome
+from lienthong.simulator.store import IdempotencyConflict, Ledger, SimulatorStore
 
-DECISION_STATUS = 422
-REPLAYED_HEADER = "Idempotent-Replayed"
 # For the OpenAPI document: every POST may answer with these problem bodies.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     DECISION_STATUS: {"model": AgencyProblem, "description": "decision: refused or supplement"},
     400: {"model": AgencyProblem, "description": "malformed request or missing key header"},
-    401: {"model": AgencyProblem, "description": "missing or wrong X-API-Key"},
-    409: {"model": AgencyProblem, "description": "Idempotency-Key reused with another body"},
+    401: {"model": AgencyProblem, "description": f"missing or wrong {API_KEY_HEADER}"},
+    409: {
+        "model": AgencyProblem,
+        "description": f"{IDEMPOTENCY_KEY_HEADER} reused with another body",
+    },
 }
 
 RequestT = TypeVar("RequestT", bound=AgencyRequest)
-
-
-def agency_slug(agency: Agency) -> str:
-    """URL segment of an agency: ``social_insurance`` -> ``social-insurance``."""
-    return agency.value.replace("_", "-")
 
 
 class ProblemError(Exception):
@@ -99,9 +102,11 @@ async def handle_validation_error(_: Request, exc: Exception) -> JSONResponse:
 def api_key_checker(expected: str) -> Callable[[str | None], None]:
     """A FastAPI dependency refusing requests without this agency's API key."""
 
-    def check(x_api_key: Annotated[str | None, Header()] = None) -> None:
+    def check(x_api_key: Annotated[str | None, Header(alias=API_KEY_HEADER)] = None) -> None:
         if x_api_key is None or not hmac.compare_digest(x_api_key, expected):
-            raise ProblemError(401, ProblemOutcome.UNAUTHORIZED, "missing or wrong X-API-Key")
+            raise ProblemError(
+                401, ProblemOutcome.UNAUTHORIZED, f"missing or wrong {API_KEY_HEADER}"
+            )
 
     return check
 
@@ -111,7 +116,7 @@ def agency_router(api_key: str, tag: str) -> APIRouter:
     return APIRouter(dependencies=[Depends(api_key_checker(api_key))], tags=[tag])
 
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdempotencyKey = Annotated[str | None, Header(alias=IDEMPOTENCY_KEY_HEADER)]
 
 
 def fingerprint(path: str, request: BaseModel) -> str:
@@ -134,7 +139,7 @@ def run_idempotent(
     outcomes are stored and replayed.
     """
     if not idempotency_key:
-        raise invalid_request("Idempotency-Key is required")
+        raise invalid_request(f"{IDEMPOTENCY_KEY_HEADER} is required")
     key = idempotency_key
 
     def handler(ledger: Ledger) -> tuple[int, dict[str, Any]]:
@@ -154,7 +159,7 @@ def run_idempotent(
         raise ProblemError(
             409,
             ProblemOutcome.IDEMPOTENCY_CONFLICT,
-            "this Idempotency-Key was already used with a different request",
+            f"this {IDEMPOTENCY_KEY_HEADER} was already used with a different request",
         ) from exc
     headers = {REPLAYED_HEADER: "true"} if reply.replayed else {}
     return JSONResponse(reply.body, reply.status_code, headers=headers)

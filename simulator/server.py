@@ -2,9 +2,11 @@
 
 ::
 
-    with SimulatorServer(settings, data_dir=tmp_path, port=0) as sim:
-        clients = build_agency_clients(sim.client_settings())
+    with SimulatorServer(simulator_credentials(settings), tmp_path, port=0) as sim:
+        clients = build_agency_clients(client_settings(settings, sim))
 
+The simulator knows nothing of the application's settings: ``simulator_credentials`` and
+``client_settings`` are the entry points' helpers in ``lienthong.simulator_config``.
 Port 0 picks a free port; :attr:`SimulatorServer.port` is the bound one, kept across
 ``stop()`` / ``start()`` so a restarted simulator answers at the same address.
 """
@@ -15,17 +17,23 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 
-from lienthong.settings import AgencyEndpoint, Settings, SimulatorFaultSettings
-from models.status import Agency
-from simulator.app import build_app
-from simulator.faults import FaultController
-from simulator.protocol import agency_slug
-from simulator.store import SimulatorStore
+from lienthong.models.contract.http import (
+    DEFAULT_SIMULATOR_HOST,
+    DEFAULT_SIMULATOR_PORT,
+    EndpointUrls,
+    simulator_urls,
+)
+from lienthong.models.status import Agency
+from lienthong.simulator.app import build_app
+from lienthong.simulator.faults import FaultController
+from lienthong.simulator.settings import AgencyCredentials, SimulatorFaultSettings
+from lienthong.simulator.store import SimulatorStore
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 
@@ -41,25 +49,33 @@ _HIDE_DELIBERATE_DROPS = _HideDeliberateDrops()
 
 
 class SimulatorServer:
+    """The simulator on ``host:port``, keeping its state in ``data_dir``.
+
+    ``credentials`` must name every :class:`Agency`; ``faults`` default to none.
+    """
+
     def __init__(
         self,
-        settings: Settings,
-        data_dir: Path | None = None,
+        credentials: Mapping[Agency, AgencyCredentials],
+        data_dir: Path,
         faults: SimulatorFaultSettings | None = None,
         *,
-        host: str | None = None,
-        port: int | None = None,
+        host: str = DEFAULT_SIMULATOR_HOST,
+        port: int = DEFAULT_SIMULATOR_PORT,
         log_level: str = "warning",
     ) -> None:
-        self._settings = settings
-        self.data_dir = data_dir or settings.data_dir / "simulator"
-        self.host = host or settings.simulator_host
-        self.port = settings.simulator_port if port is None else port
+        missing = [agency.value for agency in Agency if agency not in credentials]
+        if missing:
+            raise ValueError(f"no simulator credentials for {', '.join(missing)}")
+        self._credentials = dict(credentials)
+        self.data_dir = data_dir
+        self.host = host
+        self.port = port
         self._log_level = log_level
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._store: SimulatorStore | None = None
-        self.faults = FaultController(faults or settings.simulator_faults)
+        self.faults = FaultController(faults or SimulatorFaultSettings())
 
     @property
     def base_url(self) -> str:
@@ -71,7 +87,7 @@ class SimulatorServer:
             raise RuntimeError("the simulator is already running")
         self._store = SimulatorStore(self.data_dir / "simulator.db")
         self.faults = FaultController(self.faults.settings)
-        app = build_app(self._settings, self._store, self.faults)
+        app = build_app(self._credentials, self._store, self.faults)
         sock = self._bind()
         config = uvicorn.Config(
             app, log_level=self._log_level, timeout_graceful_shutdown=1, lifespan="off"
@@ -106,22 +122,9 @@ class SimulatorServer:
         self.port = sock.getsockname()[1]
         return sock
 
-    def client_settings(self) -> Settings:
-        """``settings`` with every agency's base and webhook URL pointing at this server."""
-
-        def at_this_server(agency: Agency) -> AgencyEndpoint:
-            endpoint = self._settings.endpoint(agency)
-            slug = agency_slug(agency)
-            return endpoint.model_copy(
-                update={
-                    "base_url": f"{self.base_url}/{slug}",
-                    "webhook_url": f"{self.base_url}/webhooks/{slug}",
-                }
-            )
-
-        return self._settings.model_copy(
-            update={agency.value: at_this_server(agency) for agency in Agency}
-        )
+    def endpoint_urls(self, agency: Agency) -> EndpointUrls:
+        """Where this server answers as ``agency``, and where it receives its notifications."""
+        return simulator_urls(self.base_url, agency)
 
     def __enter__(self) -> SimulatorServer:
         self.start()

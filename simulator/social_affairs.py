@@ -8,19 +8,19 @@ from functools import partial
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from models.agency_messages import FuneralAllowanceRequest
-from models.chains import SOCIAL_AFFAIRS_PAYS
-from models.results import AllowanceDecision
-from models.status import Agency
-from simulator import rules
-from simulator.protocol import (
+from lienthong.models.chains import SOCIAL_AFFAIRS_PAYS
+from lienthong.models.contract.messages import FuneralAllowanceRequest
+from lienthong.models.contract.results import AllowanceDecision
+from lienthong.models.status import Agency
+from lienthong.simulator import rules
+from lienthong.simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
     agency_router,
     refused,
     run_idempotent,
 )
-from simulator.store import Ledger, SimulatorStore
+from lienthong.simulator.store import Ledger, SimulatorStore
 
 AGENCY = Agency.SOCIAL_AFFAIRS.value
 

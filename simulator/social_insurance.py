@@ -9,21 +9,21 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from models.agency_messages import (
+from lienthong.models.chains import SOCIAL_INSURANCE_PAYS
+from lienthong.models.contract.messages import (
     ChildHealthCardRequest,
     FuneralAllowanceRequest,
     SurvivorBenefitsRequest,
 )
-from models.chains import SOCIAL_INSURANCE_PAYS
-from models.results import (
+from lienthong.models.contract.results import (
     AllowanceDecision,
     HealthCardResult,
     SurvivorBenefitKind,
     SurvivorBenefitsDecision,
 )
-from models.status import Agency, FuneralPayerBasis
-from simulator import rules
-from simulator.protocol import (
+from lienthong.models.status import Agency, FuneralPayerBasis
+from lienthong.simulator import rules
+from lienthong.simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
     agency_router,
@@ -31,7 +31,7 @@ from simulator.protocol import (
     run_idempotent,
     supplement_required,
 )
-from simulator.store import Ledger, SimulatorStore
+from lienthong.simulator.store import Ledger, SimulatorStore
 
 AGENCY = Agency.SOCIAL_INSURANCE.value
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -4,31 +4,32 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from adapters.signing import (
+from lienthong.models.contract.http import agency_slug
+from lienthong.models.contract.messages import ProblemOutcome
+from lienthong.models.contract.signing import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     InvalidSignature,
     verify,
 )
-from lienthong.settings import Settings
-from models.agency_messages import ProblemOutcome
-from models.status import Agency
-from simulator.protocol import ProblemError, agency_slug, invalid_request
-from simulator.store import SimulatorStore
+from lienthong.models.status import Agency
+from lienthong.simulator.protocol import ProblemError, invalid_request
+from lienthong.simulator.settings import AgencyCredentials
+from lienthong.simulator.store import SimulatorStore
 
 
-def build_router(store: SimulatorStore, settings: Settings) -> APIRouter:
-    secrets = {
-        agency_slug(agency): settings.endpoint(agency).webhook_secret.get_secret_value()
-        for agency in Agency
-    }
+def build_router(
+    store: SimulatorStore, credentials: Mapping[Agency, AgencyCredentials]
+) -> APIRouter:
+    secrets = {agency_slug(agency): credentials[agency].webhook_secret for agency in Agency}
     router = APIRouter(tags=["webhooks"])
 
     def secret_for(slug: str) -> str:

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from prefect import State, task
+from prefect import State, get_run_logger, task
 from prefect.client.schemas.objects import TaskRun
 from prefect.concurrency.asyncio import concurrency
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
-from adapters.agency_http import Sleep
-from adapters.errors import AgencyDecision, SupplementRequired, TransientAgencyError
-from lienthong import runtime
-from lienthong.ledger import Actor
-from lienthong.masking import scrub
+from lienthong.adapters.agency_http import Sleep
+from lienthong.adapters.errors import AgencyDecision, TransientAgencyError
+from lienthong.bootstrap import current_container
+from lienthong.models.masking import scrub
+from lienthong.models.status import Agency, StepKind, StepStatus
+from lienthong.services.agency_calls import call_agency
+from lienthong.services.begin_step import begin_step
+from lienthong.services.finish_step import finish_step
+from lienthong.services.ledger import SYSTEM_ACTOR, Actor
+from lienthong.services.note_transient_error import note_transient_error
+from lienthong.services.step_outcomes import StepOutcome, granted, outcome_of
+from lienthong.services.views import DossierView
 from lienthong.settings import TaskRetrySettings
-from models.status import Agency, StepKind, StepStatus
-from tasks import records
-from tasks.agency_calls import call_agency
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +39,10 @@ def is_transient_failure(_task: Any, _task_run: TaskRun, state: State[Any]) -> b
 def flow_run_actor() -> Actor:
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else None
-    return Actor("system", run_id)
+    return Actor(SYSTEM_ACTOR, run_id)
 
 
-def emit_step_event(view: records.DossierView, kind: StepKind) -> None:
+def emit_step_event(view: DossierView, kind: StepKind) -> None:
     """A Prefect event per step outcome, on the dossier as resource, for automations."""
     step = next(s for s in view.steps if s.kind == kind)
     emit_event(
@@ -86,15 +89,6 @@ async def honour_retry_after(
         await sleep(min(exc.retry_after, cap_seconds))
 
 
-def decision_outcome(decision: AgencyDecision) -> tuple[StepStatus, dict[str, Any]]:
-    """The step status and recorded fields for an agency's decision."""
-    if isinstance(decision, SupplementRequired):
-        missing = list(decision.missing_items)
-        return StepStatus.AWAITING_SUPPLEMENT, {"reason": decision.reason, "missing_items": missing}
-    # Refused, or a decision type this version does not know yet: a refusal with its reason.
-    return StepStatus.REFUSED, {"reason": decision.reason}
-
-
 @contextlib.asynccontextmanager
 async def agency_slot(agency: Agency, limited: bool) -> AsyncIterator[None]:
     """A slot of the agency's global concurrency limit, so workers never overload it."""
@@ -118,26 +112,46 @@ _DEFAULT_RETRY = TaskRetrySettings()
     persist_result=False,
 )
 async def perform_step(reference: str, kind: StepKind) -> StepStatus:
-    """Call the step's agency once (the adapter retries quickly; Prefect retries slowly)."""
-    container = runtime.container()
+    """Call the step's agency once (the adapter retries quickly; Prefect retries slowly).
+
+    An unreachable agency is raised for Prefect to retry; every other end of the call (a
+    grant, a decision, a permanent error) is the step's outcome, recorded here.
+    """
+    container = current_container()
     actor = flow_run_actor()
-    call = await asyncio.to_thread(records.begin_step, container, reference, kind, actor)
+    call = await asyncio.to_thread(begin_step, container, reference, kind, actor)
     try:
         async with agency_slot(call.agency, container.settings.agency_concurrency_limits):
-            outcome = await call_agency(container, call)
+            outcome = granted(await call_agency(container.agency_clients.get(), call))
     except TransientAgencyError as exc:
-        await asyncio.to_thread(
-            records.note_transient_error, container, reference, kind, scrub(str(exc))
-        )
+        await asyncio.to_thread(note_transient_error, container, reference, kind, scrub(str(exc)))
         await honour_retry_after(exc, retry_after_cap(container.settings.task_retry))
         raise
+    except TimeoutError:
+        raise  # as unreachable as a 503: Prefect retries it (is_transient_failure)
     except AgencyDecision as decision:
-        status, fields = decision_outcome(decision)
-    else:
-        status = StepStatus.SUCCEEDED
-        fields = {"agency_reference": outcome.agency_reference, "result": outcome.result}
+        outcome = outcome_of(decision)
+    except Exception as exc:
+        outcome = outcome_of(exc)
+        # The traceback goes to the run's log (scrubbed by the handlers protect_prefect_logs
+        # filters), where the step's reason tells a person to look.
+        get_run_logger().error(
+            "dossier %s step %s stopped: %s", reference, kind.value, outcome.reason, exc_info=exc
+        )
+    return await _finish(reference, kind, outcome)
+
+
+@task(name="stop-step", task_run_name="stop-{kind}", persist_result=False)
+async def stop_step(reference: str, kind: StepKind, outcome: StepOutcome) -> StepStatus:
+    """Record that a step stopped without an agency's answer: its retries ran out, or the
+    run failed after the call (recording the answer, say). Prefect's log has the cause."""
+    get_run_logger().error("dossier %s step %s stopped: %s", reference, kind.value, outcome.reason)
+    return await _finish(reference, kind, outcome)
+
+
+async def _finish(reference: str, kind: StepKind, outcome: StepOutcome) -> StepStatus:
     view = await asyncio.to_thread(
-        functools.partial(records.finish_step, container, reference, kind, status, actor, **fields)
+        finish_step, current_container(), reference, kind, outcome, flow_run_actor()
     )
     emit_step_event(view, kind)
     status = next(s.status for s in view.steps if s.kind == kind)

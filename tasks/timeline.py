@@ -8,9 +8,9 @@ import re
 from prefect import task
 from prefect.artifacts import acreate_markdown_artifact
 
-from lienthong import runtime
-from lienthong.masking import scrub
-from tasks import records
+from lienthong.bootstrap import current_container
+from lienthong.models.masking import scrub
+from lienthong.services.views import DossierView, load_view
 
 
 def artifact_key(reference: str) -> str:
@@ -23,7 +23,7 @@ def _cell(value: object) -> str:
     return scrub(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_timeline(view: records.DossierView) -> str:
+def render_timeline(view: DossierView) -> str:
     chain = view.chain.value if view.chain else "unknown"
     lines = [
         f"## Dossier {view.reference} ({chain} chain)",
@@ -61,7 +61,7 @@ def render_timeline(view: records.DossierView) -> str:
 
 @task(name="publish-timeline", persist_result=False)
 async def publish_timeline(reference: str) -> None:
-    view = await asyncio.to_thread(records.load_view, runtime.container(), reference)
+    view = await asyncio.to_thread(load_view, current_container(), reference)
     await acreate_markdown_artifact(
         key=artifact_key(reference),
         markdown=render_timeline(view),

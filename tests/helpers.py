@@ -1,11 +1,24 @@
-"""Test helpers shared by several modules: bringing a stored dossier to a given state."""
+"""Test helpers shared by several modules: the example dossiers, and bringing a stored
+dossier to a given state through any container (fake or SQL)."""
 
 from __future__ import annotations
 
-from lienthong import ledger
-from lienthong.bootstrap import Container
-from lienthong.ledger import Actor
-from models.status import StepKind, StepStatus
+import json
+from pathlib import Path
+from typing import Any
+
+from lienthong.models.status import StepKind, StepStatus
+from lienthong.services import ledger
+from lienthong.services.container import Container
+from lienthong.services.ledger import Actor
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def example(name: str) -> dict[str, Any]:
+    """The raw data of ``examples/<name>.json`` (e.g. ``demo/HT-2026-001002``)."""
+    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    return data
 
 
 def request_supplement_at(
@@ -13,35 +26,27 @@ def request_supplement_at(
 ) -> None:
     """Run the dossier's steps in order: earlier ones succeed, ``waiting`` asks for more."""
     now = container.clock.now()
+    calendar = container.deadlines.calendar
     with container.unit_of_work() as uow:
         dossier = uow.dossiers.get(reference)
         for step in dossier.steps:
             if step.status == StepStatus.SKIPPED:
                 continue
-            ledger.start_step(
-                uow.session, dossier, step, deadlines=container.deadlines, actor=actor, now=now
-            )
+            changes = dossier.start_step(step.kind, deadlines=container.deadlines, now=now)
             if step.kind == waiting:
-                ledger.finish_step(
-                    uow.session,
-                    dossier,
-                    step,
+                changes += dossier.finish_step(
+                    step.kind,
                     StepStatus.AWAITING_SUPPLEMENT,
-                    actor=actor,
                     now=now,
                     reason="missing",
                     missing_items=["missing"],
                 )
+                ledger.record(uow, dossier, changes, actor, now, calendar)
                 break
-            ledger.finish_step(
-                uow.session,
-                dossier,
-                step,
-                StepStatus.SUCCEEDED,
-                actor=actor,
-                now=now,
-                agency_reference=f"AG-{step.kind.value}",
+            changes += dossier.finish_step(
+                step.kind, StepStatus.SUCCEEDED, now=now, agency_reference=f"AG-{step.kind.value}"
             )
+            ledger.record(uow, dossier, changes, actor, now, calendar)
         else:
             raise AssertionError(f"{reference} has no {waiting} step")
         uow.commit()

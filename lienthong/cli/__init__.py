@@ -8,7 +8,7 @@ import logging
 import os
 from collections.abc import Sequence
 
-from lienthong.masking import PersonalDataFilter
+from lienthong.models.masking import PersonalDataFilter
 
 # No network beyond the package registries: Prefect must not try to phone home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -42,8 +42,9 @@ def _configure_logging() -> None:
     handler.addFilter(PersonalDataFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
-    # One line per HTTP request drowns what the operator needs to see.
+    # One line per HTTP request, or per schema check, drowns what the operator needs to see.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,35 +9,22 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
 
-from lienthong.audit import VerifyResult, verify_chain
 from lienthong.bootstrap import build_container
-from lienthong.cli.database import (
-    DatabaseUnavailable,
-    require_existing_database,
-    shown_url,
-    unavailable,
-)
+from lienthong.cli.database import DatabaseUnavailable, require_current_schema, unavailable
+from lienthong.models.audit import VerifyResult
+from lienthong.services.audit_trail import verify
 from lienthong.settings import Settings
-from models.tables import AuditEvent
 
 EXIT_BROKEN = 1
 
 
 def _verify_configured_database(settings: Settings, anchor: str | None) -> VerifyResult:
-    url = settings.resolved_database_url()
-    require_existing_database(url)
+    require_current_schema(settings.resolved_database_url())
     container = build_container(settings)
     try:
-        if not inspect(container.engine).has_table(AuditEvent.__tablename__):
-            raise DatabaseUnavailable(
-                f"{shown_url(url)} has no audit trail (never migrated): "
-                "run `lienthong db upgrade` first"
-            )
-        with container.session_factory() as session:
-            return verify_chain(session, anchor)
+        return verify(container, anchor)
     finally:
         container.close()
 

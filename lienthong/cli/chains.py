@@ -7,21 +7,18 @@ import asyncio
 import json
 import sys
 from dataclasses import asdict
-from typing import Any
 
-from sqlalchemy import select
-
-from lienthong import runtime
+from lienthong.adapters.dossier_files import load_dossier_file
+from lienthong.bootstrap import current_container, run_async
 from lienthong.cli.database import needs_database
-from lienthong.intake import DuplicateReference, IntakeResult, receive
-from lienthong.ledger import Actor, CannotWithdraw
-from lienthong.supplements import NotAwaitingSupplement, record_supplement
-from lienthong.unit_of_work import DossierNotFound
-from lienthong.withdrawal import withdraw
-from models.status import STOPPED_STEP_STATUSES, DossierStatus
-from models.tables import AuditEvent
-from models.validation import DossierInvalid, load_dossier_file
-from tasks import records
+from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
+from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus
+from lienthong.models.validation import DossierInvalid
+from lienthong.services.intake import DuplicateReference, IntakeResult, receive
+from lienthong.services.ledger import Actor
+from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
+from lienthong.services.views import DossierView, events, load_view
+from lienthong.services.withdrawal import withdraw
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -39,9 +36,9 @@ def _print_intake(result: IntakeResult) -> None:
 
 
 def _run_and_report(references: list[str], deploy: bool) -> int:
-    from lienthong.runner import hand_to_deployment, run_here, runnable
+    from lienthong.flows.runner import hand_to_deployment, run_here, runnable
 
-    entries = runnable(runtime.container(), references)
+    entries = runnable(current_container(), references)
     if deploy:
 
         async def hand_all() -> None:
@@ -51,24 +48,24 @@ def _run_and_report(references: list[str], deploy: bool) -> int:
 
         asyncio.run(hand_all())
         return EXIT_OK
-    asyncio.run(run_here(entries))
-    container = runtime.container()
+    run_async(run_here(entries))
+    container = current_container()
     exit_code = EXIT_OK
     for reference, _, _ in entries:
-        view = records.load_view(container, reference)
+        view = load_view(container, reference)
         print(_one_line(view))
         if any(s.status in STOPPED_STEP_STATUSES for s in view.steps):
             exit_code = EXIT_STEP_FAILED
     return exit_code
 
 
-def _one_line(view: records.DossierView) -> str:
+def _one_line(view: DossierView) -> str:
     steps = ", ".join(f"{s.kind.value}={s.status.value}" for s in view.steps)
     return f"{view.status.value:<20} {view.reference}: {steps}"
 
 
 def _submit(args: argparse.Namespace) -> int:
-    container = runtime.container()
+    container = current_container()
     actor = Actor(args.operator)
     accepted: list[str] = []
     any_invalid = False
@@ -93,7 +90,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lienthong.runner import NothingToRun
+    from lienthong.flows.runner import NothingToRun
 
     try:
         return _run_and_report(list(args.references), args.deploy)
@@ -103,7 +100,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _supplement(args: argparse.Namespace) -> int:
-    container = runtime.container()
+    container = current_container()
     try:
         supplement = load_dossier_file(args.file)
         step = record_supplement(container, args.reference, supplement, Actor(args.operator))
@@ -123,7 +120,7 @@ def _supplement(args: argparse.Namespace) -> int:
 
 def _withdraw(args: argparse.Namespace) -> int:
     try:
-        withdraw(runtime.container(), args.reference, args.reason, Actor(args.operator))
+        withdraw(current_container(), args.reference, args.reason, Actor(args.operator))
     except (DossierNotFound, CannotWithdraw) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -131,41 +128,18 @@ def _withdraw(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _events(reference: str) -> list[dict[str, Any]]:
-    container = runtime.container()
-    timezone = container.settings.calendar.timezone
-    with container.unit_of_work() as uow:
-        events = uow.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.dossier_reference == reference)
-            .order_by(AuditEvent.id)
-        )
-        return [
-            {
-                "at": records.local_time(e.occurred_at, timezone),
-                "actor": e.actor,
-                "action": e.action,
-                "step": e.step_kind,
-                "before": e.status_before,
-                "after": e.status_after,
-                "reason": e.reason,
-            }
-            for e in events
-        ]
-
-
 def _status(args: argparse.Namespace) -> int:
-    container = runtime.container()
+    container = current_container()
     try:
-        view = records.load_view(container, args.reference)
+        view = load_view(container, args.reference)
     except DossierNotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    events = _events(args.reference)
+    timeline = events(container, args.reference)
     if args.json:
         print(
             json.dumps(
-                {"dossier": asdict(view), "events": events},
+                {"dossier": asdict(view), "events": timeline},
                 ensure_ascii=False,
                 indent=2,
                 default=str,
@@ -185,7 +159,7 @@ def _status(args: argparse.Namespace) -> int:
             f"attempts={s.attempts} ref={s.agency_reference or '-'} {extra}"
         )
     print("timeline:")
-    for e in events:
+    for e in timeline:
         change = f"{e['before'] or ''}->{e['after'] or ''}" if e["after"] else ""
         print(
             f"  {e['at']}  {e['actor']:<10} {e['action']:<22} {e['step'] or '':<24} {change}"

@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from lienthong.migrations import current_revision, head_revision, upgrade_database
 from lienthong.settings import Settings
-from migrations import current_revision, head_revision, upgrade_database
 
 EXIT_BEHIND = 1
 EXIT_UNAVAILABLE = 2

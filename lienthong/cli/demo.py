@@ -9,9 +9,10 @@ from lienthong.settings import Settings
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from lienthong.demo import run_demo
+    from lienthong.demo import PACKAGED_EXAMPLES_ROOT, run_demo
 
-    return run_demo(Path(args.examples_root), Settings(), keep=args.keep)
+    root = PACKAGED_EXAMPLES_ROOT if args.examples_root is None else Path(args.examples_root)
+    return run_demo(root, Settings(), keep=args.keep)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     demo.add_argument(
         "--examples-root",
-        default=".",
-        help="folder holding examples/demo (default: the current directory)",
+        default=None,
+        help="folder holding examples/demo (default: the samples shipped with the package)",
     )
     demo.add_argument("--keep", action="store_true", help="keep the previous demo database")
     demo.set_defaults(func=_demo)

@@ -15,10 +15,11 @@ from sqlalchemy.exc import DBAPIError
 
 from lienthong.bootstrap import build_container
 from lienthong.cli.database import DatabaseUnavailable, require_existing_database, unavailable
-from lienthong.report import MonthlyReport, Period, Scope, monthly_report
-from lienthong.report_render import RENDERERS
+from lienthong.models.identifiers import PROVINCE_CODES
+from lienthong.models.report import MonthlyReport, Period, Scope
+from lienthong.services.report import monthly_report
+from lienthong.services.report_render import RENDERERS
 from lienthong.settings import Settings
-from models.identifiers import PROVINCE_CODES
 
 
 def _build(settings: Settings, month: str, scope: Scope) -> MonthlyReport:
@@ -26,8 +27,7 @@ def _build(settings: Settings, month: str, scope: Scope) -> MonthlyReport:
     container = build_container(settings)
     try:
         period = Period.of_month(month, container.deadlines.calendar.timezone)
-        with container.unit_of_work() as uow:
-            return monthly_report(uow.session, period, scope, container.clock.now())
+        return monthly_report(container, period, scope)
     finally:
         container.close()
 

@@ -7,7 +7,7 @@ import asyncio
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from deployments.serve import serve_all
+    from lienthong.deployments.serve import serve_all
 
     asyncio.run(serve_all(limit=args.limit))
     return 0

@@ -8,8 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from lienthong.models.contract.http import DEFAULT_SIMULATOR_HOST, DEFAULT_SIMULATOR_PORT
 from lienthong.settings import Settings
-from simulator.server import SimulatorServer
+from lienthong.simulator.settings import SimulatorSettings
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -21,25 +22,44 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "port. Faults come from LIENTHONG_SIMULATOR_FAULTS__* settings or PUT /admin/faults."
         ),
     )
-    parser.add_argument("--host", help="bind address (default: settings.simulator_host)")
-    parser.add_argument("--port", type=int, help="port, 0 for any free one (default: 8765)")
-    parser.add_argument("--data-dir", type=Path, help="where the simulator keeps its SQLite file")
+    parser.add_argument(
+        "--host",
+        help=f"bind address (default: LIENTHONG_SIMULATOR_HOST or {DEFAULT_SIMULATOR_HOST})",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        help=(
+            "port, 0 for any free one "
+            f"(default: LIENTHONG_SIMULATOR_PORT or {DEFAULT_SIMULATOR_PORT})"
+        ),
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the simulator keeps its SQLite file (default: $LIENTHONG_DATA_DIR/simulator)",
+    )
     parser.add_argument("--seed", type=int, help="seed for fault injection")
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # The simulator (FastAPI, uvicorn) is loaded only by the command that serves it.
+    from lienthong.simulator.server import SimulatorServer
+    from lienthong.simulator_config import simulator_credentials
+
     settings = Settings()
-    faults = settings.simulator_faults
+    simulator = SimulatorSettings()
+    faults = simulator.faults
     if args.seed is not None:
         faults = faults.model_copy(update={"seed": args.seed})
     server = SimulatorServer(
-        settings,
-        args.data_dir,
+        simulator_credentials(settings),
+        args.data_dir or settings.data_dir / "simulator",
         faults,
-        host=args.host,
-        port=args.port,
+        host=args.host or simulator.host,
+        port=simulator.port if args.port is None else args.port,
         log_level=args.log_level,
     )
     server.start()

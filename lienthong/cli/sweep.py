@@ -10,16 +10,17 @@ Exit codes: 0 the sweep ran; 1 it failed (the error is printed).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
-from flows.sweep import overdue_sweep
+from lienthong.bootstrap import run_async
 from lienthong.cli.database import needs_database
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from lienthong.flows.sweep import overdue_sweep  # Prefect: imported only to run it
+
     try:
-        report = asyncio.run(
+        report = run_async(
             overdue_sweep(
                 due_soon_working_days=args.due_soon_days,
                 stuck_after_minutes=args.stuck_minutes,

@@ -14,10 +14,12 @@ Exit status 1 if any file is invalid or unreadable, 0 otherwise.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from models.validation import DossierFileError, DossierInvalid, load_dossier_file, parse_dossier
+from lienthong.adapters.dossier_files import DossierFileError, load_dossier_file
+from lienthong.adapters.system_clock import SystemClock
+from lienthong.models.validation import DossierInvalid, parse_dossier
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +38,7 @@ def check_file(path: Path, now: datetime | None = None) -> tuple[bool, list[str]
     ``received_at`` must not be later than ``now`` (default: the current time).
     """
     try:
-        dossier = parse_dossier(load_dossier_file(path), now=now or datetime.now(UTC))
+        dossier = parse_dossier(load_dossier_file(path), now=now or SystemClock().now())
     except DossierFileError as exc:
         return False, [f"{path}: UNREADABLE", f"  {exc}"]
     except DossierInvalid as exc:
@@ -51,7 +53,7 @@ def check_file(path: Path, now: datetime | None = None) -> tuple[bool, list[str]
 
 def run(args: argparse.Namespace) -> int:
     all_valid = True
-    now = datetime.now(UTC)
+    now = SystemClock().now()
     for path in args.files:
         valid, lines = check_file(path, now)
         all_valid = all_valid and valid

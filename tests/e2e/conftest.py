@@ -21,26 +21,22 @@ from prefect import State
 from prefect.settings import get_current_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from lienthong import runtime
-from lienthong.bootstrap import Container, build_container
-from lienthong.intake import receive
-from lienthong.ledger import Actor
-from lienthong.runner import run_here, runnable
-from lienthong.settings import (
-    OutageWindow,
-    OutboxSettings,
-    RetrySettings,
-    Settings,
-    SimulatorFaultSettings,
-    TaskRetrySettings,
-)
-from models.status import Agency, StepKind
-from simulator.server import SimulatorServer
-from tasks import records
+from lienthong.bootstrap import build_container, use_container
+from lienthong.flows.runner import run_here, runnable
+from lienthong.models.contract.http import CALLED_AGENCIES, agency_slug
+from lienthong.models.status import Agency, StepKind
+from lienthong.services.container import Container
+from lienthong.services.intake import receive
+from lienthong.services.ledger import Actor
+from lienthong.services.views import StepView, load_view
+from lienthong.settings import OutboxSettings, RetrySettings, Settings, TaskRetrySettings
+from lienthong.simulator.server import SimulatorServer
+from lienthong.simulator.settings import OutageWindow, SimulatorFaultSettings
+from lienthong.simulator_config import client_settings, simulator_credentials
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-AGENCY_SLUGS = ("justice", "police", "social-insurance", "social-affairs")
+AGENCY_SLUGS = tuple(map(agency_slug, CALLED_AGENCIES))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,7 +48,8 @@ def prefect_api_url() -> Iterator[str]:
 
 @pytest.fixture
 def simulator(tmp_path: Path) -> Iterator[SimulatorServer]:
-    with SimulatorServer(Settings(), tmp_path / "simulator", port=0) as server:
+    credentials = simulator_credentials(Settings())
+    with SimulatorServer(credentials, tmp_path / "simulator", port=0) as server:
         yield server
 
 
@@ -79,7 +76,7 @@ def quick_retries(settings: Settings) -> Settings:
 
 @pytest.fixture
 def chain_settings(database_url: str, simulator: SimulatorServer, tmp_path: Path) -> Settings:
-    settings = simulator.client_settings().model_copy(
+    settings = client_settings(Settings(), simulator).model_copy(
         update={"database_url": database_url, "data_dir": tmp_path / "data"}
     )
     return quick_retries(settings)
@@ -89,9 +86,8 @@ def chain_settings(database_url: str, simulator: SimulatorServer, tmp_path: Path
 def app(chain_settings: Settings) -> Iterator[Container]:
     """The container the chain tasks use, installed for this process."""
     container = build_container(chain_settings)
-    runtime.install(container)
-    yield container
-    runtime.install(None)
+    with use_container(container):
+        yield container
     container.close()
 
 
@@ -166,8 +162,8 @@ async def run(app: Container, *references: str) -> dict[str, State[Any]]:
     return dict(await run_here(runnable(app, references)))
 
 
-def steps_of(app: Container, reference: str) -> dict[StepKind, records.StepView]:
-    return {s.kind: s for s in records.load_view(app, reference).steps}
+def steps_of(app: Container, reference: str) -> dict[StepKind, StepView]:
+    return {s.kind: s for s in load_view(app, reference).steps}
 
 
 def police_outage(simulator: SimulatorServer) -> None:

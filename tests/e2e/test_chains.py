@@ -15,17 +15,19 @@ from prefect.client.schemas.filters import (
 )
 from sqlalchemy import func, select
 
-from lienthong.audit import verify_chain
-from lienthong.bootstrap import Container
-from lienthong.outbox import deliver_due
-from lienthong.settings import FaultProfile, SimulatorFaultSettings
-from lienthong.supplements import record_supplement
-from models.status import Agency, DossierStatus, StepKind, StepStatus
-from models.tables import AuditEvent, Notification, NotificationStatus
-from models.validation import load_dossier_file
-from simulator.server import SimulatorServer
-from tasks import records
-from tasks.timeline import artifact_key
+from lienthong.adapters.dossier_files import load_dossier_file
+from lienthong.adapters.tables import AuditEvent, Notification, NotificationStatus
+from lienthong.models.contract.http import agency_slug
+from lienthong.models.status import Agency, DossierStatus, StepKind, StepStatus
+from lienthong.services.audit_trail import verify
+from lienthong.services.container import Container
+from lienthong.services.outbox import deliver_due
+from lienthong.services.supplements import record_supplement
+from lienthong.services.views import load_view
+from lienthong.simulator.server import SimulatorServer
+from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
+from lienthong.tasks.timeline import artifact_key
+from tests.conftest import record_session
 from tests.e2e.conftest import (
     EXAMPLES,
     OPERATOR,
@@ -52,8 +54,7 @@ async def deliver_everything(app: Container, within_seconds: float = 60) -> None
 
 
 def audit_intact(app: Container) -> bool:
-    with app.unit_of_work() as uow:
-        return verify_chain(uow.session).intact
+    return verify(app).intact
 
 
 async def test_both_chains_complete_with_every_outcome_recorded(
@@ -69,7 +70,7 @@ async def test_both_chains_complete_with_every_outcome_recorded(
 
     assert all(state.is_completed() for state in states.values())
     for reference in (birth, insured, social, no_payer, scope4):
-        assert records.load_view(app, reference).status == DossierStatus.COMPLETED
+        assert load_view(app, reference).status == DossierStatus.COMPLETED
     card = steps_of(app, birth)[StepKind.CHILD_HEALTH_CARD]
     assert card.status == StepStatus.SUCCEEDED
     assert card.agency_reference is not None
@@ -146,17 +147,17 @@ async def test_refusal_ends_the_chain_and_supplementation_resumes_it(
     assert refused_steps[StepKind.BIRTH_REGISTRATION].status == StepStatus.REFUSED
     assert refused_steps[StepKind.BIRTH_REGISTRATION].reason
     assert refused_steps[StepKind.RESIDENCE_REGISTRATION].status == StepStatus.SKIPPED
-    assert records.load_view(app, refused).status == DossierStatus.REFUSED
+    assert load_view(app, refused).status == DossierStatus.REFUSED
     residence = steps_of(app, waiting)[StepKind.RESIDENCE_REGISTRATION]
     assert residence.status == StepStatus.AWAITING_SUPPLEMENT
     assert residence.missing_items
-    assert records.load_view(app, waiting).status == DossierStatus.AWAITING_SUPPLEMENT
+    assert load_view(app, waiting).status == DossierStatus.AWAITING_SUPPLEMENT
 
     supplement = load_dossier_file(EXAMPLES / "demo" / "supplements" / f"{waiting}.json")
     record_supplement(app, waiting, supplement, OPERATOR)
     states = await run(app, waiting)
 
-    assert records.load_view(app, waiting).status == DossierStatus.COMPLETED
+    assert load_view(app, waiting).status == DossierStatus.COMPLETED
     justice = [
         r for r in simulator_records(simulator)["justice"] if r["dossier_reference"] == waiting
     ]
@@ -204,7 +205,7 @@ async def test_twenty_percent_transient_faults_every_dossier_completes_exactly_o
     await deliver_everything(app)
 
     for reference in references:
-        assert records.load_view(app, reference).status == DossierStatus.COMPLETED, reference
+        assert load_view(app, reference).status == DossierStatus.COMPLETED, reference
     made = simulator_records(simulator)
     for slug, rows in made.items():
         per_step = Counter((r["kind"], r["dossier_reference"]) for r in rows)
@@ -212,25 +213,24 @@ async def test_twenty_percent_transient_faults_every_dossier_completes_exactly_o
     succeeded = sum(
         1
         for reference in references
-        for step in records.load_view(app, reference).steps
+        for step in load_view(app, reference).steps
         if step.status == StepStatus.SUCCEEDED
     )
     assert sum(len(rows) for rows in made.values()) == succeeded
-    with app.unit_of_work() as uow:
+    with record_session(app) as session:
         queued = Counter(
-            agency.value
-            for agency in uow.session.scalars(
+            session.scalars(
                 select(Notification.agency).where(
                     Notification.status == NotificationStatus.DELIVERED
                 )
             )
         )
-        undelivered = uow.session.scalar(
+        undelivered = session.scalar(
             select(func.count()).where(Notification.status != NotificationStatus.DELIVERED)
         )
     assert undelivered == 0
     for agency, expected in queued.items():
-        received = webhooks_received(simulator, agency.replace("_", "-"))
+        received = webhooks_received(simulator, agency_slug(agency))
         event_ids = Counter(w["event_id"] for w in received)
         assert all(n == 1 for n in event_ids.values()), f"{agency} got a duplicate"
         assert len(event_ids) == expected, f"{agency}: {len(event_ids)} of {expected} arrived"
@@ -251,12 +251,12 @@ async def test_exhausted_retries_leave_a_visible_failed_step_that_resumes(
     assert steps[StepKind.BIRTH_REGISTRATION].status == StepStatus.SUCCEEDED
     assert steps[StepKind.RESIDENCE_REGISTRATION].status == StepStatus.FAILED
     assert "retries exhausted" in (steps[StepKind.RESIDENCE_REGISTRATION].reason or "")
-    assert records.load_view(app, reference).status == DossierStatus.IN_PROGRESS
+    assert load_view(app, reference).status == DossierStatus.IN_PROGRESS
 
     set_faults(simulator, SimulatorFaultSettings())
     await run(app, reference)
 
-    assert records.load_view(app, reference).status == DossierStatus.COMPLETED
+    assert load_view(app, reference).status == DossierStatus.COMPLETED
     made = simulator_records(simulator)
     assert [r["dossier_reference"] for r in made["justice"]] == [reference]
     assert [r["dossier_reference"] for r in made["police"]] == [reference]
@@ -270,10 +270,10 @@ async def test_two_runs_of_one_dossier_at_once_call_each_agency_once(
 
     await asyncio.gather(run(app, reference), run(app, reference))
 
-    assert records.load_view(app, reference).status == DossierStatus.COMPLETED
-    with app.unit_of_work() as uow:
-        starts = Counter(
-            uow.session.scalars(
+    assert load_view(app, reference).status == DossierStatus.COMPLETED
+    with record_session(app) as session:
+        starts: Counter[str | None] = Counter(
+            session.scalars(
                 select(AuditEvent.step_kind).where(
                     AuditEvent.dossier_reference == reference,
                     AuditEvent.status_after == StepStatus.IN_PROGRESS.value,

@@ -15,14 +15,11 @@ import contextlib
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -30,24 +27,24 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from lienthong.models.contract.http import (
+    development_api_key,
+    development_webhook_secret,
+    simulator_urls,
+)
+from lienthong.models.status import Agency
+from tests.e2e.processes import Processes, free_port, wait_for, wait_for_run
+
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-AGENCIES = ("justice", "police", "social_insurance", "social_affairs", "commune")
 LIMITED_AGENCIES = ("justice", "police", "social_insurance", "social_affairs")
 BIRTH_LIMITS = {"agency-justice", "agency-police", "agency-social_insurance"}
 COMMAND_TIMEOUT = 60.0
 RUN_TIMEOUT = 60.0
 REFERENCE = "HT-2026-000123"  # examples/birth-valid.json
 UUID = r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
@@ -65,59 +62,6 @@ def _databases(server: URL, names: Sequence[str]) -> Iterator[None]:
             for name in created:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
-
-
-class Processes:
-    """Background processes, each in its own session, stopped in reverse order."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with (self.logs / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(
-                argv,
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.started.append((name, process))
-        return process
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")
-
-    def stop_all(self) -> None:
-        # The worker first: stopped after its server it hangs, retrying to deregister.
-        for _, process in reversed(self.started):
-            _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"{what} exited with {process.returncode}"
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.3)
-    pytest.fail(f"{what} not answering at {url} after {timeout:.0f} s")
 
 
 def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -142,28 +86,17 @@ def _environment(home: Path, api_url: str, record_url: str, simulator: str) -> d
         PREFECT_API_URL=api_url,
         PREFECT_HOME=str(home / "client"),
         PREFECT_WORKER_QUERY_SECONDS="1",
-        LIENTHONG_HOME=str(REPO),
         LIENTHONG_DATA_DIR=str(home / "lienthong"),
         LIENTHONG_DATABASE_URL=record_url,
         LIENTHONG_AGENCY_CONCURRENCY_LIMITS="true",
     )
-    for agency in AGENCIES:
-        slug, prefix = agency.replace("_", "-"), f"LIENTHONG_{agency.upper()}__"
-        env[prefix + "BASE_URL"] = f"{simulator}/{slug}"
-        env[prefix + "API_KEY"] = f"dev-key-{slug}"
-        env[prefix + "WEBHOOK_URL"] = f"{simulator}/webhooks/{slug}"
-        env[prefix + "WEBHOOK_SECRET"] = f"dev-webhook-secret-{slug}"
+    for agency in Agency:
+        urls, prefix = simulator_urls(simulator, agency), f"LIENTHONG_{agency.value.upper()}__"
+        env[prefix + "BASE_URL"] = urls.base_url
+        env[prefix + "API_KEY"] = development_api_key(agency)
+        env[prefix + "WEBHOOK_URL"] = urls.webhook_url
+        env[prefix + "WEBHOOK_SECRET"] = development_webhook_secret(agency)
     return env
-
-
-def _wait_for_run(api_url: str, flow_run_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while time.monotonic() < deadline:
-        flow_run: dict[str, Any] = httpx.get(f"{api_url}/flow_runs/{flow_run_id}").json()
-        if flow_run["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
-            return flow_run
-        time.sleep(0.5)
-    pytest.fail(f"flow run {flow_run_id} not finished after {RUN_TIMEOUT:.0f} s")
 
 
 def _limits_acquired(api_url: str) -> set[str]:
@@ -186,13 +119,13 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
     server = postgres_server_url
     prefect_db_url = server.set(drivername="postgresql+asyncpg", database=prefect_db)
     record_url = server.set(drivername="postgresql+psycopg2", database=record_db)
-    api_url = f"http://127.0.0.1:{_free_port()}/api"
-    simulator_port = _free_port()
+    api_url = f"http://127.0.0.1:{free_port()}/api"
+    simulator_port = free_port()
     simulator = f"http://127.0.0.1:{simulator_port}"
     env = _environment(
         tmp_path, api_url, record_url.render_as_string(hide_password=False), simulator
     )
-    processes = Processes(tmp_path)
+    processes = Processes(tmp_path, cwd=REPO)
 
     with _databases(server, [prefect_db, record_db]):
         try:
@@ -217,8 +150,8 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
                 ],
                 env,
             )
-            _wait_for(f"{api_url}/health", prefect_server, "prefect server", 60)
-            _wait_for(f"{simulator}/openapi.json", simulator_process, "simulator", 30)
+            wait_for(f"{api_url}/health", prefect_server, "prefect server", 60)
+            wait_for(f"{simulator}/openapi.json", simulator_process, "simulator", 30)
 
             _ok([str(BIN / "lienthong"), "db", "upgrade"], env)
             _ok(
@@ -230,6 +163,10 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
                 )
             deployed = _run([str(BIN / "prefect"), "deploy", "--all", "--no-prompt"], env)
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+            # Module-path entrypoints, nothing to pull: flow runs import the installed package.
+            stored = httpx.get(f"{api_url}/deployments/name/birth-chain/birth-chain").json()
+            assert stored["entrypoint"] == "lienthong.flows.birth_chain.birth_chain", stored
+            assert not stored["pull_steps"], stored["pull_steps"]
 
             processes.start(
                 "worker", [str(BIN / "prefect"), "worker", "start", "--pool", "lienthong"], env
@@ -240,7 +177,7 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
             match = re.search(rf"queued\s+{REFERENCE}: flow run .*?({UUID})", submitted)
             assert match, submitted
 
-            flow_run = _wait_for_run(api_url, match.group(1))
+            flow_run = wait_for_run(api_url, match.group(1), RUN_TIMEOUT)
             assert flow_run["state_type"] == "COMPLETED", (
                 f"{flow_run['state']}\n--- worker log ---\n{processes.log('worker')[-4000:]}"
             )

@@ -13,13 +13,15 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from flows.sweep import overdue_sweep
-from lienthong.bootstrap import Container
-from lienthong.settings import FaultProfile, Settings, SimulatorFaultSettings
-from models.status import DossierStatus, StepKind, StepStatus
-from models.tables import AuditEvent
-from simulator.server import SimulatorServer
-from tasks import records
+from lienthong.adapters.tables import AuditEvent
+from lienthong.flows.sweep import overdue_sweep
+from lienthong.models.status import DossierStatus, StepKind, StepStatus
+from lienthong.services.container import Container
+from lienthong.services.views import load_view
+from lienthong.settings import Settings
+from lienthong.simulator.server import SimulatorServer
+from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
+from tests.conftest import record_session
 from tests.e2e.conftest import (
     ROOT,
     endpoint_env,
@@ -45,8 +47,8 @@ def _step_status(app: Container, reference: str, kind: StepKind) -> StepStatus:
 
 
 def _audit_actions(app: Container, reference: str) -> list[tuple[str, str | None, str | None]]:
-    with app.unit_of_work() as uow:
-        rows = uow.session.execute(
+    with record_session(app) as session:
+        rows = session.execute(
             select(AuditEvent.action, AuditEvent.step_kind, AuditEvent.status_after)
             .where(AuditEvent.dossier_reference == reference)
             .order_by(AuditEvent.id)
@@ -109,7 +111,7 @@ async def test_killed_mid_chain_then_run_finishes_without_redoing_a_step(
     set_faults(simulator, SimulatorFaultSettings())
     await run(app, reference)
 
-    assert records.load_view(app, reference).status == DossierStatus.COMPLETED
+    assert load_view(app, reference).status == DossierStatus.COMPLETED
     _one_registration_per_step(simulator, reference)
     actions = _audit_actions(app, reference)
     started = Counter(
@@ -136,7 +138,7 @@ async def test_sweep_resumes_a_step_whose_retries_ran_out(
     set_faults(simulator, SimulatorFaultSettings())
     report = await overdue_sweep(resume=True)
 
-    assert records.load_view(app, reference).status == DossierStatus.COMPLETED
+    assert load_view(app, reference).status == DossierStatus.COMPLETED
     _one_registration_per_step(simulator, reference)
     assert any(action == "stuck_step_resumed" for action, _, _ in _audit_actions(app, reference))
     assert reference in report.resumed

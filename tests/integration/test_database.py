@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import NullPool
 
-from lienthong.audit import GENESIS_HASH, AuditRecord, append_event, verify_chain
-from lienthong.bootstrap import Container
+from lienthong.adapters.sql_unit_of_work import SqlAuditLog
+from lienthong.adapters.tables import Base, Dossier, Step
 from lienthong.cli import main
-from migrations import alembic_config, current_revision, head_revision, upgrade_database
-from models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
-from models.tables import Base, Dossier, Step
+from lienthong.migrations import alembic_config, current_revision, head_revision, upgrade_database
+from lienthong.models.audit import GENESIS_HASH, AuditRecord, verify_chain
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.services.container import Container
 
 POSTGRESQL_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 NOW = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
@@ -71,12 +72,13 @@ def test_migrations_go_down_to_nothing_and_back_up(empty_database_url: str) -> N
     assert _schema_differences(empty_database_url) == []
 
 
-def test_the_container_fixture_works_on_the_test_database(container: Container) -> None:
+def test_the_container_fixture_works_on_the_test_database(
+    container: Container, session_factory: sessionmaker[Session]
+) -> None:
+    step_id = _dossier_with_one_step(session_factory)
     with container.unit_of_work() as uow:
-        uow.dossiers.add(_dossier(reference="HS-2024-00042"))
-        uow.commit()
-    with container.unit_of_work() as uow:
-        assert uow.dossiers.get("HS-2024-00042").steps[0].version_id == 1
+        dossier = uow.dossiers.get("HS-2024-00001")
+        assert dossier.steps[0].id == step_id
 
 
 # The append-only audit table (PostgreSQL)
@@ -84,7 +86,7 @@ def test_the_container_fixture_works_on_the_test_database(container: Container) 
 
 def _one_event(session_factory: sessionmaker[Session]) -> int:
     with session_factory() as session:
-        event_id = append_event(session, AuditRecord("operator", "dossier.received", NOW)).id
+        event_id = SqlAuditLog(session).append(AuditRecord("operator", "dossier.received", NOW))
         session.commit()
     return event_id
 
@@ -109,7 +111,7 @@ def test_the_database_refuses_to_change_audit_events(
     assert refusal in str(err.value)
 
     with session_factory() as session:
-        result = verify_chain(session)
+        result = verify_chain(SqlAuditLog(session).entries())
     assert (result.checked, result.intact) == (1, True)
 
 
@@ -127,7 +129,7 @@ def test_tampering_that_bypasses_the_triggers_is_still_detected(
         )
 
     with session_factory() as session:
-        result = verify_chain(session)
+        result = verify_chain(SqlAuditLog(session).entries())
 
     assert result.first_break is not None
     assert result.first_break.event_id == second != first
@@ -247,6 +249,7 @@ def _lienthong(*args: str, database: Path, cwd: Path) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.e2e  # three real `lienthong` processes, each starting Python afresh
 def test_cli_upgrades_verifies_and_names_a_tampered_event(tmp_path: Path) -> None:
     database = tmp_path / "cli" / "lienthong.db"
 
@@ -262,7 +265,8 @@ def test_cli_upgrades_verifies_and_names_a_tampered_event(tmp_path: Path) -> Non
     engine = create_engine(f"sqlite:///{database}", poolclass=NullPool)
     with Session(engine) as session:
         ids = [
-            append_event(session, AuditRecord("operator", f"action-{n}", NOW)).id for n in range(3)
+            SqlAuditLog(session).append(AuditRecord("operator", f"action-{n}", NOW))
+            for n in range(3)
         ]
         session.commit()
     with engine.begin() as connection:

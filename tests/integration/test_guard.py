@@ -1,77 +1,64 @@
-"""The per-dossier lease: one holder at a time, released after use, and a lost lease stops
-the run rather than letting two runs call agencies for one dossier."""
+"""The per-dossier lease on the real databases: one conditional UPDATE, so runs racing for a
+dossier on their own connections cannot both win. What the lease means to a run (renewals,
+waiting, a lost lease stopping it) is tested on the fake unit of work
+(tests/unit/test_lease_service.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import json
-from datetime import timedelta
-from pathlib import Path
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-import pytest
-from sqlalchemy import update
+from lienthong.models.clock import ManualClock
+from lienthong.services.container import Container
+from lienthong.services.intake import receive
+from lienthong.services.leases import acquire_lease, release_lease
+from lienthong.services.ledger import Actor
+from tests.helpers import example
 
-from lienthong.bootstrap import Container
-from lienthong.intake import receive
-from lienthong.ledger import Actor
-from models.tables import Dossier
-from tasks.guard import DossierBusy, LeaseLost, dossier_lease
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "birth-valid.json"
-
-
-@pytest.fixture
-def quick(container: Container) -> Container:
-    settings = container.settings.model_copy(
-        update={"lease_seconds": 0.3, "lease_wait_seconds": 0.5}
-    )
-    return dataclasses.replace(container, settings=settings)
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+RUNS = 6
 
 
-def _stored(container: Container) -> str:
-    raw = json.loads(EXAMPLE.read_text(encoding="utf-8"))
-    return receive(container, raw, Actor("op")).reference
+def _race(container: Container, reference: str, owners: list[str]) -> dict[str, bool]:
+    """Every owner asks for the lease at the same moment, each on its own connection."""
+    start = threading.Barrier(len(owners))
+    taken: dict[str, bool] = {}
+    errors: list[BaseException] = []
+
+    def take(owner: str) -> None:
+        try:
+            start.wait()
+            taken[owner] = acquire_lease(container, reference, owner)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=take, args=(owner,)) for owner in owners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return taken
 
 
-def _owner(container: Container, reference: str) -> str | None:
-    with container.unit_of_work() as uow:
-        return uow.dossiers.get(reference).lease_owner
+def test_runs_racing_for_a_dossier_s_lease_get_it_once(container: Container) -> None:
+    clock = ManualClock(datetime(2026, 11, 23, 9, tzinfo=HCM))
+    app = dataclasses.replace(container, clock=clock)
+    reference = receive(app, example("birth-valid"), Actor("op")).reference
+    owners = [f"run-{n}" for n in range(RUNS)]
 
+    taken = _race(app, reference, owners)
 
-async def test_the_lease_is_held_then_released_and_a_second_run_waits(quick: Container) -> None:
-    reference = _stored(quick)
-    async with dossier_lease(quick, reference, "run-1"):
-        assert _owner(quick, reference) == "run-1"
-        await asyncio.sleep(0.5)  # longer than the lease: renewals keep it
-        with pytest.raises(DossierBusy):
-            async with dossier_lease(quick, reference, "run-2"):
-                pytest.fail("a second run got the lease")
-    assert _owner(quick, reference) is None
+    [winner] = [owner for owner, won in taken.items() if won]
+    assert len(taken) == RUNS
+    # Only the winner renews it; once its lease lapsed, exactly one other run takes it over.
+    assert acquire_lease(app, reference, winner)
+    clock.advance(timedelta(seconds=app.settings.lease_seconds, microseconds=1))
+    others = [owner for owner in owners if owner != winner]
+    [successor] = [owner for owner, won in _race(app, reference, others).items() if won]
+    assert not acquire_lease(app, reference, winner)
 
-
-async def test_a_lost_lease_cancels_the_run_and_leaves_the_new_holder_alone(
-    quick: Container,
-) -> None:
-    reference = _stored(quick)
-
-    async def run_that_loses_its_lease() -> None:
-        async with dossier_lease(quick, reference, "run-1"):
-            _take_over(quick, reference, "run-2")
-            await asyncio.sleep(5)
-            pytest.fail("the run went on without its lease")
-
-    with pytest.raises(LeaseLost):
-        await run_that_loses_its_lease()
-    assert _owner(quick, reference) == "run-2"
-
-
-def _take_over(container: Container, reference: str, owner: str) -> None:
-    """Another run takes the lease, as after this run's lease lapsed."""
-    with container.unit_of_work() as uow:
-        uow.session.execute(
-            update(Dossier)
-            .where(Dossier.reference == reference)
-            .values(lease_owner=owner, lease_expires_at=container.clock.now() + timedelta(hours=1))
-        )
-        uow.commit()
+    release_lease(app, reference, successor)
+    assert acquire_lease(app, reference, winner)

@@ -1,117 +1,121 @@
-"""Intake: a dossier received "in the future" is rejected, and integrity errors are told apart."""
+"""Intake on the real databases: a race for one reference is a duplicate, and any other
+integrity error is not. What intake keeps of a dossier is tested on the fake unit of work
+(tests/unit/test_intake_service.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from lienthong import ledger
-from lienthong.bootstrap import Container
-from lienthong.clock import ManualClock
-from lienthong.intake import DuplicateReference, receive
-from lienthong.ledger import Actor
-from lienthong.unit_of_work import DossierRepository
-from models.status import Agency, DossierStatus
-from models.tables import Dossier
+from lienthong.adapters import tables
+from lienthong.adapters.sql_unit_of_work import SqlDossierRepository
+from lienthong.models.clock import ManualClock
+from lienthong.models.lifecycle import Dossier
+from lienthong.models.notices import Notice
+from lienthong.models.status import Agency
+from lienthong.services import ledger
+from lienthong.services.container import Container
+from lienthong.services.intake import DuplicateReference, IntakeResult, receive
+from lienthong.services.ledger import Actor
+from lienthong.services.unit_of_work import UnitOfWork
+from tests.helpers import example
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OPERATOR = Actor("operator-3")
+REFERENCE = "HT-2026-001002"
 
 
-def _raw(name: str = "HT-2026-001002") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (EXAMPLES / "demo" / f"{name}.json").read_text(encoding="utf-8")
-    )
-    return data
+@pytest.fixture
+def app(container: Container) -> Container:
+    """The SQL container, at a fixed time after every example was received."""
+    return dataclasses.replace(container, clock=ManualClock(datetime(2026, 11, 23, 9, tzinfo=HCM)))
 
 
-def _dossier_count(container: Container) -> int:
-    with container.unit_of_work() as uow:
-        return int(uow.session.scalar(select(func.count()).select_from(Dossier)) or 0)
-
-
-def test_a_dossier_received_after_now_is_rejected_on_received_at(container: Container) -> None:
-    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=HCM))
-    app = dataclasses.replace(container, clock=clock)
-    raw = _raw()
-    raw["received_at"] = "2027-12-01T09:00:00+07:00"
-
-    result = receive(app, raw, OPERATOR)
-
-    assert not result.accepted
-    assert [p.path for p in result.problems] == ["received_at"]
-    assert "is in the future" in result.problems[0].message
-    with app.unit_of_work() as uow:
-        stored = uow.dossiers.get(result.reference)
-        assert stored.status == DossierStatus.REJECTED
-        # The record's time is when it really arrived, not the impossible date.
-        assert stored.received_at == clock.now()
-
-
-def test_a_received_at_within_the_clock_skew_is_accepted(container: Container) -> None:
-    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=HCM))
-    raw = _raw()
-    raw["received_at"] = "2026-11-23T09:04:00+07:00"
-    assert receive(dataclasses.replace(container, clock=clock), raw, OPERATOR).accepted
+def _counts(session_factory: sessionmaker[Session]) -> tuple[int, int, int]:
+    """Dossiers, steps and audit events on record."""
+    with session_factory() as session:
+        dossiers, steps, events = (
+            int(session.scalar(select(func.count()).select_from(table)) or 0)
+            for table in (tables.Dossier, tables.Step, tables.AuditEvent)
+        )
+    return dossiers, steps, events
 
 
 def test_losing_a_race_for_the_same_reference_is_a_duplicate(
-    container: Container, monkeypatch: pytest.MonkeyPatch
+    app: Container, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    raw = _raw()
-    assert receive(container, raw, OPERATOR).accepted
+    raw = example(f"demo/{REFERENCE}")
+    assert receive(app, raw, OPERATOR).accepted
+    before = _counts(session_factory)
     # The second intake checks before the first has committed, so it sees nothing...
-    real_find = DossierRepository.find
+    real_find = SqlDossierRepository.find
     misses = [None]
 
-    def find(self: DossierRepository, reference: str) -> Dossier | None:
+    def find(self: SqlDossierRepository, reference: str) -> Dossier | None:
         return misses.pop() if misses else real_find(self, reference)
 
-    monkeypatch.setattr(DossierRepository, "find", find)
+    monkeypatch.setattr(SqlDossierRepository, "find", find)
 
     # ... and its insert then collides with the committed row.
-    with pytest.raises(DuplicateReference, match="HT-2026-001002"):
-        receive(container, raw, OPERATOR)
-    assert _dossier_count(container) == 1
+    with pytest.raises(DuplicateReference, match=REFERENCE):
+        receive(app, raw, OPERATOR)
+    assert misses == [], "the race was run"
+    assert _counts(session_factory) == before == (1, 3, 1)
+
+
+def test_two_intakes_of_one_reference_at_once_store_it_once(
+    app: Container, session_factory: sessionmaker[Session]
+) -> None:
+    """Two threads, each on its own connection: one stores it, the other is told."""
+    raw = example(f"demo/{REFERENCE}")
+    start = threading.Barrier(2)
+    outcomes: list[IntakeResult | BaseException] = []
+
+    def intake() -> None:
+        start.wait()
+        try:
+            outcomes.append(receive(app, raw, OPERATOR))
+        except BaseException as exc:  # checked below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=intake) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    accepted = [o for o in outcomes if isinstance(o, IntakeResult) and o.accepted]
+    duplicates = [o for o in outcomes if isinstance(o, DuplicateReference)]
+    assert (len(accepted), len(duplicates)) == (1, 1), outcomes
+    assert _counts(session_factory) == (1, 3, 1)
 
 
 def test_other_integrity_errors_are_not_reported_as_duplicates(
-    container: Container, monkeypatch: pytest.MonkeyPatch
+    app: Container, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def enqueue(session: Session) -> None:
-        ledger.enqueue_notification(
-            session,
-            agency=Agency.COMMUNE,
-            event_type="test.notice",
-            dedupe_key="already-queued",
-            dossier_reference="HT-2026-000001",
-            step_kind=None,
-            payload={},
-            now=container.clock.now(),
-        )
-
-    with container.unit_of_work() as uow:
-        enqueue(uow.session)
+    notice = Notice(Agency.COMMUNE, "test.notice", "already-queued", "HT-2026-000001", None, {})
+    with app.unit_of_work() as uow:
+        uow.outbox.add(notice, app.clock.now())
         uow.commit()
-    real_receive = ledger.receive_dossier
+    real_record = ledger.record
 
-    def receive_and_break_another_constraint(session: Session, **kwargs: Any) -> Dossier:
-        dossier = real_receive(session, **kwargs)
-        enqueue(session)  # flushed at commit: violates the notifications' dedupe_key
-        return dossier
+    def record_and_break_another_constraint(uow: UnitOfWork, *args: Any) -> None:
+        real_record(uow, *args)
+        # Flushed at commit: violates the notifications' unique dedupe_key.
+        uow.outbox.add(notice, app.clock.now())
 
-    monkeypatch.setattr(ledger, "receive_dossier", receive_and_break_another_constraint)
+    monkeypatch.setattr(ledger, "record", record_and_break_another_constraint)
 
+    # Not DuplicateReference: the operator must not be told to resume a dossier never kept;
+    # the fault is raised as it is, for someone to investigate.
     with pytest.raises(IntegrityError):
-        receive(container, _raw(), OPERATOR)
-    assert _dossier_count(container) == 0
+        receive(app, example(f"demo/{REFERENCE}"), OPERATOR)
+    assert _counts(session_factory) == (0, 0, 0)

@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.report import _build as build_flow_report
+from lienthong.adapters.report_queries import figures
+from lienthong.adapters.tables import Dossier, Step
 from lienthong.cli import report as report_command
-from lienthong.deadlines import CHAIN_STEPS
-from lienthong.report import FIGURES, Figures, MonthlyReport, Period, Scope, monthly_report
-from models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
-from models.tables import Dossier, Step
+from lienthong.flows.report import _build as build_flow_report
+from lienthong.models.chains import CHAIN_STEPS
+from lienthong.models.report import FIGURES, Figures, MonthlyReport, Period, Scope
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MARCH = Period.of_month("2025-03", HCM)
@@ -216,7 +217,8 @@ def expected_days(dossiers: list[FakeDossier], p: Period) -> list[tuple[date, in
 
 def run(session_factory: sessionmaker[Session], scope: Scope) -> MonthlyReport:
     with session_factory() as session:
-        return monthly_report(session, MARCH, scope, AS_OF)
+        rows, days = figures(session, MARCH, scope)
+    return MonthlyReport(MARCH, scope, AS_OF, rows, days)
 
 
 def check(report: MonthlyReport, dossiers: list[FakeDossier]) -> None:

@@ -13,19 +13,29 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.agency_clients import AgencyClients, build_agency_clients
-from adapters.errors import AgencyDecision, Refused, SupplementRequired
-from adapters.notifier import WebhookNotifier
-from lienthong.settings import FaultProfile, RetrySettings, Settings, SimulatorFaultSettings
-from models.agency_messages import (
+from lienthong.adapters.agency_clients import AgencyClients, build_agency_clients
+from lienthong.adapters.errors import AgencyDecision, Refused, SupplementRequired
+from lienthong.adapters.notifier import WebhookNotifier
+from lienthong.models.contract.http import (
+    API_KEY_HEADER,
+    DECISION_STATUS,
+    IDEMPOTENCY_KEY_HEADER,
+    REPLAYED_HEADER,
+    development_api_key,
+    development_webhook_secret,
+)
+from lienthong.models.contract.messages import (
     BirthRegistrationRequest,
     ChildHealthCardRequest,
     FuneralAllowanceRequest,
     ResidenceRegistrationRequest,
 )
-from models.identifiers import Sex
-from models.status import FuneralPayerBasis
-from simulator.server import SimulatorServer
+from lienthong.models.identifiers import Sex
+from lienthong.models.status import Agency, FuneralPayerBasis
+from lienthong.settings import RetrySettings, Settings
+from lienthong.simulator.server import SimulatorServer
+from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
+from lienthong.simulator_config import client_settings, simulator_credentials
 
 CLIENT_TIMEOUT = 0.4
 QUICK_RETRIES = RetrySettings(
@@ -37,13 +47,20 @@ QUICK_RETRIES = RetrySettings(
 )
 NO_FAULTS = SimulatorFaultSettings()
 JSON = {"Content-Type": "application/json"}
+POLICE_SECRET = development_webhook_secret(Agency.POLICE)
 
 
 @pytest.fixture(scope="module")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorServer]:
+def settings() -> Settings:
+    return Settings(retry=QUICK_RETRIES)
+
+
+@pytest.fixture(scope="module")
+def simulator(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SimulatorServer]:
     data_dir = tmp_path_factory.mktemp("simulator")
-    settings = Settings(data_dir=data_dir, retry=QUICK_RETRIES)
-    with SimulatorServer(settings, data_dir, port=0) as server:
+    with SimulatorServer(simulator_credentials(settings), data_dir, port=0) as server:
         yield server
 
 
@@ -55,8 +72,8 @@ async def admin(simulator: SimulatorServer) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def clients(simulator: SimulatorServer) -> AsyncIterator[AgencyClients]:
-    agency_clients = build_agency_clients(simulator.client_settings())
+async def clients(settings: Settings, simulator: SimulatorServer) -> AsyncIterator[AgencyClients]:
+    agency_clients = build_agency_clients(client_settings(settings, simulator))
     yield agency_clients
     await agency_clients.aclose()
 
@@ -201,7 +218,11 @@ async def test_replay_after_a_restart_returns_the_first_answer(
     simulator: SimulatorServer, admin: httpx.AsyncClient
 ) -> None:
     request = birth_request("HS-RESTART")
-    headers = {"X-API-Key": "dev-key-justice", "Idempotency-Key": "HS-RESTART:birth", **JSON}
+    headers = {
+        API_KEY_HEADER: development_api_key(Agency.JUSTICE),
+        IDEMPOTENCY_KEY_HEADER: "HS-RESTART:birth",
+        **JSON,
+    }
     body = request.model_dump_json()
     url = f"{simulator.base_url}/justice/births"
     async with httpx.AsyncClient() as http:
@@ -217,8 +238,8 @@ async def test_replay_after_a_restart_returns_the_first_answer(
         )
     assert first.status_code == replay.status_code == 200
     assert replay.json() == first.json()
-    assert replay.headers["Idempotent-Replayed"] == "true"
-    assert "Idempotent-Replayed" not in first.headers
+    assert replay.headers[REPLAYED_HEADER] == "true"
+    assert REPLAYED_HEADER not in first.headers
     assert conflict.status_code == 409
     records = (await admin.get("/admin/records/justice")).json()
     assert [r["dossier_reference"] for r in records].count("HS-RESTART") == 1
@@ -228,9 +249,9 @@ async def test_replay_after_a_restart_returns_the_first_answer(
 async def test_an_agency_call_without_its_api_key_is_401(
     simulator: SimulatorServer, key: str | None
 ) -> None:
-    headers = {"Idempotency-Key": "HS-NOKEY:birth", **JSON}
+    headers = {IDEMPOTENCY_KEY_HEADER: "HS-NOKEY:birth", **JSON}
     if key:
-        headers["X-API-Key"] = key
+        headers[API_KEY_HEADER] = key
     async with httpx.AsyncClient() as http:
         response = await http.post(
             f"{simulator.base_url}/justice/births",
@@ -304,7 +325,7 @@ async def deliver_until_acknowledged(
 ) -> int:
     """The outbox's job in miniature: same event id on every attempt. Returns attempts."""
     for attempt in range(1, 11):
-        outcome = await notifier.deliver(url, "dev-webhook-secret-police", event_id, payload)
+        outcome = await notifier.deliver(url, POLICE_SECRET, event_id, payload)
         if outcome.delivered:
             return attempt
     raise AssertionError("never acknowledged")
@@ -324,7 +345,7 @@ async def test_a_notification_whose_first_deliveries_fail_arrives_exactly_once(
     await set_faults(
         admin, SimulatorFaultSettings(webhooks=FaultProfile(processed_then_drop_rate=1.0))
     )
-    lost = await notifier.deliver(url, "dev-webhook-secret-police", "evt-hook-2", payload)
+    lost = await notifier.deliver(url, POLICE_SECRET, "evt-hook-2", payload)
     await set_faults(admin, NO_FAULTS)
     retried = await deliver_until_acknowledged(notifier, url, "evt-hook-2", payload)
     await notifier.aclose()
@@ -345,7 +366,7 @@ async def test_forged_or_stale_webhooks_are_rejected(
     simulator: SimulatorServer, admin: httpx.AsyncClient, forgery: str
 ) -> None:
     url = f"{simulator.base_url}/webhooks/commune"
-    secret = "dev-webhook-secret-commune"
+    secret = development_webhook_secret(Agency.COMMUNE)
     event_id = f"evt-forged-{forgery}"
     payload = {"dossier_reference": "HS-FORGED"}
     if forgery == "tampered":
@@ -368,7 +389,7 @@ async def test_forged_or_stale_webhooks_are_rejected(
 
 
 async def _tampered_delivery(url: str, secret: str, event_id: str) -> int:
-    from adapters.signing import signed_headers
+    from lienthong.models.contract.signing import signed_headers
 
     now = int(datetime.now(UTC).timestamp())
     headers = signed_headers(secret, event_id, now, b'{"amount_vnd":1}')
@@ -379,7 +400,7 @@ async def _tampered_delivery(url: str, secret: str, event_id: str) -> int:
 
 async def _replay_under_new_event_id(url: str, secret: str, event_id: str) -> int:
     """A genuine request, captured, then replayed within the window under ``event_id``."""
-    from adapters.signing import EVENT_ID_HEADER, signed_headers
+    from lienthong.models.contract.signing import EVENT_ID_HEADER, signed_headers
 
     now = int(datetime.now(UTC).timestamp())
     body = b'{"dossier_reference":"HS-FORGED"}'
@@ -393,14 +414,17 @@ async def _replay_under_new_event_id(url: str, secret: str, event_id: str) -> in
 
 
 def test_the_seeded_duplicate_certificate_survives_in_a_fresh_data_dir(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
-    with SimulatorServer(settings, tmp_path, port=0) as server:
+    with SimulatorServer(simulator_credentials(Settings()), tmp_path, port=0) as server:
         response = httpx.post(
             f"{server.base_url}/justice/births",
             content=birth_request(
                 "HS-DUP", medical_birth_certificate_number="GCS-DUPLICATE-0001"
             ).model_dump_json(),
-            headers={"X-API-Key": "dev-key-justice", "Idempotency-Key": "HS-DUP:birth", **JSON},
+            headers={
+                API_KEY_HEADER: development_api_key(Agency.JUSTICE),
+                IDEMPOTENCY_KEY_HEADER: "HS-DUP:birth",
+                **JSON,
+            },
         )
-    assert response.status_code == 422
+    assert response.status_code == DECISION_STATUS
     assert response.json()["outcome"] == "refused"

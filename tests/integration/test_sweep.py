@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
 
-from lienthong.bootstrap import Container
-from lienthong.clock import ManualClock
-from lienthong.deadlines import Deadlines
+from lienthong.adapters.tables import AuditEvent, Dossier, Notification, NotificationStatus, Step
+from lienthong.bootstrap import build_container
+from lienthong.models.clock import ManualClock
+from lienthong.models.overdue import SweepOptions
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.services.container import Container
+from lienthong.services.resumptions import ResumeRequest
+from lienthong.services.sweep import sweep
 from lienthong.settings import Settings
-from lienthong.sweep import ResumeRequest, SweepOptions, sweep
-from models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
-from models.tables import AuditEvent, Dossier, Notification, NotificationStatus, Step
+from tests.conftest import record_session
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2025, 3, 10, 9, 0, tzinfo=HCM)
@@ -51,22 +53,15 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def app(
-    database_url: str,
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    clock: ManualClock,
-    tmp_path,
-) -> Container:
+def app(database_url: str, clock: ManualClock, tmp_path) -> Iterator[Container]:
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
-    return Container(
-        settings=settings,
-        engine=engine,
-        session_factory=session_factory,
-        deadlines=Deadlines.from_settings(settings.calendar),
+    container = build_container(
+        settings,
         clock=clock,
         http_transport=httpx.MockTransport(lambda request: httpx.Response(200)),
     )
+    yield container
+    container.close()
 
 
 def add_dossier(
@@ -79,7 +74,7 @@ def add_dossier(
     received_at: datetime = MONDAY - timedelta(days=10),
     due_at: datetime | None = None,
 ) -> None:
-    with app.session_factory() as session:
+    with record_session(app) as session:
         dossier = Dossier(
             reference=reference,
             chain=Chain.BIRTH,
@@ -148,12 +143,12 @@ def unstarted() -> list[StepSpec]:
 
 
 def notices(app: Container) -> list[Notification]:
-    with app.session_factory() as session:
+    with record_session(app) as session:
         return list(session.scalars(select(Notification).order_by(Notification.id)))
 
 
 def actions(app: Container, action: str) -> list[AuditEvent]:
-    with app.session_factory() as session:
+    with record_session(app) as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
@@ -217,7 +212,7 @@ async def test_lapsed_supplementation_refuses_the_dossier(app: Container, clock:
     clock.set(datetime(2025, 3, 13, 8, 0, tzinfo=HCM))
     report = await sweep(app, FakeResume())
     assert report.refused == ["HS-QUIET"]
-    with app.session_factory() as session:
+    with record_session(app) as session:
         dossier = session.scalars(select(Dossier).where(Dossier.reference == "HS-QUIET")).one()
         steps = {s.kind: s for s in dossier.steps}
         assert dossier.status == DossierStatus.REFUSED

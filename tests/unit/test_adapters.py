@@ -10,19 +10,29 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-from adapters.agency_clients import AgencyClients, build_agency_clients
-from adapters.agency_http import parse_retry_after
-from adapters.errors import (
+from lienthong.adapters.agency_clients import AgencyClients, build_agency_clients
+from lienthong.adapters.agency_http import parse_retry_after
+from lienthong.adapters.errors import (
     AgencyProtocolError,
     AgencyRequestRejected,
     Refused,
     SupplementRequired,
     TransientAgencyError,
 )
+from lienthong.models.contract.http import (
+    API_KEY_HEADER,
+    DECISION_STATUS,
+    IDEMPOTENCY_KEY_HEADER,
+    development_api_key,
+)
+from lienthong.models.contract.messages import (
+    BirthRegistrationRequest,
+    ResidenceRegistrationRequest,
+)
+from lienthong.models.contract.results import BirthRegistrationResult, ResidenceRegistrationResult
+from lienthong.models.identifiers import Sex
+from lienthong.models.status import Agency
 from lienthong.settings import RetrySettings, Settings
-from models.agency_messages import BirthRegistrationRequest, ResidenceRegistrationRequest
-from models.identifiers import Sex
-from models.results import BirthRegistrationResult, ResidenceRegistrationResult
 
 BIRTH = BirthRegistrationRequest(
     dossier_reference="HS-1",
@@ -120,14 +130,14 @@ async def test_sends_the_idempotency_key_and_api_key_on_every_attempt() -> None:
     await recorder.register_birth()
 
     for request in recorder.requests:
-        assert request.headers["Idempotency-Key"] == "birth:HS-1"
-        assert request.headers["X-API-Key"] == "dev-key-justice"
+        assert request.headers[IDEMPOTENCY_KEY_HEADER] == "birth:HS-1"
+        assert request.headers[API_KEY_HEADER] == development_api_key(Agency.JUSTICE)
         assert request.url.path == "/justice/births"
         assert json.loads(request.content)["medical_birth_certificate_number"] == "GCS-1"
 
 
 async def test_a_refusal_is_raised_once_and_not_retried() -> None:
-    recorder = Recorder(problem(422, "refused", "certificate already used"))
+    recorder = Recorder(problem(DECISION_STATUS, "refused", "certificate already used"))
 
     with pytest.raises(Refused) as caught:
         await recorder.register_birth()
@@ -138,7 +148,7 @@ async def test_a_refusal_is_raised_once_and_not_retried() -> None:
 
 async def test_a_supplementation_request_carries_missing_items_and_is_not_retried() -> None:
     missing = ["household head's written consent (ý kiến đồng ý của chủ hộ)"]
-    recorder = Recorder(problem(422, "supplement_required", "consent needed", missing))
+    recorder = Recorder(problem(DECISION_STATUS, "supplement_required", "consent needed", missing))
 
     with pytest.raises(SupplementRequired) as caught:
         await recorder.register_residence()
@@ -219,7 +229,9 @@ async def test_our_own_bad_requests_are_rejected_without_retry(status: int) -> N
 
 
 async def test_a_422_that_is_not_a_decision_is_a_rejected_request() -> None:
-    recorder = Recorder(httpx.Response(422, json={"detail": [{"msg": "field required"}]}))
+    recorder = Recorder(
+        httpx.Response(DECISION_STATUS, json={"detail": [{"msg": "field required"}]})
+    )
 
     with pytest.raises(AgencyRequestRejected):
         await recorder.register_birth()

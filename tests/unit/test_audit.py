@@ -1,25 +1,37 @@
-"""The audit trail's hash chain: appended events verify, tampering is found and named."""
+"""The audit trail's hash chain: appended events verify, tampering is found and named.
+
+The chain's rules (models/audit.py) need no database; how the SQL audit log stores,
+serialises and refuses to fork the chain is tests/integration/test_sql_unit_of_work.py.
+"""
 
 from __future__ import annotations
 
-import threading
+import dataclasses
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, bindparam, func, select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from lienthong.audit import GENESIS_HASH, AuditRecord, VerifyResult, append_event, verify_chain
-from models.tables import AuditEvent
+from lienthong.models.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditRecord,
+    VerifyResult,
+    chained,
+    event_hash,
+    verify_chain,
+)
+from lienthong.services.audit_trail import verify
+from lienthong.services.ledger import Actor, audit
+from tests.fakes import fake_container
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2024, 3, 1, 14, 59, 59, 123456, tzinfo=HANOI)
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-# Every stored column but the id, which only orders the chain.
-TAMPERABLE_COLUMNS = [c.name for c in AuditEvent.__table__.columns if c.name != "id"]
+RECORD_FIELDS = [f.name for f in dataclasses.fields(AuditRecord)]
+# Every stored field of an event but its id, which only orders the chain.
+TAMPERABLE = [*RECORD_FIELDS, "prev_hash", "hash"]
 
 
 def _record(n: int) -> AuditRecord:
@@ -41,175 +53,206 @@ def _record(n: int) -> AuditRecord:
     )
 
 
-def _append_all(session_factory: sessionmaker[Session], count: int) -> list[int]:
-    ids = []
-    for n in range(count):
-        with session_factory() as session:
-            ids.append(append_event(session, _record(n)).id)
-            session.commit()
-    return ids
+def _chain(records: Iterable[AuditRecord]) -> list[AuditEntry]:
+    """The entries an audit log stores for ``records``, appended in order."""
+    entries: list[AuditEntry] = []
+    for event_id, record in enumerate(records, start=1):
+        prev_hash = entries[-1].hash if entries else GENESIS_HASH
+        stored, hash_ = chained(prev_hash, record)
+        entries.append(AuditEntry(event_id, stored, prev_hash, hash_))
+    return entries
 
 
-def _verify(session_factory: sessionmaker[Session]) -> VerifyResult:
-    with session_factory() as session:
-        return verify_chain(session)
+def _events(count: int) -> list[AuditEntry]:
+    return _chain(_record(n) for n in range(count))
 
 
-def _checked_intact(session_factory: sessionmaker[Session]) -> int:
+def _checked_intact(entries: list[AuditEntry]) -> int:
     """How many events verified, asserting that none is broken."""
-    result = _verify(session_factory)
+    result = verify_chain(entries)
     assert result.first_break is None
     return result.checked
 
 
-def test_an_empty_trail_verifies(session_factory: sessionmaker[Session]) -> None:
-    assert _checked_intact(session_factory) == 0
+def test_an_empty_trail_verifies() -> None:
+    assert verify_chain([]) == VerifyResult(0, None, GENESIS_HASH, None)
 
 
-def test_appended_events_verify(session_factory: sessionmaker[Session]) -> None:
-    _append_all(session_factory, 12)
+def test_appended_events_verify() -> None:
+    events = _events(12)
 
-    result = _verify(session_factory)
+    result = verify_chain(events)
 
     assert result.intact
     assert result.checked == 12
+    assert result.head == events[-1].hash
 
 
-def test_each_event_links_to_the_one_before(session_factory: sessionmaker[Session]) -> None:
-    _append_all(session_factory, 3)
-    with session_factory() as session:
-        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+def test_each_event_links_to_the_one_before() -> None:
+    events = _events(3)
     assert [e.prev_hash for e in events] == [GENESIS_HASH, events[0].hash, events[1].hash]
+    assert len({e.hash for e in events}) == 3
 
 
-def test_an_event_rolled_back_with_its_transaction_leaves_no_trace(
-    session_factory: sessionmaker[Session],
-) -> None:
-    _append_all(session_factory, 2)
-    with session_factory() as session:
-        append_event(session, _record(2))
-        session.rollback()
-    _append_all(session_factory, 1)
-
-    assert _checked_intact(session_factory) == 3
+def test_the_same_record_hashes_differently_after_a_different_event() -> None:
+    assert event_hash(GENESIS_HASH, _record(1)) != event_hash("1" * 64, _record(1))
 
 
-def test_a_second_event_naming_the_same_predecessor_is_refused(
-    session_factory: sessionmaker[Session],
-) -> None:
-    """The unique prev_hash is what keeps a racing writer from forking the chain."""
-    _append_all(session_factory, 1)
-    with session_factory() as session:
-        fork = AuditEvent(
-            occurred_at=T0, actor="intruder", action="fork", prev_hash=GENESIS_HASH, hash="f" * 64
-        )
-        session.add(fork)
-        with pytest.raises(IntegrityError):
-            session.commit()
+def test_the_hash_covers_the_instant_not_the_zone_it_is_written_in() -> None:
+    """A database gives times back in UTC: the chain must still verify."""
+    local = _record(0)
+    as_utc = dataclasses.replace(local, occurred_at=local.occurred_at.astimezone(UTC))
+    assert local.occurred_at.tzinfo != as_utc.occurred_at.tzinfo
+    assert event_hash(GENESIS_HASH, local) == event_hash(GENESIS_HASH, as_utc)
+    later = dataclasses.replace(local, occurred_at=local.occurred_at + timedelta(microseconds=1))
+    assert event_hash(GENESIS_HASH, later) != event_hash(GENESIS_HASH, local)
 
 
-def test_naive_times_are_refused(session_factory: sessionmaker[Session]) -> None:
-    with session_factory() as session, pytest.raises(ValueError, match="timezone"):
-        append_event(session, AuditRecord("operator", "x", datetime(2024, 3, 1, 9)))
+def test_details_are_stored_as_their_json_so_the_hash_covers_what_is_kept() -> None:
+    record = dataclasses.replace(_record(1), details={"b": (1, 2), "a": {"đã": True}})
+
+    stored, hash_ = chained(GENESIS_HASH, record)
+
+    assert stored.details == {"a": {"đã": True}, "b": [1, 2]}
+    assert dataclasses.replace(stored, details=None) == dataclasses.replace(record, details=None)
+    assert hash_ == event_hash(GENESIS_HASH, stored)
+    # Empty details are kept as none.
+    assert chained(GENESIS_HASH, dataclasses.replace(record, details={}))[0].details is None
 
 
-def _tampered(column: str, value: Any) -> Any:
-    """A different value of the same type for ``column``."""
-    if column == "details":
-        return {**(value or {}), "tampered": True}
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        chained(GENESIS_HASH, AuditRecord("operator", "x", datetime(2024, 3, 1, 9)))
+
+
+def _tampered(value: Any) -> Any:
+    """A different value of the same type (text for a field that was none)."""
     if isinstance(value, datetime):
         return value + timedelta(microseconds=1)
     return f"{value or ''}x"
 
 
-@SQLITE_ONLY
-@pytest.mark.parametrize("column", TAMPERABLE_COLUMNS)
-def test_altering_any_field_of_any_event_is_detected_at_that_event(
-    engine: Engine, session_factory: sessionmaker[Session], column: str
-) -> None:
-    ids = _append_all(session_factory, 6)
-    column_type = AuditEvent.__table__.c[column].type
-    tamper = text(f"UPDATE audit_events SET {column} = :value WHERE id = :id").bindparams(
-        bindparam("value", type_=column_type)
-    )
-    for position, event_id in enumerate(ids):
-        with engine.connect() as connection:
-            transaction = connection.begin()
-            original = connection.scalar(
-                select(AuditEvent.__table__.c[column]).where(AuditEvent.id == event_id)
-            )
-            connection.execute(tamper, {"value": _tampered(column, original), "id": event_id})
+def _tamper(entry: AuditEntry, field: str) -> AuditEntry:
+    if field in ("prev_hash", "hash"):
+        return dataclasses.replace(entry, **{field: _tampered(getattr(entry, field))})
+    value = getattr(entry.record, field)
+    changes: dict[str, Any] = {
+        field: {**(value or {}), "tampered": True} if field == "details" else _tampered(value)
+    }
+    return dataclasses.replace(entry, record=dataclasses.replace(entry.record, **changes))
 
-            result = verify_chain(Session(bind=connection))
-            transaction.rollback()
 
-        assert result.first_break is not None, f"{column} of event {event_id} not detected"
-        assert result.first_break.event_id == event_id
+@pytest.mark.parametrize("field", TAMPERABLE)
+def test_altering_any_field_of_any_event_is_detected_at_that_event(field: str) -> None:
+    events = _events(6)
+    for position, entry in enumerate(events):
+        tampered = [*events[:position], _tamper(entry, field), *events[position + 1 :]]
+
+        result = verify_chain(tampered)
+
+        assert result.first_break is not None, f"{field} of event {entry.id} not detected"
+        assert result.first_break.event_id == entry.id
         assert result.checked == position
-    assert _verify(session_factory).intact
+        assert result.head == (events[position - 1].hash if position else GENESIS_HASH)
+    assert _checked_intact(events) == 6
 
 
-@SQLITE_ONLY
+def test_the_problem_names_what_is_wrong_with_the_event() -> None:
+    events = _events(3)
+    relinked = dataclasses.replace(events[1], prev_hash="0" * 63 + "1")
+    altered = _tamper(events[1], "actor")
+
+    relinked_break = verify_chain([events[0], relinked, events[2]]).first_break
+    altered_break = verify_chain([events[0], altered, events[2]]).first_break
+
+    assert relinked_break is not None
+    assert altered_break is not None
+    assert "previous-hash does not match the event before it" in relinked_break.problem
+    assert "content does not match its hash" in altered_break.problem
+
+
 @pytest.mark.parametrize("position", [0, 2])
-def test_deleting_an_event_is_detected_at_the_one_after_it(
-    engine: Engine, session_factory: sessionmaker[Session], position: int
-) -> None:
-    ids = _append_all(session_factory, 5)
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[position]})
+def test_deleting_an_event_is_detected_at_the_one_after_it(position: int) -> None:
+    events = _events(5)
 
-    result = _verify(session_factory)
+    result = verify_chain([*events[:position], *events[position + 1 :]])
 
     assert result.first_break is not None
-    assert result.first_break.event_id == ids[position + 1]
+    assert result.first_break.event_id == events[position + 1].id
     assert "previous-hash" in result.first_break.problem
     assert result.checked == position
 
 
-@SQLITE_ONLY
-def test_deleting_the_newest_events_is_caught_by_a_published_anchor(
-    engine: Engine, session_factory: sessionmaker[Session]
-) -> None:
-    ids = _append_all(session_factory, 5)
-    with session_factory() as session:
-        published = verify_chain(session).head
-        assert verify_chain(session, anchor=published).anchor_found is True
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM audit_events WHERE id >= :id"), {"id": ids[3]})
+def test_swapping_two_events_is_detected() -> None:
+    events = _events(4)
 
-    with session_factory() as session:
-        result = verify_chain(session, anchor=published)
+    result = verify_chain([events[0], events[2], events[1], events[3]])
+
+    assert result.first_break is not None
+    assert result.first_break.event_id == events[2].id
+
+
+def test_deleting_the_newest_events_is_caught_by_a_published_anchor() -> None:
+    events = _events(5)
+    published = verify_chain(events).head
+    assert verify_chain(events, anchor=published).anchor_found is True
+    # An anchor published earlier is still found in the longer chain.
+    assert verify_chain(events, anchor=events[2].hash).anchor_found is True
+
+    result = verify_chain(events[:3], anchor=published)
 
     assert result.intact, "a truncated chain is still a valid chain..."
     assert result.checked == 3
     assert result.anchor_found is False, "...but the published head is gone"
 
 
-def test_concurrent_appends_never_fork_the_chain(
-    session_factory: sessionmaker[Session],
-) -> None:
-    """Several threads, each on its own connection, append at the same moment."""
-    writers, events_each = 6, 8
-    start = threading.Barrier(writers)
-    errors: list[BaseException] = []
+def test_a_broken_chain_does_not_vouch_for_an_anchor_after_the_break() -> None:
+    events = _events(4)
+    published = events[3].hash
 
-    def write(writer: int) -> None:
-        try:
-            start.wait()
-            for n in range(events_each):
-                with session_factory() as session:
-                    append_event(session, _record(writer * events_each + n))
-                    session.commit()
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
+    result = verify_chain([*events[:2], _tamper(events[2], "reason"), events[3]], published)
 
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert not result.intact
+    assert result.anchor_found is False
 
-    assert errors == []
-    with session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(AuditEvent)) == writers * events_each
-    assert _checked_intact(session_factory) == writers * events_each
+
+def test_the_verify_service_checks_the_stored_chain_with_an_anchor() -> None:
+    container, _ = fake_container()
+    actor = Actor("operator-1", "run-7")
+    assert verify(container).checked == 0
+    with container.unit_of_work() as uow:
+        first = audit(uow, actor, "dossier_received", T0, "HT-2026-000001", after="received")
+        second = audit(
+            uow,
+            actor,
+            "step_status_changed",
+            T0 + timedelta(seconds=1),
+            "HT-2026-000001",
+            step_kind="birth_registration",
+            before="pending",
+            after="in_progress",
+            reason="started",
+            details={"attempt": 1},
+        )
+        uow.commit()
+    assert first != second
+
+    with container.unit_of_work() as uow:
+        entries = list(uow.audit.entries())
+    assert [e.id for e in entries] == [first, second]
+    assert entries[1].record == AuditRecord(
+        actor="operator-1",
+        action="step_status_changed",
+        occurred_at=T0 + timedelta(seconds=1),
+        dossier_reference="HT-2026-000001",
+        step_kind="birth_registration",
+        status_before="pending",
+        status_after="in_progress",
+        reason="started",
+        flow_run_id="run-7",
+        details={"attempt": 1},
+    )
+    result = verify(container, anchor=entries[0].hash)
+    assert (result.intact, result.checked, result.head) == (True, 2, entries[1].hash)
+    assert result.anchor_found is True
+    assert verify(container, anchor="f" * 64).anchor_found is False

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lienthong.calendar import WorkingCalendar
-from lienthong.settings import CalendarSettings
+from lienthong.models.calendar import WorkingCalendar
+from lienthong.models.statutory import CalendarSettings
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CAL = WorkingCalendar()

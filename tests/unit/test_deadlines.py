@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lienthong.clock import ManualClock, SystemClock
-from lienthong.deadlines import Deadlines, is_on_time
-from lienthong.settings import CalendarSettings, Settings, StatutoryLimits
-from models.status import Chain, StepKind
+from lienthong.adapters.system_clock import SystemClock
+from lienthong.models.clock import ManualClock
+from lienthong.models.deadlines import Deadlines, is_on_time
+from lienthong.models.status import Chain, StepKind
+from lienthong.models.statutory import CalendarSettings, StatutoryLimits
+from lienthong.settings import Settings
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DEADLINES = Deadlines.from_settings(CalendarSettings())

@@ -9,16 +9,11 @@ from typing import Any
 
 import pytest
 
-from models.dossier import BirthDossier, DeathDossier
-from models.identifiers import Sex, make_personal_id
-from models.status import Chain
-from models.validation import (
-    DossierFileError,
-    DossierInvalid,
-    Problem,
-    load_dossier_file,
-    parse_dossier,
-)
+from lienthong.adapters.dossier_files import DossierFileError, load_dossier_file
+from lienthong.models.dossier import BirthDossier, DeathDossier
+from lienthong.models.identifiers import Sex, make_personal_id
+from lienthong.models.status import Chain
+from lienthong.models.validation import DossierInvalid, Problem, parse_dossier
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 VALID_FILES = sorted([*EXAMPLES.glob("*.json"), *(EXAMPLES / "demo").glob("*.json")])

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.identifiers import (
+from lienthong.models.identifiers import (
     PROVINCE_CODES,
     InvalidPersonalId,
     Sex,

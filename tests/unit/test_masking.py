@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lienthong.masking import PersonalDataFilter, mask_name, mask_personal_id, scrub
+from lienthong.models.masking import PersonalDataFilter, mask_name, mask_personal_id, scrub
 
 PERSONAL_ID = "001204012345"
 
@@ -110,7 +110,7 @@ def test_a_malformed_log_call_is_still_scrubbed(
 
 
 def test_prefect_handlers_scrub_ids_once_protected() -> None:
-    from lienthong.masking import protect_prefect_logs
+    from lienthong.models.masking import protect_prefect_logs
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)  # stands in for Prefect's API log handler

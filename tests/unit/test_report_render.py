@@ -8,9 +8,9 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from lienthong.deadlines import CHAIN_STEPS
-from lienthong.report import DayPoint, Figures, MonthlyReport, Period, Row, Scope
-from lienthong.report_render import HEADERS, render_csv, render_html, render_table
+from lienthong.models.chains import CHAIN_STEPS
+from lienthong.models.report import DayPoint, Figures, MonthlyReport, Period, Row, Scope
+from lienthong.services.report_render import HEADERS, render_csv, render_html, render_table
 
 PERIOD = Period.of_month("2025-02", ZoneInfo("Asia/Ho_Chi_Minh"))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from lienthong.models.status import Agency
 from lienthong.settings import Settings
-from models.status import Agency
 
 
 def test_defaults_point_every_agency_at_the_simulator() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.signing import InvalidSignature, sign, signed_headers, verify
+from lienthong.models.contract.signing import InvalidSignature, sign, signed_headers, verify
 
 SECRET = "dev-webhook-secret-police"
 BODY = b'{"dossier":"HS-1","status":"succeeded"}'

@@ -6,16 +6,19 @@ from typing import Any
 
 import pytest
 
-from adapters.errors import Refused, SupplementRequired, TransientAgencyError
-from flows.chain_runner import stop_reason
-from lienthong.settings import TaskRetrySettings
-from models.status import Agency, StepStatus
-from tasks.steps import (
-    decision_outcome,
-    honour_retry_after,
-    is_transient_failure,
-    retry_after_cap,
+from lienthong.adapters.errors import (
+    AgencyDecision,
+    AgencyProtocolError,
+    AgencyRequestRejected,
+    Refused,
+    SupplementRequired,
+    TransientAgencyError,
 )
+from lienthong.models.status import Agency, StepStatus
+from lienthong.services.agency_calls import AgencyOutcome
+from lienthong.services.step_outcomes import StepOutcome, granted, outcome_of
+from lienthong.settings import TaskRetrySettings
+from lienthong.tasks.steps import honour_retry_after, is_transient_failure, retry_after_cap
 
 
 class FakeState:
@@ -51,31 +54,71 @@ def test_prefect_retries_only_transient_failures() -> None:
         assert not is_transient_failure(None, None, FakeState(permanent))  # type: ignore[arg-type]
 
 
+def test_a_grant_succeeds_with_the_agency_s_reference_and_result() -> None:
+    outcome = granted(AgencyOutcome("KS-2026-000123", {"registration_number": "KS-2026-000123"}))
+    assert outcome == StepOutcome(
+        StepStatus.SUCCEEDED, "KS-2026-000123", {"registration_number": "KS-2026-000123"}
+    )
+
+
 def test_decisions_become_their_step_status_with_the_reason() -> None:
     asked = SupplementRequired(Agency.POLICE, "consent missing", ["written consent"])
-    assert decision_outcome(asked) == (
+    assert outcome_of(asked) == StepOutcome(
         StepStatus.AWAITING_SUPPLEMENT,
-        {"reason": "consent missing", "missing_items": ["written consent"]},
+        reason="consent missing",
+        missing_items=["written consent"],
     )
-    assert decision_outcome(Refused(Agency.JUSTICE, "already registered")) == (
-        StepStatus.REFUSED,
-        {"reason": "already registered"},
+    assert outcome_of(Refused(Agency.JUSTICE, "already registered")) == StepOutcome(
+        StepStatus.REFUSED, reason="already registered"
     )
+    # A decision type this version does not know yet is a refusal with its reason.
+    assert outcome_of(AgencyDecision(Agency.JUSTICE, "new kind of no")) == StepOutcome(
+        StepStatus.REFUSED, reason="new kind of no"
+    )
+
+
+def test_the_missing_items_are_a_copy_of_the_agency_s_list() -> None:
+    items = ["written consent"]
+    outcome = outcome_of(SupplementRequired(Agency.POLICE, "consent missing", items))
+    items.append("changed later")
+    assert outcome.missing_items == ["written consent"]
 
 
 @pytest.mark.parametrize(
-    ("exc", "status", "kept"),
+    ("exc", "status", "reason"),
     [
-        (TransientAgencyError(Agency.POLICE, "503 for 001204012345"), StepStatus.FAILED, "503"),
-        (TimeoutError(), StepStatus.FAILED, "TimeoutError"),
-        (ValueError("input_value='Nguyễn Văn An'"), StepStatus.ERROR, "ValueError"),
+        (
+            TransientAgencyError(Agency.POLICE, "503 for 001204012345"),
+            StepStatus.FAILED,
+            "agency unreachable, retries exhausted: police: 503 for 001*******45",
+        ),
+        (
+            TimeoutError(),
+            StepStatus.FAILED,
+            "agency unreachable, retries exhausted: TimeoutError",
+        ),
+        (
+            AgencyRequestRejected(Agency.JUSTICE, "bad field 001204012345", status_code=422),
+            StepStatus.ERROR,
+            "agency rejected our request: bad field 001*******45",
+        ),
+        (
+            AgencyProtocolError(Agency.SOCIAL_INSURANCE, "unreadable answer"),
+            StepStatus.ERROR,
+            "agency rejected our request: unreadable answer",
+        ),
+        (
+            ValueError("input_value='Nguyễn Văn An' 001204012345"),
+            StepStatus.ERROR,
+            "internal error (ValueError); see the run's log",
+        ),
     ],
+    ids=["transient", "timeout", "rejected-request", "protocol", "internal"],
 )
 def test_a_stopped_step_keeps_no_personal_data(
-    exc: BaseException, status: StepStatus, kept: str
+    exc: BaseException, status: StepStatus, reason: str
 ) -> None:
-    got_status, reason = stop_reason(exc)
-    assert got_status == status
-    assert kept in reason
-    assert "001204012345" not in reason
-    assert "Nguyễn" not in reason
+    outcome = outcome_of(exc)
+    assert outcome == StepOutcome(status, reason=reason)
+    assert "001204012345" not in (outcome.reason or "")
+    assert "Nguyễn" not in (outcome.reason or "")

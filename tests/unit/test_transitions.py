@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.status import (
+from lienthong.models.status import (
     DOSSIER_TRANSITIONS,
     STEP_TRANSITIONS,
     STOPPED_STEP_STATUSES,

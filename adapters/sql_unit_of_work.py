@@ -1,0 +1,376 @@
+"""The unit of work over our database (SQLAlchemy 2): one session, one transaction.
+
+Repositories hand the services domain objects (:mod:`lienthong.models.lifecycle`), not rows:
+a dossier read or added is mapped from its rows (once per transaction), and the changes the
+services made to it are copied back onto the same rows when the unit of work commits, so
+SQLAlchemy's optimistic locking (``version_id_col``) still guards every write. A stale row
+at commit, or a reference taken when a dossier is added, becomes
+:class:`~lienthong.models.lifecycle.ConcurrentChange`; any other integrity error is a fault
+and is raised as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import fields
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from lienthong.adapters import tables
+from lienthong.adapters.notifier import DeliveryOutcome
+from lienthong.adapters.report_queries import SqlReportQueries
+from lienthong.adapters.sweep_queries import SqlSweepQueries
+from lienthong.models import lifecycle
+from lienthong.models.audit import GENESIS_HASH, AuditEntry, AuditRecord, chained
+from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
+from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.status import StepKind
+
+# Arbitrary constants naming the PostgreSQL advisory locks of this module.
+_AUDIT_APPEND_LOCK = 0x4C54_4155_4449_54  # "LTAUDIT": serialises audit appends
+_NOTICE_LOCK = 0x4C54_5357_4545_50  # "LTSWEEP": serialises "queue unless queued"
+
+_STEP_FIELDS = tuple(f.name for f in fields(lifecycle.Step) if f.name != "id")
+_DOSSIER_FIELDS = tuple(f.name for f in fields(lifecycle.Dossier) if f.name not in ("id", "steps"))
+# JSON values are copied both ways: the domain object and the row never share a container.
+_JSON_FIELDS = frozenset({"payload", "rejection_reasons", "result", "missing_items"})
+
+
+def _copied(name: str, value: Any) -> Any:
+    return copy.deepcopy(value) if name in _JSON_FIELDS else value
+
+
+def _copy_onto(target: object, source: object, names: Sequence[str]) -> None:
+    """Set each field of ``target`` that differs from ``source``'s (unchanged ones stay clean)."""
+    for name in names:
+        value = getattr(source, name)
+        if getattr(target, name) != value:
+            setattr(target, name, _copied(name, value))
+
+
+def _domain(row: tables.Dossier) -> lifecycle.Dossier:
+    return lifecycle.Dossier(
+        id=row.id,
+        steps=[
+            lifecycle.Step(id=s.id, **{n: _copied(n, getattr(s, n)) for n in _STEP_FIELDS})
+            for s in row.steps
+        ],
+        **{n: _copied(n, getattr(row, n)) for n in _DOSSIER_FIELDS},
+    )
+
+
+def _new_row(dossier: lifecycle.Dossier) -> tables.Dossier:
+    row = tables.Dossier(steps=[tables.Step() for _ in dossier.steps])
+    _save(dossier, row)
+    return row
+
+
+def _save(dossier: lifecycle.Dossier, row: tables.Dossier) -> None:
+    _copy_onto(row, dossier, _DOSSIER_FIELDS)
+    for step, step_row in zip(dossier.steps, row.steps, strict=True):
+        _copy_onto(step_row, step, _STEP_FIELDS)
+
+
+class SqlDossierRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        # Read or added in this transaction, by reference: one domain object per dossier.
+        self._seen: dict[str, tuple[lifecycle.Dossier, tables.Dossier]] = {}
+
+    def add(self, dossier: lifecycle.Dossier) -> None:
+        row = _new_row(dossier)
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError as exc:
+            raise ConcurrentChange(f"dossier {dossier.reference} is on record already") from exc
+        dossier.id = row.id
+        for step, step_row in zip(dossier.steps, row.steps, strict=True):
+            step.id = step_row.id
+        self._seen[dossier.reference] = (dossier, row)
+
+    def find(self, reference: str) -> lifecycle.Dossier | None:
+        if reference in self._seen:
+            return self._seen[reference][0]
+        row = self._session.scalar(
+            select(tables.Dossier)
+            .where(tables.Dossier.reference == reference)
+            .options(selectinload(tables.Dossier.steps))
+        )
+        if row is None:
+            return None
+        dossier = _domain(row)
+        self._seen[reference] = (dossier, row)
+        return dossier
+
+    def get(self, reference: str) -> lifecycle.Dossier:
+        dossier = self.find(reference)
+        if dossier is None:
+            raise DossierNotFound(reference)
+        return dossier
+
+    def acquire_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """One conditional UPDATE, so two runs racing for a dossier cannot both win."""
+        Dossier = tables.Dossier
+        taken = self._session.execute(
+            update(Dossier)
+            .where(
+                Dossier.reference == reference,
+                or_(
+                    Dossier.lease_owner.is_(None),
+                    Dossier.lease_owner == owner,
+                    Dossier.lease_expires_at < now,
+                ),
+            )
+            .values(lease_owner=owner, lease_expires_at=now + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(taken, "rowcount", 0))
+
+    def release_lease(self, reference: str, owner: str) -> None:
+        Dossier = tables.Dossier
+        self._session.execute(
+            update(Dossier)
+            .where(Dossier.reference == reference, Dossier.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    def save_all(self) -> None:
+        """Copy what the services changed onto the rows they were read from."""
+        for dossier, row in self._seen.values():
+            _save(dossier, row)
+
+    def forget(self) -> None:
+        """After a rollback: what was read before it is no longer this transaction's."""
+        self._seen.clear()
+
+
+def _entry(event: tables.AuditEvent) -> AuditEntry:
+    record = AuditRecord(
+        actor=event.actor,
+        action=event.action,
+        occurred_at=event.occurred_at,
+        dossier_reference=event.dossier_reference,
+        step_kind=event.step_kind,
+        status_before=event.status_before,
+        status_after=event.status_after,
+        reason=event.reason,
+        flow_run_id=event.flow_run_id,
+        details=event.details,
+    )
+    return AuditEntry(event.id, record, event.prev_hash, event.hash)
+
+
+class SqlAuditLog:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def append(self, record: AuditRecord) -> int:
+        """Chain ``record`` inside the caller's transaction.
+
+        It commits or rolls back with the change it describes. Appends are serialised
+        (a PostgreSQL advisory lock; SQLite transactions begin IMMEDIATE), and should two
+        writers still race, the unique ``prev_hash`` fails the second rather than fork.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_APPEND_LOCK}
+            )
+        head = self._session.scalar(
+            select(tables.AuditEvent.hash).order_by(tables.AuditEvent.id.desc()).limit(1)
+        )
+        prev_hash = head or GENESIS_HASH
+        stored, hash_ = chained(prev_hash, record)
+        event = tables.AuditEvent(
+            **{f.name: getattr(stored, f.name) for f in fields(AuditRecord)},
+            prev_hash=prev_hash,
+            hash=hash_,
+        )
+        self._session.add(event)
+        self._session.flush()
+        return event.id
+
+    def entries(self, reference: str | None = None) -> Iterator[AuditEntry]:
+        query = select(tables.AuditEvent).order_by(tables.AuditEvent.id)
+        if reference is not None:
+            query = query.where(tables.AuditEvent.dossier_reference == reference)
+        for event in self._session.scalars(query.execution_options(yield_per=1000)):
+            yield _entry(event)
+
+
+class SqlOutbox:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, notice: Notice, now: datetime) -> None:
+        self._session.add(
+            tables.Notification(
+                event_id=str(uuid.uuid4()),
+                dedupe_key=notice.dedupe_key,
+                agency=notice.agency,
+                event_type=notice.event_type,
+                dossier_reference=notice.dossier_reference,
+                step_kind=notice.step_kind,
+                payload=notice.payload,
+                status=tables.NotificationStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    def queued(self, dedupe_keys: Collection[str]) -> set[str]:
+        if not dedupe_keys:
+            return set()
+        self._session.flush()
+        key = tables.Notification.dedupe_key
+        return set(self._session.scalars(select(key).where(key.in_(list(dedupe_keys)))))
+
+    def lock(self) -> None:
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NOTICE_LOCK})
+
+    def claim_due(
+        self, now: datetime, claim_until: datetime, limit: int, reference: str | None
+    ) -> list[OutgoingNotice]:
+        Notification = tables.Notification
+        query = (
+            select(Notification)
+            .where(
+                Notification.status == tables.NotificationStatus.PENDING,
+                Notification.next_attempt_at <= now,
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if reference is not None:
+            query = query.where(Notification.dossier_reference == reference)
+        rows = list(self._session.scalars(query))
+        for row in rows:
+            row.next_attempt_at = claim_until
+        return [
+            OutgoingNotice(r.id, r.agency, r.event_id, dict(r.payload), r.attempts) for r in rows
+        ]
+
+    def record_attempts(
+        self,
+        outcomes: Sequence[tuple[OutgoingNotice, DeliveryOutcome]],
+        now: datetime,
+        next_attempt_at: Sequence[datetime],
+    ) -> None:
+        for (notice, outcome), retry_at in zip(outcomes, next_attempt_at, strict=True):
+            row = self._session.get_one(tables.Notification, notice.id)
+            row.attempts += 1
+            self._session.add(
+                tables.NotificationAttempt(
+                    notification_id=row.id,
+                    attempted_at=now,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    duration_ms=round(outcome.duration_seconds * 1000),
+                )
+            )
+            if outcome.delivered:
+                row.status = tables.NotificationStatus.DELIVERED
+                row.delivered_at = now
+                row.last_error = None
+            else:
+                row.last_error = outcome.error
+                row.next_attempt_at = retry_at
+
+    def pending(self, reference: str | None) -> tuple[int, datetime | None]:
+        Notification = tables.Notification
+        query = select(func.count(), func.min(Notification.next_attempt_at)).where(
+            Notification.status == tables.NotificationStatus.PENDING
+        )
+        if reference is not None:
+            query = query.where(Notification.dossier_reference == reference)
+        count, earliest = self._session.execute(query).one()
+        return int(count), earliest
+
+
+class SqlSupplementLog:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(
+        self,
+        dossier: lifecycle.Dossier,
+        step_kind: StepKind,
+        received_at: datetime,
+        actor: str,
+        payload: dict[str, object],
+    ) -> int:
+        Supplement = tables.Supplement
+        self._session.add(
+            Supplement(
+                dossier_id=dossier.id,
+                step_kind=step_kind,
+                received_at=received_at,
+                actor=actor,
+                payload=dict(payload),
+            )
+        )
+        self._session.flush()
+        rounds = self._session.scalar(
+            select(func.count())
+            .select_from(Supplement)
+            .where(Supplement.dossier_id == dossier.id, Supplement.step_kind == step_kind)
+        )
+        return int(rounds or 0)
+
+
+class SqlUnitOfWork:
+    """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
+
+    session: Session
+    dossiers: SqlDossierRepository
+    audit: SqlAuditLog
+    outbox: SqlOutbox
+    supplements: SqlSupplementLog
+    sweep: SqlSweepQueries
+    reports: SqlReportQueries
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> Self:
+        self.session = self._session_factory()
+        self.dossiers = SqlDossierRepository(self.session)
+        self.audit = SqlAuditLog(self.session)
+        self.outbox = SqlOutbox(self.session)
+        self.supplements = SqlSupplementLog(self.session)
+        self.sweep = SqlSweepQueries(self.session)
+        self.reports = SqlReportQueries(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        try:
+            self.dossiers.save_all()
+            self.session.commit()
+        except StaleDataError as exc:
+            self.rollback()
+            raise ConcurrentChange("another transaction changed the dossier first") from exc
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self.dossiers.forget()

@@ -1,0 +1,253 @@
+"""The record: SQLAlchemy 2 tables for dossiers, steps, the audit trail and the outbox.
+
+Our database, not Prefect's run history, is the system of record (DESIGN.md principle 1).
+Status columns store the enum values as plain strings so the schema reads the same on
+SQLite and PostgreSQL; the allowed changes are enforced in models/status.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp stored as UTC on every backend.
+
+    SQLite has no time zone type: without this, aware datetimes come back naive.
+    Naive datetimes are refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every timestamp in the record must be aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # none_as_null: an absent result or reason list is SQL NULL, not the JSON text 'null'.
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(none_as_null=True),
+        list[Any]: JSON(none_as_null=True),
+    }
+
+
+class Dossier(Base):
+    """One citizen's dossier and where its chain stands."""
+
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        Index("ix_dossiers_province_received", "province_code", "received_at"),
+        Index("ix_dossiers_commune_received", "commune_code", "received_at"),
+        # The monthly report (lienthong/report.py, migration 0002).
+        Index("ix_dossiers_received_at", "received_at"),
+        Index("ix_dossiers_completed_at", "completed_at"),
+        Index("ix_dossiers_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    # Unknown only for a dossier rejected at intake before its chain could be read.
+    chain: Mapped[Chain | None] = mapped_column(_enum(Chain))
+    status: Mapped[DossierStatus] = mapped_column(_enum(DossierStatus), index=True)
+    province_code: Mapped[str] = mapped_column(String(8))
+    commune_code: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+    # When the statutory clock (re)started: the dossier became complete.
+    clock_started_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    late_filing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The dossier as received (after normalisation when valid): personal data, never logged.
+    payload: Mapped[dict[str, Any]]
+    # Why intake rejected it: [{"path": ..., "message": ...}].
+    rejection_reasons: Mapped[list[Any] | None]
+    # Per-dossier run guard: who may call agencies for this dossier right now.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    steps: Mapped[list[Step]] = relationship(
+        back_populates="dossier", order_by="Step.position", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+
+class Step(Base):
+    """One procedure of a chain, performed by one agency."""
+
+    __tablename__ = "steps"
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "kind", name="uq_steps_dossier_kind"),
+        Index("ix_steps_status_due", "status", "due_at"),
+        # The monthly report (lienthong/report.py, migration 0002).
+        Index("ix_steps_started_at", "started_at"),
+        Index("ix_steps_finished_at", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    kind: Mapped[StepKind] = mapped_column(_enum(StepKind))
+    agency: Mapped[Agency] = mapped_column(_enum(Agency))
+    position: Mapped[int]
+    status: Mapped[StepStatus] = mapped_column(_enum(StepStatus))
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Sent as Idempotency-Key on every call for this step: derived from dossier and step.
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    agency_reference: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict[str, Any] | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    missing_items: Mapped[list[Any] | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="steps")
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+
+class Supplement(Base):
+    """Data an applicant brought after a request for supplementation: kept, never overwritten."""
+
+    __tablename__ = "supplements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    step_kind: Mapped[StepKind] = mapped_column(_enum(StepKind))
+    received_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every action (DESIGN.md principle 5).
+
+    ``prev_hash`` is unique: two writers that read the same chain head cannot both append,
+    so the chain can never fork, on any backend.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    dossier_reference: Mapped[str | None] = mapped_column(String(64), index=True)
+    step_kind: Mapped[str | None] = mapped_column(String(32))
+    status_before: Mapped[str | None] = mapped_column(String(32))
+    status_after: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None]
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Notification(Base):
+    """Outbox row: written with the status change, delivered later until acknowledged."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Sent to receivers so they can drop duplicates.
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # What this notice is about; unique so the same notice is never queued twice.
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    agency: Mapped[Agency] = mapped_column(_enum(Agency))
+    event_type: Mapped[str] = mapped_column(String(64))
+    dossier_reference: Mapped[str] = mapped_column(String(64), index=True)
+    step_kind: Mapped[StepKind | None] = mapped_column(_enum(StepKind))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[NotificationStatus] = mapped_column(_enum(NotificationStatus))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    attempt_log: Mapped[list[NotificationAttempt]] = relationship(
+        back_populates="notification", order_by="NotificationAttempt.id"
+    )
+
+
+class NotificationAttempt(Base):
+    """Every delivery attempt, successful or not."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int]
+
+    notification: Mapped[Notification] = relationship(back_populates="attempt_log")

@@ -1,0 +1,137 @@
+"""Intake at the one-stop shop: validate a dossier and store it, valid or not.
+
+A valid dossier is stored with its planned steps, ready for its chain. An invalid one is
+stored too, as rejected with every reason, so nothing the citizen handed in is lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lienthong.models.chains import StepPlan, birth_plan, death_plan
+from lienthong.models.dossier import BirthDossier, DeathDossier
+from lienthong.models.lifecycle import Change, ConcurrentChange, Dossier
+from lienthong.models.status import Chain
+from lienthong.models.validation import DossierInvalid, Problem, parse_dossier
+from lienthong.services import ledger
+from lienthong.services.container import Container
+from lienthong.services.ledger import Actor
+
+
+class DuplicateReference(ValueError):
+    """The reference is already on record; resume it instead of submitting it again."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"a dossier with reference {reference} is already on record; "
+            f"see `lienthong status {reference}` or resume it with `lienthong run {reference}`"
+        )
+        self.reference = reference
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    reference: str
+    chain: Chain | None
+    accepted: bool
+    problems: tuple[Problem, ...] = ()
+    late_filing_reason: str | None = None
+
+
+def plan_for(dossier: BirthDossier | DeathDossier) -> list[StepPlan]:
+    if isinstance(dossier, BirthDossier):
+        return birth_plan()
+    return death_plan(dossier.scope, dossier.funeral_payer_basis)
+
+
+def _text(raw: Mapping[str, Any], *path: str) -> str:
+    value: Any = raw
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value if isinstance(value, str) else ""
+
+
+def _received_at(raw: Mapping[str, Any], now: datetime) -> datetime:
+    """When a rejected dossier was received: its own ``received_at`` if usable, else ``now``.
+
+    A ``received_at`` in the future (one reason to reject) is not kept as the record's time.
+    """
+    try:
+        parsed = datetime.fromisoformat(_text(raw, "received_at"))
+    except ValueError:
+        return now
+    return parsed if parsed.tzinfo and parsed <= now else now
+
+
+def receive(container: Container, raw: Mapping[str, Any], actor: Actor) -> IntakeResult:
+    """Validate and store one dossier. Raises DuplicateReference for a known reference."""
+    now = container.clock.now()
+    try:
+        dossier = parse_dossier(raw, now=now)
+    except DossierInvalid as invalid:
+        return _store_rejected(container, raw, invalid, actor, now)
+    stored, changes = Dossier.receive(
+        reference=dossier.reference,
+        chain=dossier.chain,
+        province_code=dossier.province_code,
+        commune_code=dossier.commune_code,
+        received_at=dossier.received_at,
+        late_filing=dossier.late_filing,
+        payload=dossier.model_dump(mode="json"),
+        plan=plan_for(dossier),
+        deadlines=container.deadlines,
+        now=now,
+    )
+    _store(container, stored, changes, actor, now)
+    return IntakeResult(
+        dossier.reference, dossier.chain, True, late_filing_reason=dossier.late_filing_reason
+    )
+
+
+def _store(
+    container: Container, dossier: Dossier, changes: list[Change], actor: Actor, now: datetime
+) -> None:
+    """Store a new dossier with the audit events (and notices) of its first changes.
+
+    A concurrent intake of the same reference that won the race becomes
+    :class:`DuplicateReference`; any other conflict (the audit chain's head) is re-raised as
+    it is: it is a fault to investigate, not a duplicate to report to the operator.
+    """
+    with container.unit_of_work() as uow:
+        if uow.dossiers.find(dossier.reference) is not None:
+            raise DuplicateReference(dossier.reference)
+        try:
+            uow.dossiers.add(dossier)
+            ledger.record(uow, dossier, changes, actor, now, container.deadlines.calendar)
+            uow.commit()
+        except ConcurrentChange as exc:
+            uow.rollback()
+            if uow.dossiers.find(dossier.reference) is None:
+                raise
+            raise DuplicateReference(dossier.reference) from exc
+
+
+def _store_rejected(
+    container: Container,
+    raw: Mapping[str, Any],
+    invalid: DossierInvalid,
+    actor: Actor,
+    now: datetime,
+) -> IntakeResult:
+    reference = invalid.reference or f"REJ-{now:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+    dossier, changes = Dossier.reject(
+        reference=reference,
+        chain=invalid.chain,
+        province_code=_text(raw, "jurisdiction", "province_code")[:8],
+        commune_code=_text(raw, "jurisdiction", "commune_code")[:16],
+        received_at=_received_at(raw, now),
+        payload=dict(raw),
+        problems=[p.model_dump() for p in invalid.problems],
+        now=now,
+    )
+    _store(container, dossier, changes, actor, now)
+    return IntakeResult(reference, invalid.chain, False, tuple(invalid.problems))

@@ -1,0 +1,29 @@
+"""The per-dossier run guard: at most one run calls agencies for a dossier at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from lienthong.services.container import Container
+
+
+def acquire_lease(container: Container, reference: str, owner: str) -> bool:
+    """Take (or renew) the dossier's lease for ``owner``; False while another run holds it.
+
+    A lease left by a dead process expires after ``lease_seconds``.
+    """
+    with container.unit_of_work() as uow:
+        taken = uow.dossiers.acquire_lease(
+            reference,
+            owner,
+            container.clock.now(),
+            timedelta(seconds=container.settings.lease_seconds),
+        )
+        uow.commit()
+        return taken
+
+
+def release_lease(container: Container, reference: str, owner: str) -> None:
+    with container.unit_of_work() as uow:
+        uow.dossiers.release_lease(reference, owner)
+        uow.commit()

@@ -1,0 +1,58 @@
+"""What an agency call's result or exception means for its step: the one place that decides.
+
+A grant succeeds; a decision (refusal, request for supplementation) is recorded with the
+agency's words; an unreachable agency (after every retry) leaves the step ``failed`` for
+the sweep to resume; anything else is an ``error`` a person must look at. Only the agency
+adapters' messages are kept, scrubbed: any other exception's text may hold personal data
+(a validation error quotes its input), so only its type is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lienthong.adapters.errors import (
+    AgencyDecision,
+    AgencyError,
+    SupplementRequired,
+    TransientAgencyError,
+)
+from lienthong.models.masking import scrub
+from lienthong.models.status import StepStatus
+from lienthong.services.agency_calls import AgencyOutcome
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    status: StepStatus
+    agency_reference: str | None = None
+    result: dict[str, Any] | None = None
+    reason: str | None = None
+    missing_items: list[str] | None = None
+
+
+def granted(outcome: AgencyOutcome) -> StepOutcome:
+    return StepOutcome(StepStatus.SUCCEEDED, outcome.agency_reference, outcome.result)
+
+
+def outcome_of(exc: BaseException) -> StepOutcome:
+    """The step's outcome when its agency call ended with ``exc``."""
+    if isinstance(exc, SupplementRequired):
+        missing = list(exc.missing_items)
+        return StepOutcome(StepStatus.AWAITING_SUPPLEMENT, reason=exc.reason, missing_items=missing)
+    if isinstance(exc, AgencyDecision):
+        # Refused, or a decision type this version does not know yet: a refusal with its reason.
+        return StepOutcome(StepStatus.REFUSED, reason=exc.reason)
+    if isinstance(exc, TransientAgencyError | TimeoutError):
+        detail = scrub(str(exc)) or type(exc).__name__
+        return StepOutcome(
+            StepStatus.FAILED, reason=f"agency unreachable, retries exhausted: {detail}"
+        )
+    if isinstance(exc, AgencyError):
+        return StepOutcome(
+            StepStatus.ERROR, reason=f"agency rejected our request: {scrub(exc.message)}"
+        )
+    return StepOutcome(
+        StepStatus.ERROR, reason=f"internal error ({type(exc).__name__}); see the run's log"
+    )

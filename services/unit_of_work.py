@@ -1,0 +1,152 @@
+"""The unit of work the services run in, and the repositories it offers: abstract.
+
+A service opens one unit of work per use case (``with container.unit_of_work() as uow``),
+works through its repositories and calls ``uow.commit()``; leaving the block without a
+commit rolls everything back. The SQL implementation is
+:class:`lienthong.adapters.sql_unit_of_work.SqlUnitOfWork`; tests use hand-written fakes
+(tests/fakes.py). Both match these protocols structurally, so adapters never import the
+service layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+
+from lienthong.adapters.notifier import DeliveryOutcome
+from lienthong.models.audit import AuditEntry, AuditRecord
+from lienthong.models.lifecycle import Dossier, DossierNotFound
+from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.overdue import DossierCandidate, StepCandidate
+from lienthong.models.report import DayPoint, Period, Row, Scope
+from lienthong.models.status import StepKind
+
+__all__ = ["DossierNotFound", "UnitOfWork"]
+
+
+class DossierRepository(Protocol):
+    """Dossiers with their steps, by the operator's reference.
+
+    Dossiers read or added through the repository are saved when the unit of work commits.
+    """
+
+    def add(self, dossier: Dossier) -> None:
+        """Store a new dossier; its and its steps' ids are set at once."""
+
+    def find(self, reference: str) -> Dossier | None: ...
+
+    def get(self, reference: str) -> Dossier:
+        """The dossier, or :class:`DossierNotFound`."""
+
+    def acquire_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Take the per-dossier run guard for ``owner`` (or renew it); False if another holds
+        a live one. Atomic on every backend."""
+
+    def release_lease(self, reference: str, owner: str) -> None: ...
+
+
+class AuditLog(Protocol):
+    """The append-only, hash-chained trail of every action."""
+
+    def append(self, record: AuditRecord) -> int:
+        """Chain ``record`` after the current head; returns the new event's id."""
+
+    def entries(self, reference: str | None = None) -> Iterator[AuditEntry]:
+        """Every event in order (of one dossier, or the whole chain)."""
+
+
+class Outbox(Protocol):
+    """Notifications to deliver: rows first, signed webhooks later, until acknowledged."""
+
+    def add(self, notice: Notice, now: datetime) -> None: ...
+
+    def queued(self, dedupe_keys: Collection[str]) -> set[str]:
+        """Which of ``dedupe_keys`` are queued already (delivered or not)."""
+
+    def lock(self) -> None:
+        """Serialise "queue unless queued" between concurrent writers for this transaction."""
+
+    def claim_due(
+        self, now: datetime, claim_until: datetime, limit: int, reference: str | None
+    ) -> list[OutgoingNotice]:
+        """Due notices, each pushed to ``claim_until`` so a second dispatcher skips them."""
+
+    def record_attempts(
+        self,
+        outcomes: Sequence[tuple[OutgoingNotice, DeliveryOutcome]],
+        now: datetime,
+        next_attempt_at: Sequence[datetime],
+    ) -> None:
+        """Keep every attempt; delivered ones are done, the others wait for their next try."""
+
+    def pending(self, reference: str | None) -> tuple[int, datetime | None]:
+        """How many are still to deliver, and the earliest next attempt."""
+
+
+class SupplementLog(Protocol):
+    """What applicants brought after a request for supplementation: kept, never overwritten."""
+
+    def add(
+        self,
+        dossier: Dossier,
+        step_kind: StepKind,
+        received_at: datetime,
+        actor: str,
+        payload: dict[str, object],
+    ) -> int:
+        """Keep one supplement; returns how many the step has had (its round)."""
+
+
+class SweepQueries(Protocol):
+    """The candidates of the overdue sweep, pre-filtered by the database."""
+
+    def step_candidates(
+        self, now: datetime, due_soon_limit: datetime, stuck_after: timedelta, window_days: int
+    ) -> list[StepCandidate]: ...
+
+    def dossier_candidates(
+        self, now: datetime, stuck_after: timedelta
+    ) -> list[DossierCandidate]: ...
+
+
+class ReportQueries(Protocol):
+    """The report's figures, computed by the database."""
+
+    def figures(self, period: Period, scope: Scope) -> tuple[list[Row], list[DayPoint]]: ...
+
+
+class UnitOfWork(Protocol):
+    """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
+
+    @property
+    def dossiers(self) -> DossierRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def supplements(self) -> SupplementLog: ...
+
+    @property
+    def sweep(self) -> SweepQueries: ...
+
+    @property
+    def reports(self) -> ReportQueries: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

@@ -1,0 +1,98 @@
+"""What operators and flows see of a dossier: statuses, references and local times.
+
+No personal data: a view carries the reference, codes, statuses and the agencies' words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lienthong.models.lifecycle import Dossier
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.services.container import Container
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A step as the flow sees it: statuses and references, no personal data."""
+
+    kind: StepKind
+    agency: Agency
+    position: int
+    status: StepStatus
+    attempts: int
+    agency_reference: str | None
+    reason: str | None
+    missing_items: list[str] | None
+    due_at: str | None
+    on_time: bool | None
+
+
+@dataclass(frozen=True)
+class DossierView:
+    reference: str
+    chain: Chain | None
+    status: DossierStatus
+    province_code: str
+    commune_code: str
+    due_at: str | None
+    steps: tuple[StepView, ...]
+
+
+def local_time(moment: datetime | None, timezone: str) -> str | None:
+    """Times shown to operators are local (Asia/Ho_Chi_Minh by default), to the second."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+def view_of(dossier: Dossier, timezone: str) -> DossierView:
+    return DossierView(
+        reference=dossier.reference,
+        chain=dossier.chain,
+        status=dossier.status,
+        province_code=dossier.province_code,
+        commune_code=dossier.commune_code,
+        due_at=local_time(dossier.due_at, timezone),
+        steps=tuple(
+            StepView(
+                kind=s.kind,
+                agency=s.agency,
+                position=s.position,
+                status=s.status,
+                attempts=s.attempts,
+                agency_reference=s.agency_reference,
+                reason=s.reason,
+                missing_items=s.missing_items,
+                due_at=local_time(s.due_at, timezone),
+                on_time=s.on_time,
+            )
+            for s in dossier.steps
+        ),
+    )
+
+
+def load_view(container: Container, reference: str) -> DossierView:
+    with container.unit_of_work() as uow:
+        return view_of(uow.dossiers.get(reference), container.settings.calendar.timezone)
+
+
+def events(container: Container, reference: str) -> list[dict[str, Any]]:
+    """The dossier's audit events, oldest first, times local."""
+    timezone = container.settings.calendar.timezone
+    with container.unit_of_work() as uow:
+        return [
+            {
+                "at": local_time(e.record.occurred_at, timezone),
+                "actor": e.record.actor,
+                "action": e.record.action,
+                "step": e.record.step_kind,
+                "before": e.record.status_before,
+                "after": e.record.status_after,
+                "reason": e.record.reason,
+            }
+            for e in uow.audit.entries(reference)
+        ]

@@ -1,0 +1,100 @@
+"""The simulator's own settings: where it listens, which faults it injects, whom it trusts.
+
+:class:`SimulatorSettings` reads ``LIENTHONG_SIMULATOR_*`` variables (or a ``.env`` file),
+nested groups with a double underscore: ``LIENTHONG_SIMULATOR_PORT``,
+``LIENTHONG_SIMULATOR_FAULTS__AGENCIES__ERROR_503_RATE=0.1``. The application's settings
+know nothing of the faults; they only read the host and port, to point the agencies'
+default endpoints at the simulator.
+
+Each agency's :class:`AgencyCredentials` are handed in by whoever starts the simulator
+(``lienthong.simulator_config`` builds them from the application's settings), so that both
+sides agree on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lienthong.models.contract.http import DEFAULT_SIMULATOR_HOST, DEFAULT_SIMULATOR_PORT
+
+
+class FaultProfile(BaseModel):
+    """Faults the simulator injects into one kind of request (agency calls or webhooks).
+
+    Rates are probabilities per request and are drawn in this order; their sum must be <= 1.
+    """
+
+    latency_ms: float = Field(0.0, ge=0)
+    latency_jitter_ms: float = Field(0.0, ge=0)
+    rate_limit_rate: float = Field(0.0, ge=0, le=1)
+    error_500_rate: float = Field(0.0, ge=0, le=1)
+    error_503_rate: float = Field(0.0, ge=0, le=1)
+    timeout_rate: float = Field(0.0, ge=0, le=1)
+    drop_rate: float = Field(0.0, ge=0, le=1)
+    # The request IS processed and committed, then the connection is dropped unanswered.
+    processed_then_drop_rate: float = Field(0.0, ge=0, le=1)
+    # A "timeout" hangs this long before processing and answering (set it past the client's).
+    timeout_seconds: float = Field(2.0, ge=0)
+    retry_after_seconds: int = Field(1, ge=0)
+    # The next N requests fail with 503 whatever the rates say (deterministic scenarios).
+    fail_first: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _rates_sum_to_at_most_one(self) -> FaultProfile:
+        total = (
+            self.rate_limit_rate
+            + self.error_500_rate
+            + self.error_503_rate
+            + self.timeout_rate
+            + self.drop_rate
+            + self.processed_then_drop_rate
+        )
+        if total > 1.0:
+            raise ValueError(f"fault rates add up to {total}, more than 1")
+        return self
+
+
+class OutageWindow(BaseModel):
+    """A time window in which the listed agencies (slugs; empty = all) answer 503."""
+
+    start: datetime
+    end: datetime
+    agencies: list[str] = Field(default_factory=list)
+
+
+class SimulatorFaultSettings(BaseModel):
+    """Fault injection for the agency simulator; replaceable at run time (PUT /admin/faults)."""
+
+    seed: int | None = None
+    agencies: FaultProfile = Field(default_factory=FaultProfile)
+    webhooks: FaultProfile = Field(default_factory=FaultProfile)
+    outages: list[OutageWindow] = Field(default_factory=list)
+
+
+class SimulatorSettings(BaseSettings):
+    """What ``lienthong simulator`` reads from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LIENTHONG_SIMULATOR_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    host: str = DEFAULT_SIMULATOR_HOST
+    port: int = DEFAULT_SIMULATOR_PORT
+    faults: SimulatorFaultSettings = Field(default_factory=SimulatorFaultSettings)
+
+
+@dataclass(frozen=True)
+class AgencyCredentials:
+    """What one simulated agency checks: the API key its callers must send, and the secret
+    its webhook receiver verifies signatures with. Every agency has both; the commune has no
+    API and only its webhook secret is used."""
+
+    api_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)

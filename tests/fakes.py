@@ -1,0 +1,298 @@
+"""Hand-written fakes of the unit of work and its repositories, for service tests.
+
+A :class:`FakeStore` is the "database": committed dossiers, audit events, notices and
+supplements. Each :class:`FakeUnitOfWork` works on its own copies (a dossier is copied when
+the transaction first reads it, a notice when it first changes it) and writes them back
+only on ``commit()``, so a service that fails half-way leaves the store as it was, as a
+real transaction would. The sweep's and report's SQL have no fake: tests of those use the real
+databases (tests/integration).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from lienthong.adapters.notifier import DeliveryOutcome
+from lienthong.models.audit import GENESIS_HASH, AuditEntry, AuditRecord, chained
+from lienthong.models.clock import Clock, ManualClock
+from lienthong.models.deadlines import Deadlines
+from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
+from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.overdue import DossierCandidate, StepCandidate
+from lienthong.models.report import DayPoint, Period, Row, Scope
+from lienthong.models.status import StepKind
+from lienthong.services.container import Container, PerLoop
+from lienthong.settings import Settings
+
+
+@dataclass
+class StoredNotice:
+    id: int
+    event_id: str
+    notice: Notice
+    next_attempt_at: datetime
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    outcomes: list[DeliveryOutcome] = field(default_factory=list)
+
+
+@dataclass
+class Lease:
+    owner: str
+    expires_at: datetime
+
+
+@dataclass
+class FakeStore:
+    dossiers: dict[str, Dossier] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+    notices: list[StoredNotice] = field(default_factory=list)
+    supplements: list[tuple[str, StepKind, datetime, str, dict[str, object]]] = field(
+        default_factory=list
+    )
+    leases: dict[str, Lease] = field(default_factory=dict)
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    commits: int = 0
+
+
+class FakeDossiers:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, dossier: Dossier) -> None:
+        if dossier.reference in self._uow.state.dossiers:
+            raise ConcurrentChange(f"dossier {dossier.reference} is on record already")
+        dossier.id = next(self._uow.store.ids)
+        for step in dossier.steps:
+            step.id = next(self._uow.store.ids)
+        self._uow.state.dossiers[dossier.reference] = dossier
+        self._uow.owned.add(dossier.reference)
+
+    def find(self, reference: str) -> Dossier | None:
+        return self._uow.own(reference)
+
+    def get(self, reference: str) -> Dossier:
+        dossier = self.find(reference)
+        if dossier is None:
+            raise DossierNotFound(reference)
+        return dossier
+
+    def acquire_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        if reference not in self._uow.state.dossiers:
+            return False
+        held = self._uow.state.leases.get(reference)
+        if held is not None and held.owner != owner and held.expires_at >= now:
+            return False
+        self._uow.state.leases[reference] = Lease(owner, now + ttl)
+        return True
+
+    def release_lease(self, reference: str, owner: str) -> None:
+        held = self._uow.state.leases.get(reference)
+        if held is not None and held.owner == owner:
+            del self._uow.state.leases[reference]
+
+
+class FakeAuditLog:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def append(self, record: AuditRecord) -> int:
+        events = self._uow.state.audit
+        prev_hash = events[-1].hash if events else GENESIS_HASH
+        stored, hash_ = chained(prev_hash, record)
+        entry = AuditEntry(next(self._uow.store.ids), stored, prev_hash, hash_)
+        events.append(entry)
+        return entry.id
+
+    def entries(self, reference: str | None = None) -> Iterator[AuditEntry]:
+        for entry in list(self._uow.state.audit):
+            if reference is None or entry.record.dossier_reference == reference:
+                yield entry
+
+
+class FakeOutbox:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, notice: Notice, now: datetime) -> None:
+        # The real outbox's unique dedupe key refuses this at commit (an integrity fault):
+        # services ask queued() first.
+        assert not self.queued([notice.dedupe_key]), f"{notice.dedupe_key} is queued already"
+        stored = StoredNotice(next(self._uow.store.ids), str(uuid.uuid4()), notice, now)
+        self._uow.state.notices.append(stored)
+
+    def queued(self, dedupe_keys: Collection[str]) -> set[str]:
+        keys = set(dedupe_keys)
+        return {n.notice.dedupe_key for n in self._uow.state.notices} & keys
+
+    def lock(self) -> None:
+        """A fake store has one writer at a time."""
+
+    def claim_due(
+        self, now: datetime, claim_until: datetime, limit: int, reference: str | None
+    ) -> list[OutgoingNotice]:
+        due = [
+            self._uow.own_notice(n.id)
+            for n in self._uow.state.notices
+            if n.delivered_at is None
+            and n.next_attempt_at <= now
+            and reference in (None, n.notice.dossier_reference)
+        ][:limit]
+        for stored in due:
+            stored.next_attempt_at = claim_until
+        return [
+            OutgoingNotice(n.id, n.notice.agency, n.event_id, dict(n.notice.payload), n.attempts)
+            for n in due
+        ]
+
+    def record_attempts(
+        self,
+        outcomes: Sequence[tuple[OutgoingNotice, DeliveryOutcome]],
+        now: datetime,
+        next_attempt_at: Sequence[datetime],
+    ) -> None:
+        for (notice, outcome), retry_at in zip(outcomes, next_attempt_at, strict=True):
+            stored = self._uow.own_notice(notice.id)
+            stored.attempts += 1
+            stored.outcomes.append(outcome)
+            if outcome.delivered:
+                stored.delivered_at = now
+            else:
+                stored.next_attempt_at = retry_at
+
+    def pending(self, reference: str | None) -> tuple[int, datetime | None]:
+        waiting = [
+            n.next_attempt_at
+            for n in self._uow.state.notices
+            if n.delivered_at is None and reference in (None, n.notice.dossier_reference)
+        ]
+        return len(waiting), min(waiting, default=None)
+
+
+class FakeSupplements:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(
+        self,
+        dossier: Dossier,
+        step_kind: StepKind,
+        received_at: datetime,
+        actor: str,
+        payload: dict[str, object],
+    ) -> int:
+        kept = self._uow.state.supplements
+        kept.append((dossier.reference, step_kind, received_at, actor, dict(payload)))
+        return sum(1 for ref, kind, *_ in kept if ref == dossier.reference and kind == step_kind)
+
+
+class NoSqlHere:
+    """The sweep's and report's queries are SQL: their tests use the real databases."""
+
+    def step_candidates(
+        self, now: datetime, due_soon_limit: datetime, stuck_after: timedelta, window_days: int
+    ) -> list[StepCandidate]:
+        raise NotImplementedError("the sweep's queries are tested on real databases")
+
+    def dossier_candidates(self, now: datetime, stuck_after: timedelta) -> list[DossierCandidate]:
+        raise NotImplementedError("the sweep's queries are tested on real databases")
+
+    def figures(self, period: Period, scope: Scope) -> tuple[list[Row], list[DayPoint]]:
+        raise NotImplementedError("the report's queries are tested on real databases")
+
+
+class FakeUnitOfWork:
+    """One transaction over a :class:`FakeStore`: changes are kept only on commit."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> Self:
+        self.rollback()
+        self.dossiers = FakeDossiers(self)
+        self.audit = FakeAuditLog(self)
+        self.outbox = FakeOutbox(self)
+        self.supplements = FakeSupplements(self)
+        self.sweep = self.reports = NoSqlHere()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def own(self, reference: str) -> Dossier | None:
+        """The transaction's own copy of a stored dossier, made when it is first read."""
+        dossier = self.state.dossiers.get(reference)
+        if dossier is not None and reference not in self.owned:
+            dossier = self.state.dossiers[reference] = copy.deepcopy(dossier)
+            self.owned.add(reference)
+        return dossier
+
+    def own_notice(self, notice_id: int) -> StoredNotice:
+        """The transaction's own copy of a queued notice, made before it is changed."""
+        notices = self.state.notices
+        index = next(i for i, n in enumerate(notices) if n.id == notice_id)
+        if notice_id not in self.owned_notices:
+            notices[index] = replace(notices[index], outcomes=list(notices[index].outcomes))
+            self.owned_notices.add(notice_id)
+        return notices[index]
+
+    def commit(self) -> None:
+        """Keep this transaction's state; what was read stays tracked, as in a session."""
+        self.store.dossiers = {
+            reference: copy.deepcopy(d) if reference in self.owned else d
+            for reference, d in self.state.dossiers.items()
+        }
+        self.store.notices = [
+            replace(n, outcomes=list(n.outcomes)) if n.id in self.owned_notices else n
+            for n in self.state.notices
+        ]
+        self.store.audit = list(self.state.audit)
+        self.store.supplements = list(self.state.supplements)
+        self.store.leases = dict(self.state.leases)
+        self.store.commits += 1
+
+    def rollback(self) -> None:
+        """Start again from what the store holds (its objects are copied before any change)."""
+        self.state = replace(
+            self.store,
+            dossiers=dict(self.store.dossiers),
+            audit=list(self.store.audit),
+            notices=list(self.store.notices),
+            supplements=list(self.store.supplements),
+            leases=dict(self.store.leases),
+        )
+        self.owned: set[str] = set()
+        self.owned_notices: set[int] = set()
+
+
+def fake_container(
+    clock: Clock | None = None, settings: Settings | None = None, **changes: Any
+) -> tuple[Container, FakeStore]:
+    """A container over a fresh fake store (no database, no network)."""
+    settings = settings or Settings()
+    store = FakeStore()
+
+    def no_network() -> Any:
+        raise AssertionError("this test does not reach the network; pass a client")
+
+    container = Container(
+        settings=settings,
+        unit_of_work=lambda: FakeUnitOfWork(store),
+        deadlines=Deadlines.from_settings(settings.calendar),
+        clock=clock or ManualClock(datetime.fromisoformat("2026-03-02T09:00:00+07:00")),
+        agency_clients=PerLoop(no_network),
+        webhook_notifier=PerLoop(no_network),
+    )
+    return replace(container, **changes), store
