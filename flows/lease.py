@@ -17,7 +17,8 @@ from lienthong.services.container import Container
 from lienthong.services.leases import acquire_lease, release_lease
 
 logger = logging.getLogger(__name__)
-_POLL_SECONDS = 0.5
+# How often a waiting run asks again: often enough to notice within a fraction of a lease.
+_MAX_POLL_SECONDS = 0.5
 
 
 class DossierBusy(RuntimeError):
@@ -70,7 +71,7 @@ async def dossier_lease(container: Container, reference: str, owner: str) -> Asy
         waited = time.monotonic() - started
         if waited >= container.settings.lease_wait_seconds:
             raise DossierBusy(reference, waited)
-        await asyncio.sleep(_POLL_SECONDS)
+        await asyncio.sleep(min(_MAX_POLL_SECONDS, container.settings.lease_seconds / 6))
     holder = asyncio.current_task()
     lost = False
 

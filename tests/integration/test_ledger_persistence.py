@@ -58,7 +58,7 @@ RECORD_TABLES = (
 )
 # Fewer examples than the unit test, which explores the rules: here each operation is a few
 # real transactions, and what is checked is that storage keeps what the rules decided.
-PERSISTENCE_SETTINGS = settings(max_examples=3, stateful_step_count=40, deadline=None)
+PERSISTENCE_SETTINGS = settings(max_examples=3, stateful_step_count=30, deadline=None)
 
 
 def sql_storage(session_factory: sessionmaker[Session], close: Callable[[], None]) -> Storage:
