@@ -154,19 +154,12 @@ class SqlDossierRepository:
         self._seen.clear()
 
 
+# The audit table's columns that hold a record's fields (the rest chain it: id and hashes).
+_AUDIT_FIELDS = tuple(f.name for f in fields(AuditRecord))
+
+
 def _entry(event: tables.AuditEvent) -> AuditEntry:
-    record = AuditRecord(
-        actor=event.actor,
-        action=event.action,
-        occurred_at=event.occurred_at,
-        dossier_reference=event.dossier_reference,
-        step_kind=event.step_kind,
-        status_before=event.status_before,
-        status_after=event.status_after,
-        reason=event.reason,
-        flow_run_id=event.flow_run_id,
-        details=event.details,
-    )
+    record = AuditRecord(**{name: getattr(event, name) for name in _AUDIT_FIELDS})
     return AuditEntry(event.id, record, event.prev_hash, event.hash)
 
 
@@ -191,7 +184,7 @@ class SqlAuditLog:
         prev_hash = head or GENESIS_HASH
         stored, hash_ = chained(prev_hash, record)
         event = tables.AuditEvent(
-            **{f.name: getattr(stored, f.name) for f in fields(AuditRecord)},
+            **{name: getattr(stored, name) for name in _AUDIT_FIELDS},
             prev_hash=prev_hash,
             hash=hash_,
         )

@@ -65,7 +65,7 @@ async def _advance(container: Container, reference: str) -> DossierView:
     perform_step = configured_perform_step(container.settings.task_retry)
     view = await asyncio.to_thread(load_view, container, reference)
     for kind in [s.kind for s in view.steps]:
-        status = next(s.status for s in view.steps if s.kind == kind)
+        status = view.step(kind).status
         if status in DONE:
             continue
         if status in PARKED:
@@ -86,7 +86,7 @@ async def _stop(container: Container, reference: str, kind: StepKind, exc: Excep
     was in progress, e.g. recording the agency's answer (``error``, for a person). A step
     that is not in progress any more was recorded already: the exception is the run's."""
     view = await asyncio.to_thread(load_view, container, reference)
-    if next(s.status for s in view.steps if s.kind == kind) != StepStatus.IN_PROGRESS:
+    if view.step(kind).status != StepStatus.IN_PROGRESS:
         raise exc
     return await stop_step(reference, kind, outcome_of(exc))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,7 +83,7 @@ def chained(prev_hash: str, record: AuditRecord) -> tuple[AuditRecord, str]:
     """``record`` as it is stored (details canonical, time required aware) and its hash."""
     if record.occurred_at.tzinfo is None:
         raise ValueError("audit events need a timezone-aware time")
-    stored = AuditRecord(**{**record.__dict__, "details": canonical_details(record.details)})
+    stored = replace(record, details=canonical_details(record.details))
     return stored, event_hash(prev_hash, stored)
 
 

@@ -41,6 +41,9 @@ class DossierView:
     due_at: str | None
     steps: tuple[StepView, ...]
 
+    def step(self, kind: StepKind) -> StepView:
+        return next(s for s in self.steps if s.kind == kind)
+
 
 def local_time(moment: datetime | None, timezone: str) -> str | None:
     """Times shown to operators are local (Asia/Ho_Chi_Minh by default), to the second."""

@@ -44,7 +44,7 @@ def flow_run_actor() -> Actor:
 
 def emit_step_event(view: DossierView, kind: StepKind) -> None:
     """A Prefect event per step outcome, on the dossier as resource, for automations."""
-    step = next(s for s in view.steps if s.kind == kind)
+    step = view.step(kind)
     emit_event(
         event=f"lienthong.step.{step.status.value}",
         resource={
@@ -154,7 +154,7 @@ async def _finish(reference: str, kind: StepKind, outcome: StepOutcome) -> StepS
         finish_step, current_container(), reference, kind, outcome, flow_run_actor()
     )
     emit_step_event(view, kind)
-    status = next(s.status for s in view.steps if s.kind == kind)
+    status = view.step(kind).status
     logger.info("dossier %s step %s: %s", reference, kind.value, status.value)
     return status
 

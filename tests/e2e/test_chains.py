@@ -76,9 +76,7 @@ async def test_both_chains_complete_with_every_outcome_recorded(
     assert card.agency_reference is not None
     assert len(card.agency_reference) == 10
     with app.unit_of_work() as uow:
-        card_data = next(
-            s.result for s in uow.dossiers.get(birth).steps if s.kind == StepKind.CHILD_HEALTH_CARD
-        )
+        card_data = uow.dossiers.get(birth).step(StepKind.CHILD_HEALTH_CARD).result
     child = load_example("birth-valid.json")["child"]
     assert card_data is not None
     assert card_data["benefit_level_percent"] == 100
@@ -95,9 +93,7 @@ async def test_both_chains_complete_with_every_outcome_recorded(
         results = {
             s.kind: s.result for s in uow.dossiers.get(insured).steps if s.result is not None
         }
-        social_result = next(
-            s.result for s in uow.dossiers.get(social).steps if s.kind == StepKind.FUNERAL_ALLOWANCE
-        )
+        social_result = uow.dossiers.get(social).step(StepKind.FUNERAL_ALLOWANCE).result
     died = load_example("death-valid-insured.json")["death"]["occurred_at"]
     expected = 10 * (2_340_000 if str(died) >= "2024-07-01" else 1_800_000)
     assert results[StepKind.FUNERAL_ALLOWANCE]["amount_vnd"] == expected
