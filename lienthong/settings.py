@@ -20,6 +20,7 @@ from lienthong.models.contract.http import (
     development_webhook_secret,
     simulator_urls,
 )
+from lienthong.models.limits import DossierLimits
 from lienthong.models.status import Agency
 from lienthong.models.statutory import CalendarSettings
 
@@ -73,6 +74,23 @@ class OutboxSettings(BaseModel):
     batch_size: int = Field(200, ge=1)
 
 
+class LimitSettings(DossierLimits):
+    """Bounds on everything read from outside, checked before it is held in memory whole.
+
+    The dossier's own bounds (``max_text_length``, ``max_nesting``) are the domain's
+    (``models/limits.py``); these add the byte sizes the adapters stop reading at. A dossier
+    is about 2 KB, an agency's answer under 1 KB, a notification under 4 KB.
+    """
+
+    # A dossier or supplement file (``lienthong validate``/``submit``/``supplement``), or
+    # any HTTP body carrying one.
+    max_dossier_bytes: int = Field(256 * 1024, ge=1024)
+    # An agency's answer: read as it streams, and refused (AgencyProtocolError) past this.
+    max_agency_answer_bytes: int = Field(1024 * 1024, ge=1024)
+    # A signed notification a receiver reads before it checks the signature.
+    max_webhook_body_bytes: int = Field(256 * 1024, ge=1024)
+
+
 class Settings(BaseSettings):
     """Root settings object. Build it once in the composition root and pass it down."""
 
@@ -111,6 +129,7 @@ class Settings(BaseSettings):
     task_retry: TaskRetrySettings = Field(default_factory=TaskRetrySettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     # Hold a slot of the Prefect global concurrency limit "agency-<agency>" around every
     # agency call (create the limits first: docs/production.md). Off: no limit is asked for.

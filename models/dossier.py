@@ -32,21 +32,28 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
+    StrictBool,
     ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from lienthong.models.identifiers import (
+    FIRST_CENTURY,
+    LAST_CENTURY,
     PROVINCE_CODES,
     InvalidPersonalId,
     Sex,
+    check_born_by,
     check_consistent,
     is_digits,
     parse_personal_id,
 )
+from lienthong.models.limits import DossierLimits
 from lienthong.models.status import Chain, FuneralPayerBasis
 from lienthong.models.statutory import VIETNAM_TIMEZONE
 
@@ -61,7 +68,32 @@ NOW: str = "now"
 
 # Letters, year, sequence: e.g. HT-2026-000123. The sequence is capped at 8 digits so a
 # reference can never be mistaken for (or hide) a 9- or 12-digit ID number.
-REFERENCE_PATTERN = re.compile(r"[A-Z]{2,10}-\d{4}-\d{1,8}")
+REFERENCE_PATTERN = re.compile(r"[A-Z]{2,10}-[0-9]{4}-[0-9]{1,8}")
+LIMITS: str = "limits"
+"""Validation-context key for the :class:`DossierLimits` of new input (absent: not checked,
+so a stored dossier read back is not re-judged by limits changed since)."""
+# Every date a dossier holds falls in the years a personal ID number can encode: bounded,
+# so no arithmetic on them can overflow (year 1 minus an offset is before year 1).
+EARLIEST_YEAR = FIRST_CENTURY
+LATEST_YEAR = LAST_CENTURY + 99
+MAX_UTC_OFFSET = timedelta(hours=14)
+# Sixty years of monthly contributions: more than any working life (contributions start at
+# 15 at the earliest, Labour Code art. 143), so more is a typo, not a record.
+MAX_CONTRIBUTION_MONTHS = 720
+DATE_MESSAGE = "must be a real calendar date written YYYY-MM-DD"
+DATETIME_MESSAGE = (
+    "must be a date and time with its UTC offset, written like 2026-11-20T09:30:00+07:00"
+)
+NAIVE_MESSAGE = (
+    "must include its UTC offset (e.g. +07:00 for Vietnam): a time without one is ambiguous"
+)
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+# C0 and C1 control characters and DEL; NUL among them, which PostgreSQL's text refuses.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NAME_PUNCTUATION = frozenset(" '-.")
 
 Violation: TypeAlias = tuple[str, str]
@@ -81,13 +113,55 @@ def _invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("dossier_field", "{reason}", {"reason": message})
 
 
+def shown(value: str, limit: int = 40) -> str:
+    """``value`` fit to quote in a message: invisible characters escaped, cut at ``limit``.
+
+    What an outsider typed ends up in stored reasons and on the operator's screen: a NUL, a
+    lone surrogate or a megabyte of it must not.
+    """
+    cut = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in value[:limit])
+    return cut + ("…" if len(value) > limit else "")
+
+
+def _limits(info: ValidationInfo) -> DossierLimits | None:
+    context = info.context if isinstance(info.context, Mapping) else {}
+    limits = context.get(LIMITS)
+    return limits if isinstance(limits, DossierLimits) else None
+
+
+def _strip(value: Any) -> Any:
+    """Trim surrounding whitespace from any text: names, codes, dates and choices alike."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def _bounded(value: str, info: ValidationInfo) -> str:
+    """Refuse text longer than the limit of new input (``LIMITS`` in the context)."""
+    limits = _limits(info)
+    if limits is not None and len(value) > limits.max_text_length:
+        raise _invalid(
+            f"is {len(value)} characters long: at most {limits.max_text_length} are allowed"
+        )
+    return value
+
+
 def _nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
+
+
+def _text(value: str) -> str:
+    """NFC-normalise; refuse control characters (NUL, line breaks, tabs): this is one line."""
+    if _CONTROL.search(value):
+        raise _invalid("must not contain control characters (NUL, line breaks, tabs)")
+    if not value:
+        raise _invalid("must not be empty")
+    return _nfc(value)
 
 
 def _person_name(value: str) -> str:
     """NFC-normalise, collapse spaces, and reject digits or symbols (a pasted ID, a typo)."""
     name = " ".join(_nfc(value).split())
+    if not name:
+        raise _invalid("must not be empty")
     if not all(ch.isalpha() or ch in _NAME_PUNCTUATION for ch in name):
         raise _invalid("must contain only letters, spaces, apostrophes or hyphens")
     return name
@@ -103,7 +177,7 @@ def _personal_id(value: str) -> str:
 
 def _province_code(value: str) -> str:
     if value not in PROVINCE_CODES:
-        raise _invalid(f"{value} is not a 3-digit province code (e.g. 058 for Ninh Thuận)")
+        raise _invalid(f"{shown(value)} is not a 3-digit province code (e.g. 058 for Ninh Thuận)")
     return value
 
 
@@ -122,13 +196,70 @@ def _reference(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_nfc)]
-PersonName = Annotated[str, AfterValidator(_person_name)]
-PersonalIdNumber = Annotated[str, AfterValidator(_personal_id)]
-ProvinceCode = Annotated[str, AfterValidator(_province_code)]
-DigitCode = Annotated[str, AfterValidator(_digits)]
-Reference = Annotated[str, AfterValidator(_reference)]
-BirthYear = Annotated[int, Field(ge=1900)]
+def _in_years(value: date) -> None:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise _invalid(f"must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}")
+
+
+def _iso_date(value: Any) -> date:
+    """A date written YYYY-MM-DD, and only that: no number, no datetime, no other format."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and _DATE_TEXT.fullmatch(value.strip()):
+        try:
+            parsed = date.fromisoformat(value.strip())
+        except ValueError:
+            raise _invalid(DATE_MESSAGE) from None
+    else:
+        raise _invalid(DATE_MESSAGE)
+    _in_years(parsed)
+    return parsed
+
+
+def _iso_datetime(value: Any) -> datetime:
+    """A date and time with its UTC offset, as text: a number is not read as Unix seconds."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and (written := _DATETIME_TEXT.fullmatch(value.strip())):
+        if written.group("offset") is None:
+            raise _invalid(NAIVE_MESSAGE)
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _invalid(DATETIME_MESSAGE) from None
+    else:
+        raise _invalid(DATETIME_MESSAGE)
+    offset = parsed.utcoffset()
+    if offset is None:
+        raise _invalid(NAIVE_MESSAGE)
+    if abs(offset) > MAX_UTC_OFFSET:
+        raise _invalid("has a UTC offset beyond ±14:00: +07:00 is Vietnam's")
+    _in_years(parsed)
+    return parsed
+
+
+def _whole_number(value: Any) -> Any:
+    """A JSON integer only: not 2.0, not "2", not true (pydantic's lax mode takes all three)."""
+    if type(value) is not int:
+        raise _invalid("must be a whole number")
+    return value
+
+
+_Trimmed = BeforeValidator(_strip)
+_Bounded = AfterValidator(_bounded)
+Text = Annotated[str, _Trimmed, _Bounded, AfterValidator(_text)]
+PersonName = Annotated[str, _Trimmed, _Bounded, AfterValidator(_person_name)]
+PersonalIdNumber = Annotated[str, _Trimmed, _Bounded, AfterValidator(_personal_id)]
+ProvinceCode = Annotated[str, _Trimmed, _Bounded, AfterValidator(_province_code)]
+DigitCode = Annotated[str, _Trimmed, _Bounded, AfterValidator(_digits)]
+Reference = Annotated[str, _Trimmed, _Bounded, AfterValidator(_reference)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
+SexChoice = Annotated[Sex, _Trimmed]
+PayerChoice = Annotated[FuneralPayerBasis, _Trimmed]
+BirthYear = Annotated[int, Strict(), Field(ge=EARLIEST_YEAR, le=LATEST_YEAR)]
+ContributionMonths = Annotated[int, Strict(), Field(ge=0, le=MAX_CONTRIBUTION_MONTHS)]
+Scope = Annotated[Literal[2, 3, 4], BeforeValidator(_whole_number)]
 
 
 class Section(BaseModel):
@@ -156,8 +287,8 @@ class Requester(Section):
 
 class Child(Section):
     full_name: PersonName
-    sex: Sex
-    date_of_birth: date
+    sex: SexChoice
+    date_of_birth: IsoDate
     place_of_birth: Text
     ethnicity: Text
     nationality: Text
@@ -167,7 +298,7 @@ class Parent(Section):
     """Mother or father. Either ``date_of_birth`` or, when only that is known, ``year_of_birth``."""
 
     full_name: PersonName
-    date_of_birth: date | None = None
+    date_of_birth: IsoDate | None = None
     year_of_birth: BirthYear | None = None
     personal_id: PersonalIdNumber | None = None  # a foreign parent may have none
     ethnicity: Text
@@ -184,7 +315,7 @@ class Certificate(Section):
 
     number: Text
     issuer: Text
-    issued_on: date
+    issued_on: IsoDate
 
 
 class Residence(Section):
@@ -192,7 +323,7 @@ class Residence(Section):
 
     address: Text
     household_head_personal_id: PersonalIdNumber
-    household_head_consent: bool
+    household_head_consent: StrictBool
 
 
 class HealthcareFacility(Section):
@@ -205,13 +336,13 @@ class HealthcareFacility(Section):
 class Deceased(Section):
     full_name: PersonName
     personal_id: PersonalIdNumber
-    date_of_birth: date
-    sex: Sex
+    date_of_birth: IsoDate
+    sex: SexChoice
     last_residence: Text
 
 
 class Death(Section):
-    occurred_at: AwareDatetime
+    occurred_at: IsoDatetime
     place: Text
     cause: Text
 
@@ -255,13 +386,21 @@ def _received_violations(parts: Mapping[str, Any], now: datetime | None) -> list
 
 
 def _id_violations(
-    path: str, personal_id: str | None, sex: Sex | None, birth_year: int | None
+    path: str,
+    personal_id: str | None,
+    sex: Sex | None,
+    birth_year: int | None,
+    received_on: date | None,
 ) -> list[Violation]:
-    """The ID at ``path`` against its holder. A malformed ID was already reported by its field."""
+    """The ID at ``path`` against its holder, and against the day the dossier was received:
+    no one on record was born after it. A malformed ID was already reported by its field."""
     if personal_id is None:
         return []
     try:
-        check_consistent(parse_personal_id(personal_id), sex, birth_year)
+        parsed = parse_personal_id(personal_id)
+        check_consistent(parsed, sex, birth_year)
+        if received_on is not None:
+            check_born_by(parsed, received_on.year)
     except InvalidPersonalId as exc:
         return [(path, str(exc))]
     return []
@@ -295,7 +434,9 @@ def _parent_violations(
                     f"must not be after the child's birth year ({child.date_of_birth.year})",
                 )
             )
-    found += _id_violations(f"{role}.personal_id", parent.personal_id, sex, parent.birth_year)
+    found += _id_violations(
+        f"{role}.personal_id", parent.personal_id, sex, parent.birth_year, received_on
+    )
     return found
 
 
@@ -310,7 +451,7 @@ class DossierBase(Section):
     reference: Reference
     jurisdiction: Jurisdiction
     requester: Requester
-    received_at: AwareDatetime
+    received_at: IsoDatetime
 
     @property
     def province_code(self) -> str:
@@ -353,7 +494,13 @@ class DossierBase(Section):
         With ``now`` (aware), ``received_at`` must also not be later than ``now`` plus
         :data:`CLOCK_SKEW`.
         """
-        return _received_violations(parts, now) + cls.chain_rule_violations(parts)
+        requester = parts.get("requester")
+        requester_id = requester.personal_id if isinstance(requester, Requester) else None
+        return (
+            _received_violations(parts, now)
+            + _id_violations("requester.personal_id", requester_id, None, None, _received_on(parts))
+            + cls.chain_rule_violations(parts)
+        )
 
     @classmethod
     def chain_rule_violations(cls, parts: Mapping[str, Any]) -> list[Violation]:
@@ -376,14 +523,14 @@ class DossierBase(Section):
 class BirthDossier(DossierBase):
     """Chain A: birth registration -> permanent residence -> under-6 health-insurance card."""
 
-    chain: Literal[Chain.BIRTH] = Chain.BIRTH
+    chain: Annotated[Literal[Chain.BIRTH], _Trimmed] = Chain.BIRTH
     child: Child
     mother: Parent | None = None
     father: Parent | None = None
     medical_birth_certificate: Certificate
     residence: Residence
     healthcare_facility: HealthcareFacility
-    chain_opt_in: bool
+    chain_opt_in: StrictBool
 
     EVENT: ClassVar[str] = "birth"
     LATE_AFTER_DAYS: ClassVar[int] = BIRTH_REGISTRATION_DAYS
@@ -430,6 +577,15 @@ class BirthDossier(DossierBase):
             found.append(
                 ("mother", "give the mother, the father or both: at least one parent is required")
             )
+        residence = parts.get("residence")
+        if isinstance(residence, Residence):
+            found += _id_violations(
+                "residence.household_head_personal_id",
+                residence.household_head_personal_id,
+                None,
+                None,
+                received_on,
+            )
         certificate = parts.get("medical_birth_certificate")
         if isinstance(certificate, Certificate):
             path = "medical_birth_certificate.issued_on"
@@ -442,15 +598,15 @@ class BirthDossier(DossierBase):
 class DeathDossier(DossierBase):
     """Chain B: death registration -> residence removal -> funeral allowance / survivor benefits."""
 
-    chain: Literal[Chain.DEATH] = Chain.DEATH
+    chain: Annotated[Literal[Chain.DEATH], _Trimmed] = Chain.DEATH
     deceased: Deceased
     death: Death
     death_notice: Certificate
-    scope: Literal[2, 3, 4]  # how many procedures the requester asks for
-    funeral_payer_basis: FuneralPayerBasis
+    scope: Scope  # how many procedures the requester asks for
+    funeral_payer_basis: PayerChoice
     # Months of compulsory social-insurance contributions, when the family knows them.
     # Social insurance asks for the contribution record (supplementation) when it is missing.
-    contribution_months: int | None = Field(None, ge=0)
+    contribution_months: ContributionMonths | None = None
 
     EVENT: ClassVar[str] = "death"
     LATE_AFTER_DAYS: ClassVar[int] = DEATH_REGISTRATION_DAYS
@@ -478,6 +634,7 @@ class DeathDossier(DossierBase):
                 deceased.personal_id,
                 deceased.sex,
                 deceased.date_of_birth.year,
+                received_on,
             )
         death = parts.get("death")
         died_on: date | None = None

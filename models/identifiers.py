@@ -205,6 +205,19 @@ def check_consistent(pid: PersonalId, sex: Sex | None, birth_year: int | None) -
         )
 
 
+def check_born_by(pid: PersonalId, year: int) -> None:
+    """Raise :class:`InvalidPersonalId` if ``pid`` encodes a birth year after ``year``.
+
+    Digit 4 reaches the 2300s, so a slip of one digit (8 for 0) gives a well-formed number
+    of someone not yet born: the number is wrong whoever holds it.
+    """
+    if pid.birth_year > year:
+        raise InvalidPersonalId(
+            f"digits 4-6 are {pid.value[3:6]}, meaning born in {pid.birth_year}, after {year}: "
+            f"digit 4 gives the century (0 or 1 for the 1900s, 2 or 3 for the 2000s)"
+        )
+
+
 def make_personal_id(province_code: str, sex: Sex, birth_year: int, serial: int) -> str:
     """Build the number the population database would issue (used by the agency simulator)."""
     if province_code not in PROVINCE_CODES:

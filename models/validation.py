@@ -6,26 +6,38 @@ The pipeline stores an invalid dossier as rejected with its problems, so
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from lienthong.models.dossier import (
+    DATE_MESSAGE,
+    DATETIME_MESSAGE,
     DOSSIER_MODELS,
+    LIMITS,
+    NAIVE_MESSAGE,
     NOW,
     REFERENCE_PATTERN,
     AnyDossier,
     DossierBase,
     RuleViolations,
+    shown,
 )
+from lienthong.models.limits import DossierLimits
 from lienthong.models.status import Chain
 
 _CHAIN_CHOICES = " or ".join(repr(chain.value) for chain in Chain)
-_DATE = "must be a real calendar date written YYYY-MM-DD"
-_DATETIME = "must be a date and time with its UTC offset, written like 2026-11-20T09:30:00+07:00"
+_DATE = DATE_MESSAGE
+_DATETIME = DATETIME_MESSAGE
+# Enough for every field of a dossier to be wrong; a flood of unknown keys is cut short.
+MAX_PROBLEMS: Final = 100
+# How much of an unknown key a message quotes.
+_KEY_SHOWN: Final = 40
 _OBJECT = "must be an object ({...})"
 
 # pydantic error type -> message. Types not listed fall back to pydantic's own wording.
@@ -46,9 +58,9 @@ _MESSAGES: Mapping[str, str] = {
     "datetime_type": _DATETIME,
     "datetime_parsing": _DATETIME,
     "datetime_from_date_parsing": _DATETIME,
-    "timezone_aware": (
-        "must include its UTC offset (e.g. +07:00 for Vietnam): a time without one is ambiguous"
-    ),
+    "timezone_aware": NAIVE_MESSAGE,
+    "string_unicode": "must be valid Unicode text (it holds a lone surrogate)",
+    "finite_number": "must be a whole number",
     "model_type": _OBJECT,
     "model_attributes_type": _OBJECT,
     "dict_type": _OBJECT,
@@ -90,7 +102,9 @@ def _path(loc: tuple[int | str, ...]) -> str:
         if isinstance(item, int):
             parts.append(f"[{item}]")
         else:
-            parts.append(f".{item}" if parts else item)
+            # An unknown key is quoted as typed, up to a point: it may be anything.
+            key = shown(str(item), _KEY_SHOWN)
+            parts.append(f".{key}" if parts else key)
     return "".join(parts) or "dossier"
 
 
@@ -102,7 +116,9 @@ def _message(error: ErrorDetails) -> str:
     if kind in {"enum", "literal_error"}:
         return f"must be {ctx['expected']}"
     if kind == "greater_than_equal":
-        return f"must be {ctx['ge']} or later"
+        return f"must be {ctx['ge']} or more"
+    if kind == "less_than_equal":
+        return f"must be {ctx['le']} or less"
     if kind == "value_error" and "error" in ctx:
         return str(ctx["error"])
     return error["msg"]
@@ -123,7 +139,10 @@ def _translate(exc: ValidationError) -> tuple[list[Problem], bool]:
 
 
 def _usable_parts(
-    model: type[DossierBase], data: Mapping[str, Any], exc: ValidationError
+    model: type[DossierBase],
+    data: Mapping[str, Any],
+    exc: ValidationError,
+    context: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Validated values of the top-level fields that are fine on their own.
 
@@ -138,7 +157,10 @@ def _usable_parts(
         if name in data:
             # The FieldInfo as metadata carries the field's constraints over to the adapter.
             annotated: Any = Annotated[field.annotation, field]
-            parts[name] = TypeAdapter(annotated).validate_python(data[name])
+            try:
+                parts[name] = TypeAdapter(annotated).validate_python(data[name], context=context)
+            except ValidationError:
+                continue  # already reported by the model; a rule over it would only guess
         elif not field.is_required():
             parts[name] = field.get_default(call_default_factory=True)
     return parts
@@ -153,35 +175,127 @@ def _raw_reference(data: Mapping[str, Any]) -> str | None:
 
 def _raw_chain(data: Mapping[str, Any]) -> Chain | None:
     chain = data.get("chain")
-    if isinstance(chain, str) and chain in {c.value for c in Chain}:
-        return Chain(chain)
+    if isinstance(chain, str) and chain.strip() in {c.value for c in Chain}:
+        return Chain(chain.strip())
     return None
 
 
-def parse_dossier(data: Mapping[str, Any], now: datetime | None = None) -> AnyDossier:
+def too_deep(data: Any, max_nesting: int) -> tuple[int | str, ...] | None:
+    """Where ``data`` first holds an object or array deeper than ``max_nesting`` levels.
+
+    Iterative, so no depth of input can exhaust the interpreter's stack.
+    """
+    pending: list[tuple[Any, int, tuple[int | str, ...]]] = [(data, 1, ())]
+    while pending:
+        value, depth, loc = pending.pop()
+        children: Any
+        if isinstance(value, Mapping):
+            children = value.items()
+        elif isinstance(value, list):
+            children = enumerate(value)
+        else:
+            continue
+        if depth > max_nesting:
+            return loc
+        pending.extend((child, depth + 1, (*loc, key)) for key, child in children)
+    return None
+
+
+def _capped(problems: list[Problem]) -> list[Problem]:
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    more = len(problems) - MAX_PROBLEMS + 1
+    return [*problems[: MAX_PROBLEMS - 1], Problem(path="dossier", message=f"and {more} more")]
+
+
+def parse_dossier(
+    data: Mapping[str, Any],
+    now: datetime | None = None,
+    limits: DossierLimits | None = None,
+) -> AnyDossier:
     """Validate raw dossier data; raise :class:`DossierInvalid` listing every problem.
 
     Pass ``now`` (timezone-aware) when the dossier is being received or checked: a
     ``received_at`` later than ``now`` (beyond a few minutes of clock skew) is then a problem.
-    Without it, ``received_at`` is not compared with the clock (re-reading a stored dossier).
+    Pass ``limits`` for new input: text longer than ``max_text_length`` and data nested
+    deeper than ``max_nesting`` are then problems. Without them (re-reading a stored
+    dossier), neither the clock nor the limits are applied.
     """
     if now is not None and now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got naive {now.isoformat()}")
     reference = _raw_reference(data)
     chain = _raw_chain(data)
+    if limits is not None and (loc := too_deep(data, limits.max_nesting)) is not None:
+        problem = Problem(
+            path=_path(loc),
+            message=f"nests objects and arrays deeper than {limits.max_nesting} levels "
+            "(a dossier uses 2)",
+        )
+        raise DossierInvalid([problem], reference, chain)
     if chain is None:
         message = "is required" if "chain" not in data else "is not a known chain"
         problem = Problem(path="chain", message=f"{message}: it must be {_CHAIN_CHOICES}")
         raise DossierInvalid([problem], reference, None)
     model = DOSSIER_MODELS[chain]
+    context = {NOW: now, LIMITS: limits}
     try:
-        return model.model_validate(data, context={NOW: now})
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         problems, rules_ran = _translate(exc)
         if not rules_ran:
             problems += [
                 Problem(path=p, message=m)
-                for p, m in model.rule_violations(_usable_parts(model, data, exc), now)
+                for p, m in model.rule_violations(_usable_parts(model, data, exc, context), now)
             ]
         # from None: pydantic's error repeats the raw input, personal data included.
-        raise DossierInvalid(problems, reference, chain) from None
+        raise DossierInvalid(_capped(problems), reference, chain) from None
+
+
+def storable(data: Mapping[str, Any], limits: DossierLimits) -> dict[str, Any]:
+    """A copy of raw dossier data that SQLite and PostgreSQL both keep as JSON.
+
+    A rejected dossier is kept as handed in, except what no database stores and no operator
+    needs: NUL and lone surrogates become U+FFFD, NaN and the infinities become the strings
+    ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (PostgreSQL's json refuses them), text and keys
+    are cut at ``max_text_length``, and whatever nests deeper than ``max_nesting`` is
+    replaced by a note. Its problems say what was wrong with the original.
+    """
+    copy = _storable(data, 1, limits)
+    return copy if isinstance(copy, dict) else {}
+
+
+_NON_FINITE: Final = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+# Integers wider than this are kept as a note: JSON readers differ beyond 64 bits, and
+# Python refuses to write one of more than 4300 digits.
+_WIDEST_INTEGER_BITS: Final = 64
+
+
+def _storable(value: Any, depth: int, limits: DossierLimits) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if value.bit_length() < _WIDEST_INTEGER_BITS:
+            return value
+        return f"(an integer of {value.bit_length()} bits, not kept)"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NON_FINITE[repr(value)]
+    if isinstance(value, str):
+        return _storable_text(value, limits.max_text_length)
+    if isinstance(value, Mapping | list) and depth > limits.max_nesting:
+        return f"(nested deeper than {limits.max_nesting} levels, not kept)"
+    if isinstance(value, Mapping):
+        return {
+            _storable_text(str(key), limits.max_text_length): _storable(item, depth + 1, limits)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_storable(item, depth + 1, limits) for item in value]
+    return _storable_text(repr(value), limits.max_text_length)
+
+
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable_text(text: str, max_length: int) -> str:
+    kept = _UNSTORABLE.sub("\ufffd", text[:max_length])
+    return kept if len(text) <= max_length else f"{kept}… ({len(text)} characters in all)"

@@ -1,7 +1,9 @@
 """Intake at the one-stop shop: validate a dossier and store it, valid or not.
 
 A valid dossier is stored with its planned steps, ready for its chain. An invalid one is
-stored too, as rejected with every reason, so nothing the citizen handed in is lost.
+stored too, as rejected with every reason, so nothing the citizen handed in is lost: any
+JSON object ends one way or the other, however hostile (NaN, NUL, lone surrogates, deep
+nesting, megabytes of text: ``models.validation.storable`` makes a copy both databases keep).
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from lienthong.models.chains import StepPlan, birth_plan, death_plan
-from lienthong.models.dossier import BirthDossier, DeathDossier
+from lienthong.models.dossier import EARLIEST_YEAR, LATEST_YEAR, BirthDossier, DeathDossier
 from lienthong.models.lifecycle import Change, ConcurrentChange, Dossier
 from lienthong.models.status import Chain
-from lienthong.models.validation import DossierInvalid, Problem, parse_dossier
+from lienthong.models.validation import DossierInvalid, Problem, parse_dossier, storable
 from lienthong.services import ledger
 from lienthong.services.container import Container
 from lienthong.services.ledger import Actor
@@ -58,20 +60,23 @@ def _text(raw: Mapping[str, Any], *path: str) -> str:
 def _received_at(raw: Mapping[str, Any], now: datetime) -> datetime:
     """When a rejected dossier was received: its own ``received_at`` if usable, else ``now``.
 
-    A ``received_at`` in the future (one reason to reject) is not kept as the record's time.
+    A ``received_at`` in the future (one reason to reject), or outside the years a dossier
+    may name, is not kept as the record's time.
     """
     try:
-        parsed = datetime.fromisoformat(_text(raw, "received_at"))
+        parsed = datetime.fromisoformat(_text(raw, "received_at").strip())
     except ValueError:
         return now
-    return parsed if parsed.tzinfo and parsed <= now else now
+    if parsed.tzinfo is None or not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        return now
+    return parsed if parsed <= now else now
 
 
 def receive(container: Container, raw: Mapping[str, Any], actor: Actor) -> IntakeResult:
     """Validate and store one dossier. Raises DuplicateReference for a known reference."""
     now = container.clock.now()
     try:
-        dossier = parse_dossier(raw, now=now)
+        dossier = parse_dossier(raw, now=now, limits=container.settings.limits)
     except DossierInvalid as invalid:
         return _store_rejected(container, raw, invalid, actor, now)
     stored, changes = Dossier.receive(
@@ -123,13 +128,14 @@ def _store_rejected(
     now: datetime,
 ) -> IntakeResult:
     reference = invalid.reference or f"REJ-{now:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+    kept = storable(raw, container.settings.limits)
     dossier, changes = Dossier.reject(
         reference=reference,
         chain=invalid.chain,
-        province_code=_text(raw, "jurisdiction", "province_code")[:8],
-        commune_code=_text(raw, "jurisdiction", "commune_code")[:16],
-        received_at=_received_at(raw, now),
-        payload=dict(raw),
+        province_code=_text(kept, "jurisdiction", "province_code")[:8],
+        commune_code=_text(kept, "jurisdiction", "commune_code")[:16],
+        received_at=_received_at(kept, now),
+        payload=kept,
         problems=[p.model_dump() for p in invalid.problems],
         now=now,
     )

@@ -8,7 +8,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from lienthong.adapters.dossier_files import load_dossier_file
+from lienthong.adapters.dossier_files import DossierFileError, load_dossier_file
 from lienthong.bootstrap import current_container, run_async
 from lienthong.cli.database import needs_database
 from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
@@ -70,10 +70,12 @@ def _submit(args: argparse.Namespace) -> int:
     accepted: list[str] = []
     any_invalid = False
     for path in args.files:
+        # Only what is not a dossier (unreadable, not JSON, too large) or is one already on
+        # record is turned away here: every JSON object is kept, accepted or rejected.
         try:
-            raw = load_dossier_file(path)
+            raw = load_dossier_file(path, container.settings.limits)
             result = receive(container, raw, actor)
-        except (DossierInvalid, DuplicateReference, OSError, ValueError) as exc:
+        except (DossierFileError, DuplicateReference) as exc:
             message = str(exc)
             print(
                 f"ERROR     {message if path in message else f'{path}: {message}'}", file=sys.stderr
@@ -102,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
 def _supplement(args: argparse.Namespace) -> int:
     container = current_container()
     try:
-        supplement = load_dossier_file(args.file)
+        supplement = load_dossier_file(args.file, container.settings.limits)
         step = record_supplement(container, args.reference, supplement, Actor(args.operator))
     except DossierInvalid as invalid:
         print(f"supplement for {args.reference} not accepted; nothing changed:", file=sys.stderr)

@@ -7,7 +7,9 @@ Output, one block per file::
     examples/invalid/future-date.json: INVALID (2 problems)
       child.date_of_birth: 2026-12-01 is in the future: ...
 
-A ``received_at`` later than the current time (beyond 5 minutes of clock skew) is a problem.
+A ``received_at`` later than the current time (beyond 5 minutes of clock skew) is a problem,
+and so is anything beyond the ``limits`` settings (file size, text length, nesting): a file
+larger than ``LIENTHONG_LIMITS__MAX_DOSSIER_BYTES`` is not read past it.
 Exit status 1 if any file is invalid or unreadable, 0 otherwise.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from lienthong.adapters.dossier_files import DossierFileError, load_dossier_file
 from lienthong.adapters.system_clock import SystemClock
 from lienthong.models.validation import DossierInvalid, parse_dossier
+from lienthong.settings import LimitSettings, Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,13 +35,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def check_file(path: Path, now: datetime | None = None) -> tuple[bool, list[str]]:
+def check_file(
+    path: Path, now: datetime | None = None, limits: LimitSettings | None = None
+) -> tuple[bool, list[str]]:
     """Whether ``path`` holds a valid dossier, and the lines that report on it.
 
-    ``received_at`` must not be later than ``now`` (default: the current time).
+    ``received_at`` must not be later than ``now`` (default: the current time); ``limits``
+    default to the settings'.
     """
+    limits = limits or Settings().limits
     try:
-        dossier = parse_dossier(load_dossier_file(path), now=now or SystemClock().now())
+        raw = load_dossier_file(path, limits)
+        dossier = parse_dossier(raw, now=now or SystemClock().now(), limits=limits)
     except DossierFileError as exc:
         return False, [f"{path}: UNREADABLE", f"  {exc}"]
     except DossierInvalid as exc:
@@ -54,8 +62,9 @@ def check_file(path: Path, now: datetime | None = None) -> tuple[bool, list[str]
 def run(args: argparse.Namespace) -> int:
     all_valid = True
     now = SystemClock().now()
+    limits = Settings().limits
     for path in args.files:
-        valid, lines = check_file(path, now)
+        valid, lines = check_file(path, now, limits)
         all_valid = all_valid and valid
         print("\n".join(lines))
     return 0 if all_valid else 1
