@@ -40,13 +40,18 @@ def build_agency_clients(
     """One client per agency. ``transport`` (e.g. ``httpx.MockTransport``) is shared by all;
     ``sleep`` is the pause between quick retries (tests pass a recorder)."""
     retry = settings.retry
+    cap = settings.limits.max_agency_answer_bytes
     return AgencyClients(
-        justice=JusticeClient(settings.justice, retry, transport=transport, sleep=sleep),
-        police=PoliceClient(settings.police, retry, transport=transport, sleep=sleep),
+        justice=JusticeClient(
+            settings.justice, retry, transport=transport, sleep=sleep, max_answer_bytes=cap
+        ),
+        police=PoliceClient(
+            settings.police, retry, transport=transport, sleep=sleep, max_answer_bytes=cap
+        ),
         social_insurance=SocialInsuranceClient(
-            settings.social_insurance, retry, transport=transport, sleep=sleep
+            settings.social_insurance, retry, transport=transport, sleep=sleep, max_answer_bytes=cap
         ),
         social_affairs=SocialAffairsClient(
-            settings.social_affairs, retry, transport=transport, sleep=sleep
+            settings.social_affairs, retry, transport=transport, sleep=sleep, max_answer_bytes=cap
         ),
     )

@@ -35,10 +35,16 @@ from lienthong.adapters.errors import (
 from lienthong.adapters.tls import shared_ssl_context
 from lienthong.models.contract.http import API_KEY_HEADER, DECISION_STATUS, IDEMPOTENCY_KEY_HEADER
 from lienthong.models.contract.messages import AgencyProblem, AgencyRequest, ProblemOutcome
+from lienthong.models.masking import excerpt
 from lienthong.models.status import Agency
-from lienthong.settings import AgencyEndpoint, RetrySettings
+from lienthong.settings import AgencyEndpoint, LimitSettings, RetrySettings
 
 TRANSIENT_4XX = frozenset({408, 429})
+DEFAULT_MAX_ANSWER_BYTES = LimitSettings().max_agency_answer_bytes
+# What an agency's written reason (a refusal, a request for documents) may hold: kept whole
+# in our record up to this, it is the agency's decision; beyond it, it is not a reason.
+MAX_REASON_LENGTH = 2000
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 Sleep = Callable[[float], Awaitable[None]]
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -89,8 +95,10 @@ class AgencyClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         self._retry = retry
+        self._max_answer_bytes = max_answer_bytes
         self._sleep = sleep
         self._wait = BackoffWait(retry, rng)
         self._http = httpx.AsyncClient(
@@ -133,14 +141,16 @@ class AgencyClient:
         result_type: type[ResultT],
     ) -> ResultT:
         try:
-            response = await self._http.post(
+            async with self._http.stream(
+                "POST",
                 path.lstrip("/"),
                 content=request.model_dump_json(),
                 headers={
                     IDEMPOTENCY_KEY_HEADER: idempotency_key,
                     "Content-Type": "application/json",
                 },
-            )
+            ) as streamed:
+                response = await self._read_capped(streamed)
         except httpx.TimeoutException as exc:
             raise TransientAgencyError(self.agency, f"timed out: {exc!r}") from exc
         except httpx.UnsupportedProtocol as exc:
@@ -149,6 +159,33 @@ class AgencyClient:
             raise TransientAgencyError(self.agency, f"connection failed: {exc!r}") from exc
         return self._translate(response, result_type)
 
+    async def _read_capped(self, streamed: httpx.Response) -> httpx.Response:
+        """The answer with its body read up to ``max_answer_bytes``, never further.
+
+        A success longer than that is not an answer of the contract (AgencyProtocolError);
+        an error's body is only quoted, so its first bytes are enough.
+        """
+        cap = self._max_answer_bytes
+        body = bytearray()
+        async for chunk in streamed.aiter_bytes():
+            body += chunk
+            if len(body) > cap:
+                if streamed.is_success:
+                    raise AgencyProtocolError(
+                        self.agency,
+                        f"a {streamed.status_code} answer larger than {cap} bytes "
+                        "(LIENTHONG_LIMITS__MAX_AGENCY_ANSWER_BYTES); not read further",
+                    )
+                del body[cap:]
+                break
+        return httpx.Response(
+            streamed.status_code,
+            # The body is decoded already: its encoding and length headers no longer apply.
+            headers=[(k, v) for k, v in streamed.headers.items() if k not in _BODY_HEADERS],
+            content=bytes(body),
+            request=streamed.request,
+        )
+
     def _translate(self, response: httpx.Response, result_type: type[ResultT]) -> ResultT:
         status = response.status_code
         if response.is_success:
@@ -156,23 +193,34 @@ class AgencyClient:
                 return result_type.model_validate_json(response.content)
             except ValidationError as exc:
                 raise AgencyProtocolError(
-                    self.agency, f"unreadable {status} answer: {exc}"
+                    self.agency, f"unreadable {status} answer: {_summary(exc)}"
                 ) from exc
         problem = _problem(response)
-        reason = problem.reason if problem else response.text[:500]
+        # Quoted in step reasons and Prefect's state messages: scrubbed and short. Only an
+        # agency's decision is kept as written (within MAX_REASON_LENGTH): it is the
+        # decision, and our record holds personal data anyway.
+        quoted = excerpt(problem.reason if problem else response.text)
         if status in TRANSIENT_4XX or status >= 500:
             raise TransientAgencyError(
                 self.agency,
-                f"HTTP {status}: {reason}",
+                f"HTTP {status}: {quoted}",
                 status_code=status,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         if status == DECISION_STATUS and problem is not None:
+            reason = problem.reason[:MAX_REASON_LENGTH]
             if problem.outcome is ProblemOutcome.REFUSED:
-                raise Refused(self.agency, problem.reason)
+                raise Refused(self.agency, reason)
             if problem.outcome is ProblemOutcome.SUPPLEMENT_REQUIRED:
-                raise SupplementRequired(self.agency, problem.reason, problem.missing_items)
-        raise AgencyRequestRejected(self.agency, f"HTTP {status}: {reason}", status_code=status)
+                raise SupplementRequired(self.agency, reason, problem.missing_items)
+        raise AgencyRequestRejected(self.agency, f"HTTP {status}: {quoted}", status_code=status)
+
+
+def _summary(exc: ValidationError) -> str:
+    """What is wrong with an answer, without quoting it (pydantic's text repeats the input)."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{exc.error_count()} error(s), first at {excerpt(where, 80)}: {excerpt(first['msg'])}"
 
 
 def _problem(response: httpx.Response) -> AgencyProblem | None:

@@ -20,7 +20,7 @@ from lienthong.models.contract.http import (
     development_webhook_secret,
     simulator_urls,
 )
-from lienthong.models.limits import DossierLimits
+from lienthong.models.limits import DEFAULT_MAX_WEBHOOK_BODY_BYTES, DossierLimits
 from lienthong.models.status import Agency
 from lienthong.models.statutory import CalendarSettings
 
@@ -88,7 +88,7 @@ class LimitSettings(DossierLimits):
     # An agency's answer: read as it streams, and refused (AgencyProtocolError) past this.
     max_agency_answer_bytes: int = Field(1024 * 1024, ge=1024)
     # A signed notification a receiver reads before it checks the signature.
-    max_webhook_body_bytes: int = Field(256 * 1024, ge=1024)
+    max_webhook_body_bytes: int = Field(DEFAULT_MAX_WEBHOOK_BODY_BYTES, ge=1024)
 
 
 class Settings(BaseSettings):

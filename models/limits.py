@@ -9,7 +9,13 @@ settings, ``LIENTHONG_LIMITS__MAX_TEXT_LENGTH`` and so on.
 
 from __future__ import annotations
 
+from typing import Final
+
 from pydantic import BaseModel, ConfigDict, Field
+
+# A signed notification is under 4 KB; receivers (ours, the simulator's) read no more than
+# this before checking its signature. Here because both sides of the contract use it.
+DEFAULT_MAX_WEBHOOK_BODY_BYTES: Final = 256 * 1024
 
 
 class DossierLimits(BaseModel):

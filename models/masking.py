@@ -7,6 +7,8 @@
 - ``scrub(text)`` masks every stand-alone run of 12 digits (personal ID), 10 digits (social
   insurance number, also the length of a phone number) or 9 digits (old CMND card) in free
   text. Dossier references (``HT-2026-000123``) are built never to contain such runs.
+- ``excerpt(text)``: what may be quoted of an outsider's text (an agency's answer body) in a
+  reason or a state message: scrubbed, invisible characters escaped, cut at 200 characters.
 - :class:`PersonalDataFilter` applies ``scrub`` to whole log records. Attach it to *handlers*
   (``handler.addFilter(PersonalDataFilter())``): a filter on a logger does not see records
   propagated from its child loggers.
@@ -46,6 +48,19 @@ def mask_name(name: str) -> str:
 def scrub(text: str) -> str:
     """Mask every 9-, 10- or 12-digit number standing alone in ``text``."""
     return _NUMBER_RUN.sub(lambda match: mask_personal_id(match.group()), text)
+
+
+EXCERPT_LENGTH = 200
+
+
+def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """``text`` fit to quote in a reason: scrubbed, one line, at most ``limit`` characters.
+
+    Scrubbed before it is cut, so a number cut in half at the end cannot slip through.
+    """
+    scrubbed = scrub(text)
+    cut = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in scrubbed[:limit])
+    return cut + (f"… ({len(text)} characters in all)" if len(scrubbed) > limit else "")
 
 
 class PersonalDataFilter(logging.Filter):

@@ -1,4 +1,9 @@
-"""Webhook receivers, one per agency slug: verify, de-duplicate by event id, record."""
+"""Webhook receivers, one per agency slug: verify, de-duplicate by event id, record.
+
+A body is read up to ``max_body_bytes`` and no further (413 past it) before its signature is
+checked: an unauthenticated sender must not make the receiver hold megabytes. A signed body
+that is not UTF-8 JSON is the sender's mistake (400), never the receiver's (500).
+"""
 
 from __future__ import annotations
 
@@ -20,14 +25,33 @@ from lienthong.models.contract.signing import (
     InvalidSignature,
     verify,
 )
+from lienthong.models.limits import DEFAULT_MAX_WEBHOOK_BODY_BYTES
 from lienthong.models.status import Agency
 from lienthong.simulator.protocol import ProblemError, invalid_request
 from lienthong.simulator.settings import AgencyCredentials
 from lienthong.simulator.store import SimulatorStore
 
 
+async def read_capped_body(request: Request, max_bytes: int) -> bytes:
+    """The request's body, refused with 413 as soon as it is longer than ``max_bytes``."""
+    declared = request.headers.get("content-length", "")
+    too_large = ProblemError(
+        413, ProblemOutcome.INVALID_REQUEST, f"the body is larger than {max_bytes} bytes"
+    )
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large
+    return bytes(body)
+
+
 def build_router(
-    store: SimulatorStore, credentials: Mapping[Agency, AgencyCredentials]
+    store: SimulatorStore,
+    credentials: Mapping[Agency, AgencyCredentials],
+    max_body_bytes: int = DEFAULT_MAX_WEBHOOK_BODY_BYTES,
 ) -> APIRouter:
     secrets = {agency_slug(agency): credentials[agency].webhook_secret for agency in Agency}
     router = APIRouter(tags=["webhooks"])
@@ -41,7 +65,7 @@ def build_router(
     async def receive(slug: str, request: Request) -> JSONResponse:
         """Accept a signed notification once; a repeated event id is acknowledged, not kept."""
         secret = secret_for(slug)
-        body = await request.body()
+        body = await read_capped_body(request, max_body_bytes)
         headers = request.headers
         event_id = headers.get(EVENT_ID_HEADER)
         if not event_id:
@@ -60,8 +84,10 @@ def build_router(
         except InvalidSignature as exc:
             raise ProblemError(401, ProblemOutcome.UNAUTHORIZED, str(exc)) from exc
         try:
-            json.loads(body)
-        except ValueError as exc:
+            json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise invalid_request("the body is not UTF-8") from exc
+        except (ValueError, RecursionError) as exc:
             raise invalid_request("the body is not JSON") from exc
         timestamp = int(headers[TIMESTAMP_HEADER])
         new = await run_in_threadpool(store.receive_webhook, slug, event_id, timestamp, body)
