@@ -428,3 +428,37 @@ def test_the_seeded_duplicate_certificate_survives_in_a_fresh_data_dir(tmp_path:
         )
     assert response.status_code == DECISION_STATUS
     assert response.json()["outcome"] == "refused"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{}".encode("utf-16"),  # JSON, but not UTF-8: json.loads of bytes would accept it
+        b'{"x": "\xff"}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
+async def test_a_signed_body_that_is_not_utf8_json_is_a_400_not_a_500(
+    simulator: SimulatorServer, admin: httpx.AsyncClient, body: bytes
+) -> None:
+    from lienthong.models.contract.signing import signed_headers
+
+    url = f"{simulator.base_url}/webhooks/commune"
+    secret = development_webhook_secret(Agency.COMMUNE)
+    event_id = f"evt-not-json-{len(body)}"
+    headers = signed_headers(secret, event_id, int(time.time()), body)
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url, content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["reason"] in {"the body is not UTF-8", "the body is not JSON"}
+    received = (await admin.get("/webhooks/commune/received")).json()
+    assert event_id not in {r["event_id"] for r in received}
+
+
+async def test_a_declared_length_past_the_limit_is_refused_unread(
+    simulator: SimulatorServer,
+) -> None:
+    url = f"{simulator.base_url}/webhooks/commune"
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url, content=b" " * (256 * 1024 + 1))
+    assert response.status_code == 413

@@ -243,3 +243,57 @@ async def test_an_unreadable_success_is_a_protocol_error() -> None:
     with pytest.raises(AgencyProtocolError):
         await recorder.register_birth()
     assert len(recorder.requests) == 1
+
+
+class EndlessBody:
+    """An answer body that never ends (a 200 MB answer, or worse), counting what was pulled."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.pulled = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            self.pulled += len(self.chunk)
+            yield self.chunk
+
+
+async def test_an_endless_success_is_read_up_to_the_cap_and_refused() -> None:
+    body = EndlessBody(b"x" * 65536)
+    settings = Settings()
+    cap = settings.limits.max_agency_answer_bytes
+    clients = build_agency_clients(
+        settings, httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    )
+    try:
+        with pytest.raises(AgencyProtocolError, match=f"larger than {cap} bytes"):
+            await clients.justice.register_birth(BIRTH, "birth:HS-1")
+    finally:
+        await clients.aclose()
+    assert cap < body.pulled <= cap + len(body.chunk)
+
+
+async def test_an_endless_error_body_is_cut_at_the_cap_and_quoted_scrubbed_and_short() -> None:
+    body = EndlessBody(b"<html> citizen 001204012345 " + b"y" * 65536)
+    recorder = Recorder(httpx.Response(503, content=body))
+
+    with pytest.raises(TransientAgencyError) as caught:
+        await recorder.register_birth(RetrySettings(max_attempts=1))
+
+    cap = Settings().limits.max_agency_answer_bytes
+    assert body.pulled <= cap + len(body.chunk)
+    message = caught.value.message
+    assert message.startswith("HTTP 503: <html> citizen 001*******45 yyy")
+    assert "001204012345" not in message
+    assert len(message) < 300
+
+
+async def test_an_unreadable_success_is_described_without_quoting_it() -> None:
+    answer = {**BIRTH_RESULT, "personal_id": "not an id 001204012345"}
+    recorder = Recorder(httpx.Response(200, json=answer))
+
+    with pytest.raises(AgencyProtocolError) as caught:
+        await recorder.register_birth()
+
+    assert "001204012345" not in str(caught.value)
+    assert "first at personal_id" in str(caught.value)

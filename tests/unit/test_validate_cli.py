@@ -79,3 +79,32 @@ def test_a_dossier_received_in_the_future_is_invalid(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"{future}: INVALID (1 problem)"
     assert lines[1].startswith(f"  received_at: {data['received_at']} is in the future")
+
+
+def test_dev_zero_stops_at_the_size_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(Path("/dev/zero")) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "/dev/zero: UNREADABLE",
+        "  /dev/zero: larger than 262144 bytes, the limit for a dossier file "
+        "(LIENTHONG_LIMITS__MAX_DOSSIER_BYTES); a dossier is a few kilobytes",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "  extra" + "[0]" * 7 + ": nests objects and arrays"),
+        ("NaN", "  extra: is not a known field"),
+        ('"\\u0000\\ud800"', "  extra: is not a known field"),
+    ],
+)
+def test_hostile_json_is_invalid_with_its_reason_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str
+) -> None:
+    text = (EXAMPLES / "birth-valid.json").read_text(encoding="utf-8")
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(text.replace("{", '{"extra": ' + extra + ",", 1), encoding="utf-8")
+    assert run(hostile) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{hostile}: INVALID (1 problem)"
+    assert lines[1].startswith(expected)
