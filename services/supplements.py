@@ -36,7 +36,8 @@ def record_supplement(
         if dossier.status != DossierStatus.AWAITING_SUPPLEMENT:
             raise NotAwaitingSupplement(reference, dossier.status)
         step = dossier.waiting_step()
-        updated = parse_dossier(merged_payload(dossier.payload, supplement, step.kind))
+        merged = merged_payload(dossier.payload, supplement, step.kind)
+        updated = parse_dossier(merged, limits=container.settings.limits)
         round_ = uow.supplements.add(dossier, step.kind, now, actor.id, dict(supplement))
         changes = dossier.accept_supplement(
             step.kind,
