@@ -44,6 +44,7 @@ DEFAULT_MAX_ANSWER_BYTES = LimitSettings().max_agency_answer_bytes
 # What an agency's written reason (a refusal, a request for documents) may hold: kept whole
 # in our record up to this, it is the agency's decision; beyond it, it is not a reason.
 MAX_REASON_LENGTH = 2000
+MAX_MISSING_ITEMS = 50
 _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -212,7 +213,8 @@ class AgencyClient:
             if problem.outcome is ProblemOutcome.REFUSED:
                 raise Refused(self.agency, reason)
             if problem.outcome is ProblemOutcome.SUPPLEMENT_REQUIRED:
-                raise SupplementRequired(self.agency, reason, problem.missing_items)
+                missing = [item[:MAX_REASON_LENGTH] for item in problem.missing_items]
+                raise SupplementRequired(self.agency, reason, missing[:MAX_MISSING_ITEMS])
         raise AgencyRequestRejected(self.agency, f"HTTP {status}: {quoted}", status_code=status)
 
 

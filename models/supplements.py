@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lienthong.models.dossier import shown
 from lienthong.models.status import StepKind
 
 SUPPLEMENT_SECTIONS: Mapping[StepKind, frozenset[str]] = {
@@ -47,11 +48,20 @@ class SupplementNotAllowed(ValueError):
             "that the papers were brought)"
         )
         super().__init__(
-            f"a supplement for the {step.value} step cannot change {', '.join(sections)}: "
+            f"a supplement for the {step.value} step cannot change {_listed(sections)}: "
             f"{may}; nothing was changed"
         )
         self.step = step
         self.sections = sections
+
+
+_LISTED = 10
+
+
+def _listed(sections: list[str]) -> str:
+    """The sections named in a message: unknown keys may be anything, of any length."""
+    named = ", ".join(shown(section) for section in sections[:_LISTED])
+    return named + (f" and {len(sections) - _LISTED} more" if len(sections) > _LISTED else "")
 
 
 def check_supplement(step: StepKind, supplement: Mapping[str, Any]) -> None:

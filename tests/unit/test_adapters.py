@@ -297,3 +297,15 @@ async def test_an_unreadable_success_is_described_without_quoting_it() -> None:
 
     assert "001204012345" not in str(caught.value)
     assert "first at personal_id" in str(caught.value)
+
+
+async def test_a_decision_is_kept_as_written_within_bounds() -> None:
+    recorder = Recorder(
+        problem(DECISION_STATUS, "supplement_required", "r" * 10_000, ["m" * 5000] * 100)
+    )
+
+    with pytest.raises(SupplementRequired) as caught:
+        await recorder.register_birth()
+
+    assert caught.value.reason == "r" * 2000
+    assert caught.value.missing_items == ["m" * 2000] * 50

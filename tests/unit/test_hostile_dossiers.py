@@ -15,6 +15,8 @@ import pytest
 
 from lienthong.models.dossier import BirthDossier
 from lienthong.models.limits import DossierLimits
+from lienthong.models.status import StepKind
+from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid, parse_dossier, storable
 from tests.helpers import example
 
@@ -193,3 +195,10 @@ def test_what_a_rejected_dossier_keeps_is_json_every_database_stores() -> None:
     [long_key] = [key for key in kept if key.startswith("k")]
     assert long_key.endswith("… (1200 characters in all)")
     assert kept[long_key] == "v" * 500 + "… (600 characters in all)"
+
+
+def test_a_supplement_with_unknown_sections_names_them_short_and_few() -> None:
+    message = str(SupplementNotAllowed(StepKind.RESIDENCE_REGISTRATION, ["\x00" + "s" * 10**6]))
+    assert message.startswith("a supplement for the residence_registration step cannot change ")
+    assert "\\x00" + "s" * 39 + "…:" in message
+    assert len(message) < 200
