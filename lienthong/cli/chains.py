@@ -13,6 +13,7 @@ from lienthong.bootstrap import current_container, run_async
 from lienthong.cli.database import needs_database
 from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
 from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus
+from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid
 from lienthong.services.intake import DuplicateReference, IntakeResult, receive
 from lienthong.services.ledger import Actor
@@ -111,7 +112,7 @@ def _supplement(args: argparse.Namespace) -> int:
         for problem in invalid.problems:
             print(f"  {problem.path}: {problem.message}", file=sys.stderr)
         return EXIT_INVALID
-    except (DossierNotFound, NotAwaitingSupplement, OSError, ValueError) as exc:
+    except (DossierNotFound, NotAwaitingSupplement, SupplementNotAllowed, DossierFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     print(f"supplement recorded for {args.reference}; {step} will be sent again")
