@@ -14,7 +14,11 @@ Validation happens in two layers so that an operator sees every problem at once:
 intake it must not be in the future, while a stored dossier read back later is not re-judged.
 
 Because of (2), dossier models carry no ``@field_validator``: every field validates the same
-way on its own as inside the model.
+way on its own as inside the model (trimming included: it is part of each type).
+
+Types are strict at the edge (docs/dossiers.md): dates and times only as ISO text (an integer
+is not Unix time), integers and booleans only as JSON integers and booleans, every number and
+date bounded. Text length is bounded by the ``LIMITS`` of new input in the validation context.
 
 All dates are compared in Vietnam's time zone (UTC+7, no daylight saving time).
 """
@@ -77,8 +81,8 @@ so a stored dossier read back is not re-judged by limits changed since)."""
 EARLIEST_YEAR = FIRST_CENTURY
 LATEST_YEAR = LAST_CENTURY + 99
 MAX_UTC_OFFSET = timedelta(hours=14)
-# Sixty years of monthly contributions: more than any working life (contributions start at
-# 15 at the earliest, Labour Code art. 143), so more is a typo, not a record.
+# Sixty years of monthly contributions: more than a working life, so more is a typo (or
+# 10^20 pasted in), not a record.
 MAX_CONTRIBUTION_MONTHS = 720
 DATE_MESSAGE = "must be a real calendar date written YYYY-MM-DD"
 DATETIME_MESSAGE = (

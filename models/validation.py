@@ -32,8 +32,6 @@ from lienthong.models.limits import DossierLimits
 from lienthong.models.status import Chain
 
 _CHAIN_CHOICES = " or ".join(repr(chain.value) for chain in Chain)
-_DATE = DATE_MESSAGE
-_DATETIME = DATETIME_MESSAGE
 # Enough for every field of a dossier to be wrong; a flood of unknown keys is cut short.
 MAX_PROBLEMS: Final = 100
 # How much of an unknown key a message quotes.
@@ -51,13 +49,13 @@ _MESSAGES: Mapping[str, str] = {
     "int_type": "must be a whole number",
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
-    "date_type": _DATE,
-    "date_parsing": _DATE,
-    "date_from_datetime_parsing": _DATE,
-    "date_from_datetime_inexact": _DATE,
-    "datetime_type": _DATETIME,
-    "datetime_parsing": _DATETIME,
-    "datetime_from_date_parsing": _DATETIME,
+    "date_type": DATE_MESSAGE,
+    "date_parsing": DATE_MESSAGE,
+    "date_from_datetime_parsing": DATE_MESSAGE,
+    "date_from_datetime_inexact": DATE_MESSAGE,
+    "datetime_type": DATETIME_MESSAGE,
+    "datetime_parsing": DATETIME_MESSAGE,
+    "datetime_from_date_parsing": DATETIME_MESSAGE,
     "timezone_aware": NAIVE_MESSAGE,
     "string_unicode": "must be valid Unicode text (it holds a lone surrogate)",
     "finite_number": "must be a whole number",
