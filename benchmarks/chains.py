@@ -30,190 +30,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import copy
-import json
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-import psycopg2
-from psycopg2 import sql
+from benchmarks.infra import (
+    DossierFactory,
+    database_url,
+    free_port,
+    load_templates,
+    prefect_server,
+    throwaway_databases,
+)
 
 if TYPE_CHECKING:
     from lienthong.models.status import Chain
     from lienthong.services.container import Container
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples"
-SERVER_START_TIMEOUT_SECONDS = 120.0
-SERVER_STOP_TIMEOUT_SECONDS = 15.0
-
-
-# --------------------------------------------------------------------------- dossiers
-
-
-def _usable(raw: dict[str, Any]) -> bool:
-    """Examples that go through their chain without a refusal or a supplementation request."""
-    if raw.get("chain") == "birth":
-        residence = raw.get("residence") or {}
-        certificate = (raw.get("medical_birth_certificate") or {}).get("number", "")
-        return residence.get("household_head_consent") is not False and "DUPLICATE" not in str(
-            certificate
-        )
-    if raw.get("chain") == "death":
-        basis = raw.get("funeral_payer_basis")
-        return not (basis in ("insured", "pensioner") and not raw.get("contribution_months"))
-    return False
-
-
-def load_templates() -> dict[str, list[dict[str, Any]]]:
-    files = sorted(EXAMPLES.glob("*.json")) + sorted((EXAMPLES / "demo").glob("*.json"))
-    templates: dict[str, list[dict[str, Any]]] = {"birth": [], "death": []}
-    for path in files:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(raw, dict) and _usable(raw):
-            templates[str(raw["chain"])].append(raw)
-    if not templates["birth"] or not templates["death"]:
-        raise SystemExit(f"no usable birth and death examples under {EXAMPLES}")
-    return templates
-
-
-@dataclass
-class DossierFactory:
-    """Unique dossiers from the examples: references, certificates and IDs never repeat."""
-
-    templates: dict[str, list[dict[str, Any]]]
-    serial: int = 0
-
-    def make(self, chain: str, prefix: str) -> dict[str, Any]:
-        self.serial += 1
-        n = self.serial
-        choices = self.templates[chain]
-        raw = copy.deepcopy(choices[n % len(choices)])
-        raw["reference"] = f"{prefix}-2026-{n:06d}"
-        if chain == "birth":
-            raw["medical_birth_certificate"]["number"] = f"GCS-BENCH-{n:06d}"
-        else:
-            raw["death_notice"]["number"] = f"GBT-BENCH-{n:06d}"
-            # PPP C YY + six serial digits: province, century/sex and birth year stay valid.
-            personal_id = str(raw["deceased"]["personal_id"])
-            raw["deceased"]["personal_id"] = personal_id[:6] + f"{n % 1_000_000:06d}"
-        return raw
-
-    def batch(self, count: int, prefix: str) -> list[dict[str, Any]]:
-        """``count`` dossiers, birth and death alternating (half each)."""
-        return [self.make("birth" if i % 2 == 0 else "death", prefix) for i in range(count)]
-
-
-# --------------------------------------------------------------------------- infrastructure
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def throwaway_databases(admin_dsn: str, names: list[str], keep: bool) -> Iterator[None]:
-    def execute(statement: sql.Composable) -> None:
-        connection = psycopg2.connect(admin_dsn)
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
-        finally:
-            connection.close()
-
-    created: list[str] = []
-    try:
-        for name in names:
-            execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            created.append(name)
-        yield
-    finally:
-        for name in created:
-            if keep:
-                print(f"kept database {name}")
-                continue
-            execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-@contextlib.contextmanager
-def prefect_server(database_url: str, home: Path, port: int) -> Iterator[str]:
-    """A real ``prefect server start`` on PostgreSQL; yields its API URL."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PREFECT_", "LIENTHONG_"))
-    }
-    env.update(
-        PREFECT_HOME=str(home),
-        PREFECT_SERVER_DATABASE_CONNECTION_URL=database_url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_UI_ENABLED="false",
-        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
-    )
-    home.mkdir(parents=True, exist_ok=True)
-    log_path = home / "server.log"
-    api_url = f"http://127.0.0.1:{port}/api"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "prefect", "server", "start"),
-                *("--host", "127.0.0.1", "--port", str(port), "--no-ui", "--analytics-off"),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_for_health(api_url, process, log_path)
-            yield api_url
-        finally:
-            _stop(process)
-
-
-def _wait_for_health(api_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"prefect server exited with {process.returncode}:\n{tail}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                return
-        time.sleep(0.5)
-    raise RuntimeError(f"prefect server not healthy after {SERVER_START_TIMEOUT_SECONDS:.0f} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(SERVER_STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 # --------------------------------------------------------------------------- measurement
@@ -447,12 +288,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _database_url(admin_dsn: str, driver: str, name: str) -> str:
-    base = httpx.URL(admin_dsn)
-    user = f"{base.username}:{base.password}@" if base.password else f"{base.username}@"
-    return f"postgresql+{driver}://{user}{base.host}:{base.port or 5432}/{name}"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     suffix = uuid.uuid4().hex[:8]
@@ -462,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         with (
             throwaway_databases(args.postgres, [prefect_db, record_db], args.keep),
             prefect_server(
-                _database_url(args.postgres, "asyncpg", prefect_db),
+                database_url(args.postgres, "asyncpg", prefect_db),
                 workdir / "server",
                 free_port(),
             ) as api_url,
@@ -475,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 PREFECT_SERVER_ANALYTICS_ENABLED="false",
                 PREFECT_LOGGING_LEVEL="WARNING",
             )
-            return _benchmark(args, _database_url(args.postgres, "psycopg2", record_db), workdir)
+            return _benchmark(args, database_url(args.postgres, "psycopg2", record_db), workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

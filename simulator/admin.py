@@ -35,6 +35,11 @@ def build_router(store: SimulatorStore, faults: FaultController) -> APIRouter:
         """How many requests got each fault since start, e.g. ``agencies.processed_then_drop``."""
         return dict(faults.injected)
 
+    @router.get("/webhook-stats")
+    async def webhook_stats() -> dict[str, dict[str, int]]:
+        """Per webhook receiver: notifications kept and duplicate deliveries dropped."""
+        return await run_in_threadpool(store.webhook_stats)
+
     @router.put("/faults")
     async def put_faults(settings: SimulatorFaultSettings) -> SimulatorFaultSettings:
         """Replace the fault settings (resets the seeded random source)."""

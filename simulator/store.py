@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS webhooks (
     timestamp INTEGER NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL,
     UNIQUE (slug, event_id)
 );
+CREATE TABLE IF NOT EXISTS webhook_repeats (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL, event_id TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
 """
 
 # Registered "before the simulator started": the demo's duplicate birth certificate.
@@ -177,14 +181,38 @@ class SimulatorStore:
         ]
 
     def receive_webhook(self, slug: str, event_id: str, timestamp: int, body: bytes) -> bool:
-        """Store a notification; False when this event id was already received."""
+        """Store a notification; False when this event id was already received (the repeat
+        is counted, for :meth:`webhook_stats`)."""
         with self._lock:
             cursor = self._conn.execute(
                 "INSERT OR IGNORE INTO webhooks (slug, event_id, timestamp, body, received_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (slug, event_id, timestamp, body.decode(), _now()),
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount == 1:
+                return True
+            self._conn.execute(
+                "INSERT INTO webhook_repeats (slug, event_id, received_at) VALUES (?, ?, ?)",
+                (slug, event_id, _now()),
+            )
+            return False
+
+    def webhook_stats(self) -> dict[str, dict[str, int]]:
+        """Per receiver: notifications kept (``received``) and repeated deliveries of an
+        event id already kept, acknowledged and dropped (``duplicates``)."""
+        with self._lock:
+            received = self._conn.execute(
+                "SELECT slug, count(*) FROM webhooks GROUP BY slug"
+            ).fetchall()
+            repeats = dict(
+                self._conn.execute(
+                    "SELECT slug, count(*) FROM webhook_repeats GROUP BY slug"
+                ).fetchall()
+            )
+        stats = {slug: {"received": count, "duplicates": 0} for slug, count in received}
+        for slug, count in repeats.items():
+            stats.setdefault(slug, {"received": 0, "duplicates": 0})["duplicates"] = count
+        return stats
 
     def received_webhooks(self, slug: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -338,6 +338,7 @@ async def test_a_notification_whose_first_deliveries_fail_arrives_exactly_once(
     payload = {"dossier_reference": "HS-HOOK", "step": "birth_registration", "status": "done"}
     notifier = WebhookNotifier(timeout_seconds=2)
 
+    before = (await admin.get("/admin/webhook-stats")).json().get("police", {})
     await set_faults(admin, SimulatorFaultSettings(webhooks=FaultProfile(fail_first=3)))
     attempts = await deliver_until_acknowledged(notifier, url, "evt-hook-1", payload)
 
@@ -359,6 +360,10 @@ async def test_a_notification_whose_first_deliveries_fail_arrives_exactly_once(
     assert event_ids.count("evt-hook-1") == 1
     assert event_ids.count("evt-hook-2") == 1
     assert received[event_ids.index("evt-hook-1")]["payload"] == payload
+    # The receiver counts the repeat it acknowledged and dropped (benchmarks.chaos reads it).
+    after = (await admin.get("/admin/webhook-stats")).json()["police"]
+    assert after["received"] - before.get("received", 0) == 2
+    assert after["duplicates"] - before.get("duplicates", 0) == 1
 
 
 @pytest.mark.parametrize("forgery", ["wrong_secret", "stale", "tampered", "new_event_id"])

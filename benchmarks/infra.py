@@ -1,0 +1,231 @@
+"""What the benchmarks share: unique dossiers from the examples, throwaway PostgreSQL
+databases, free ports and a real ``prefect server start`` subprocess on PostgreSQL.
+
+Used by ``benchmarks.chains`` and ``benchmarks.chaos``; not part of the package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg2
+from psycopg2 import sql
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+SERVER_START_TIMEOUT_SECONDS = 120.0
+SERVER_STOP_TIMEOUT_SECONDS = 15.0
+
+
+# --------------------------------------------------------------------------- dossiers
+
+
+def _usable(raw: dict[str, Any]) -> bool:
+    """Examples that go through their chain without a refusal or a supplementation request."""
+    if raw.get("chain") == "birth":
+        residence = raw.get("residence") or {}
+        certificate = (raw.get("medical_birth_certificate") or {}).get("number", "")
+        return residence.get("household_head_consent") is not False and "DUPLICATE" not in str(
+            certificate
+        )
+    if raw.get("chain") == "death":
+        basis = raw.get("funeral_payer_basis")
+        return not (basis in ("insured", "pensioner") and not raw.get("contribution_months"))
+    return False
+
+
+def load_templates() -> dict[str, list[dict[str, Any]]]:
+    files = sorted(EXAMPLES.glob("*.json")) + sorted((EXAMPLES / "demo").glob("*.json"))
+    templates: dict[str, list[dict[str, Any]]] = {"birth": [], "death": []}
+    for path in files:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and _usable(raw):
+            templates[str(raw["chain"])].append(raw)
+    if not templates["birth"] or not templates["death"]:
+        raise SystemExit(f"no usable birth and death examples under {EXAMPLES}")
+    return templates
+
+
+@dataclass
+class DossierFactory:
+    """Unique dossiers from the examples: references, certificates and IDs never repeat."""
+
+    templates: dict[str, list[dict[str, Any]]]
+    serial: int = 0
+
+    def make(self, chain: str, prefix: str) -> dict[str, Any]:
+        self.serial += 1
+        n = self.serial
+        choices = self.templates[chain]
+        raw = copy.deepcopy(choices[n % len(choices)])
+        raw["reference"] = f"{prefix}-2026-{n:06d}"
+        if chain == "birth":
+            raw["medical_birth_certificate"]["number"] = f"GCS-BENCH-{n:06d}"
+        else:
+            raw["death_notice"]["number"] = f"GBT-BENCH-{n:06d}"
+            # PPP C YY + six serial digits: province, century/sex and birth year stay valid.
+            personal_id = str(raw["deceased"]["personal_id"])
+            raw["deceased"]["personal_id"] = personal_id[:6] + f"{n % 1_000_000:06d}"
+        return raw
+
+    def batch(self, count: int, prefix: str) -> list[dict[str, Any]]:
+        """``count`` dossiers, birth and death alternating (half each)."""
+        return [self.make("birth" if i % 2 == 0 else "death", prefix) for i in range(count)]
+
+
+# --------------------------------------------------------------------------- infrastructure
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def database_url(admin_dsn: str, driver: str, name: str) -> str:
+    """SQLAlchemy URL of database ``name`` on the server of the libpq URL ``admin_dsn``."""
+    base = httpx.URL(admin_dsn)
+    user = f"{base.username}:{base.password}@" if base.password else f"{base.username}@"
+    return f"postgresql+{driver}://{user}{base.host}:{base.port or 5432}/{name}"
+
+
+def execute_admin(admin_dsn: str, statement: sql.Composable) -> None:
+    """One statement outside a transaction (CREATE / DROP DATABASE)."""
+    connection = psycopg2.connect(admin_dsn)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def throwaway_databases(admin_dsn: str, names: list[str], keep: bool) -> Iterator[None]:
+    created: list[str] = []
+    try:
+        for name in names:
+            execute_admin(admin_dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            created.append(name)
+        yield
+    finally:
+        for name in created:
+            if keep:
+                print(f"kept database {name}")
+                continue
+            execute_admin(
+                admin_dsn,
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)),
+            )
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without any PREFECT_* or LIENTHONG_* setting."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PREFECT_", "LIENTHONG_"))
+    }
+
+
+class PrefectServer:
+    """A real ``prefect server start`` on PostgreSQL, which can be stopped and started
+    again on the same database and port (its log appends to ``home/server.log``)."""
+
+    def __init__(self, database_url: str, home: Path, port: int) -> None:
+        self.api_url = f"http://127.0.0.1:{port}/api"
+        self._port = port
+        self._home = home
+        self._env = clean_environment()
+        self._env.update(
+            PREFECT_HOME=str(home),
+            PREFECT_SERVER_DATABASE_CONNECTION_URL=database_url,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_SERVER_UI_ENABLED="false",
+            PREFECT_SERVER_LOGGING_LEVEL="WARNING",
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self._home / "server.log"
+
+    def start(self) -> None:
+        self._home.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "prefect", "server", "start"),
+                    *("--host", "127.0.0.1", "--port", str(self._port)),
+                    *("--no-ui", "--analytics-off"),
+                ],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for_health(f"{self.api_url}/health", self._process, self.log_path)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop_process_group(self._process, SERVER_STOP_TIMEOUT_SECONDS)
+            self._process = None
+
+
+@contextlib.contextmanager
+def prefect_server(database_url: str, home: Path, port: int) -> Iterator[str]:
+    """A real ``prefect server start`` on PostgreSQL; yields its API URL."""
+    server = PrefectServer(database_url, home, port)
+    try:
+        server.start()
+        yield server.api_url
+    finally:
+        server.stop()
+
+
+def wait_for_health(
+    health_url: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    timeout: float = SERVER_START_TIMEOUT_SECONDS,
+) -> None:
+    """Until ``health_url`` answers 200; fail with the log's tail if the process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}:\n{tail}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(health_url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"{health_url} not healthy after {timeout:.0f} s")
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM to the process's group (started with ``start_new_session``), SIGKILL after
+    ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
