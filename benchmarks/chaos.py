@@ -273,12 +273,7 @@ class Snapshot:
         return sum(self.dossiers[status] for status in CLOSED)
 
     def drained(self, expected: int) -> bool:
-        return (
-            self.closed >= expected
-            and self.runs["RUNNING"] == 0
-            and self.runs["PENDING"] == 0
-            and self.pending_notices == 0
-        )
+        return self.closed >= expected and self.pending_notices == 0
 
     def line(self) -> str:
         dossiers = ", ".join(f"{k} {v}" for k, v in sorted(self.dossiers.items()))
@@ -402,28 +397,34 @@ class Drain:
 
 
 def drain(setup: Setup, args: argparse.Namespace, timeline: Timeline) -> Drain:
-    """Sweep every ``--sweep-every`` seconds until drained or ``--drain-timeout``."""
+    """Sweep every ``--sweep-every`` seconds until every dossier is closed and every notice
+    delivered (or ``--drain-timeout``), then wait up to ``--settle`` seconds for Prefect to
+    have no flow run Running or Pending (crashed-run detection needs three missed
+    heartbeats)."""
     deadline = time.monotonic() + args.drain_timeout
     sweeps = 0
     sweeping: subprocess.Popen[bytes] | None = None
     last_sweep = -float("inf")
     last_print = 0.0
+    drained_at: float | None = None
     log = (setup.logs / "sweep.log").open("ab")
     try:
         while True:
             now = time.monotonic()
             state = snapshot(setup)
-            if state.drained(args.dossiers) and (sweeping is None or sweeping.poll() is not None):
-                end = timeline.outage_end
-                return Drain(None if end is None else now - end, sweeps, state)
+            idle = sweeping is None or sweeping.poll() is not None
+            if drained_at is None and idle and state.drained(args.dossiers):
+                drained_at = now
+                timeline.log("drained: every dossier closed, every notice delivered")
+                deadline = now + args.settle
+            if drained_at is not None and state.runs["RUNNING"] + state.runs["PENDING"] == 0:
+                break
             if now > deadline:
-                return Drain(None, sweeps, state)
+                break
             if now - last_print >= 15:
                 print(f"  drain t+{now - timeline.started:6.1f}s  {state.line()}", flush=True)
                 last_print = now
-            if (sweeping is None or sweeping.poll() is not None) and (
-                now - last_sweep >= args.sweep_every
-            ):
+            if drained_at is None and idle and now - last_sweep >= args.sweep_every:
                 sweeps += 1
                 last_sweep = now
                 log.write(f"\n$ lienthong sweep (pass {sweeps})\n".encode())
@@ -439,6 +440,9 @@ def drain(setup: Setup, args: argparse.Namespace, timeline: Timeline) -> Drain:
         if sweeping is not None and sweeping.poll() is None:
             sweeping.wait(STOP_TIMEOUT_SECONDS * 3)
         log.close()
+    end = timeline.outage_end
+    after_outage = None if drained_at is None or end is None else drained_at - end
+    return Drain(after_outage, sweeps, state)
 
 
 @dataclass
@@ -453,6 +457,7 @@ class Result:
     duplicates_dropped: int
     undelivered: int
     left_running: int
+    left_pending: int
     crashed: int
     errors: int
     audit_exit: int
@@ -467,6 +472,7 @@ class Result:
             "duplicated registrations": self.duplicated,
             "notices never delivered": self.undelivered,
             "runs left Running": self.left_running,
+            "runs left Pending": self.left_pending,
             "steps in error needing a person": self.errors,
             "audit broken (lienthong audit verify exit code)": self.audit_exit,
         }
@@ -499,6 +505,7 @@ def observe(setup: Setup, expected: int, outcome: Drain, submit_exit: int | None
         duplicates_dropped=dropped,
         undelivered=final.pending_notices,
         left_running=final.runs["RUNNING"],
+        left_pending=final.runs["PENDING"],
         crashed=final.runs["CRASHED"],
         errors=final.steps["error"],
         audit_exit=setup.run("audit", "audit", "verify"),
@@ -538,6 +545,7 @@ def table(result: Result, timeline: Timeline, args: argparse.Namespace) -> str:
         ),
         ("notices never delivered", str(result.undelivered), "0"),
         ("runs left Running", str(result.left_running), "0"),
+        ("runs left Pending", str(result.left_pending), "0"),
         ("runs marked Crashed", str(result.crashed), ""),
         ("steps in error (need a person)", str(result.errors), "0"),
         (
@@ -606,6 +614,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=420.0,
         help="give up draining after this many seconds (default 420)",
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=150.0,
+        help="after the drain, seconds to wait for no flow run Running or Pending "
+        "(crashed-run detection: 3 missed 30 s heartbeats; default 150)",
+    )
     parser.add_argument("--seed", type=int, default=10, help="the simulator's fault seed")
     parser.add_argument(
         "--postgres",
@@ -636,6 +651,8 @@ def services(args: argparse.Namespace, workdir: Path) -> Iterator[Setup]:
             PREFECT_API_URL=prefect.api_url,
             PREFECT_HOME=str(workdir / "client"),
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            # docs/production.md §3: heartbeats every 30 s for crashed-run detection.
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY="30",
             LIENTHONG_DATABASE_URL=database_url(args.postgres, "psycopg2", record_db),
             LIENTHONG_DATA_DIR=str(workdir / "lienthong"),
             LIENTHONG_SIMULATOR_PORT=str(simulator_port),
