@@ -189,27 +189,29 @@ def simulator_faults(seed: int, outage: tuple[datetime, datetime] | None) -> dic
     return faults
 
 
-def terminate_backends(setup: Setup, bursts: int) -> int:
-    """``pg_terminate_backend`` on every connection to our record, ``bursts`` times one
-    second apart (to catch transactions in flight); how many were terminated."""
-    terminated = 0
-    for burst in range(bursts):
-        if burst:
-            time.sleep(1)
-        connection = psycopg2.connect(setup.admin_dsn)
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
+def terminate_backends(setup: Setup, seconds: float) -> tuple[int, int]:
+    """``pg_terminate_backend`` on every connection to our record, every quarter of a second
+    for ``seconds`` (to catch transactions in flight): (terminated, of which in a
+    transaction or running a statement)."""
+    terminated = busy = 0
+    connection = psycopg2.connect(setup.admin_dsn)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            until = time.monotonic() + seconds
+            while time.monotonic() < until:
                 cursor.execute(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
-                    "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                    "SELECT state, pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
                     (setup.record_db,),
                 )
-                row = cursor.fetchone()
-                terminated += int(row[0]) if row else 0
-        finally:
-            connection.close()
-    return terminated
+                for state, done in cursor.fetchall():
+                    terminated += bool(done)
+                    busy += bool(done) and state != "idle"
+                time.sleep(0.25)
+    finally:
+        connection.close()
+    return terminated, busy
 
 
 def restart_serve(setup: Setup, timeline: Timeline, down_seconds: float) -> None:
@@ -238,20 +240,23 @@ def restart_prefect(setup: Setup, timeline: Timeline) -> None:
 def fault_plan(
     setup: Setup, args: argparse.Namespace
 ) -> list[tuple[float, str, Callable[[Timeline], None]]]:
-    """(seconds after submission, what, action), in order."""
+    """(seconds after the chains got under way, what, action), in order."""
 
     def terminate(timeline: Timeline) -> None:
-        count = terminate_backends(setup, args.terminate_bursts)
-        timeline.log(f"terminated {count} backends of our record")
+        count, busy = terminate_backends(setup, args.terminate_seconds)
+        timeline.log(
+            f"terminated {count} backends of our record over {args.terminate_seconds:g} s "
+            f"({busy} in a transaction or a statement)"
+        )
 
     return [
-        (15, "terminate backends", terminate),
-        (25, "kill -9 serve", lambda t: restart_serve(setup, t, 5)),
-        (40, "outage", lambda t: start_outage(setup, t, args.outage, args.seed)),
-        (50, "terminate backends", terminate),
-        (55, "restart Prefect", lambda t: restart_prefect(setup, t)),
-        (85, "kill -9 serve", lambda t: restart_serve(setup, t, 5)),
-        (100, "terminate backends", terminate),
+        (0, "terminate backends", terminate),
+        (10, "kill -9 serve", lambda t: restart_serve(setup, t, 5)),
+        (25, "outage", lambda t: start_outage(setup, t, args.outage, args.seed)),
+        (35, "terminate backends", terminate),
+        (45, "restart Prefect", lambda t: restart_prefect(setup, t)),
+        (75, "kill -9 serve", lambda t: restart_serve(setup, t, 5)),
+        (90, "terminate backends", terminate),
     ]
 
 
@@ -389,6 +394,19 @@ def wait_for_deployments(api_url: str, timeout: float = 180) -> None:
     raise RuntimeError(f"lienthong serve registered no chain deployment in {timeout:.0f} s")
 
 
+def wait_until_chains_run(setup: Setup, timeline: Timeline, timeout: float = 180) -> float:
+    """When the first chains are under way (3 dossiers started), so that the faults hit
+    runs mid-step rather than processes still starting; at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dossiers = record_counts(setup)[0]
+        if sum(dossiers.values()) - dossiers["received"] >= 3:
+            break
+        time.sleep(1)
+    timeline.log("chains under way (3 dossiers started): faults from now")
+    return time.monotonic()
+
+
 @dataclass
 class Drain:
     seconds_after_outage: float | None
@@ -430,7 +448,13 @@ def drain(setup: Setup, args: argparse.Namespace, timeline: Timeline) -> Drain:
                 log.write(f"\n$ lienthong sweep (pass {sweeps})\n".encode())
                 log.flush()
                 sweeping = subprocess.Popen(
-                    lienthong("sweep", "--stuck-minutes", "1", "--due-soon-days", "0"),
+                    lienthong(
+                        "sweep",
+                        "--stuck-minutes",
+                        f"{args.stuck_minutes:g}",
+                        "--due-soon-days",
+                        "0",
+                    ),
                     env=setup.env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -600,10 +624,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--serve-limit", type=int, default=10, help="lienthong serve --limit (default 10)"
     )
     parser.add_argument(
-        "--terminate-bursts",
-        type=int,
-        default=5,
-        help="pg_terminate_backend passes, one second apart, at each termination (default 5)",
+        "--terminate-seconds",
+        type=float,
+        default=5.0,
+        help="each termination of our record's backends repeats every 0.25 s this long (default 5)",
+    )
+    parser.add_argument(
+        "--stuck-minutes",
+        type=float,
+        default=2.0,
+        help="lienthong sweep --stuck-minutes in the drain (default 2)",
     )
     parser.add_argument(
         "--sweep-every", type=float, default=30.0, help="seconds between sweeps in the drain"
@@ -700,8 +730,9 @@ def chaos(setup: Setup, args: argparse.Namespace, workdir: Path) -> tuple[Result
     timeline = Timeline()
     print(f"submitting {args.dossiers} dossiers (lienthong submit --deploy); faults:", flush=True)
     submitting = submit(setup, factory, args.dossiers, workdir)
+    flowing = wait_until_chains_run(setup, timeline)
     for at, _, action in fault_plan(setup, args):
-        time.sleep(max(0.0, at - (time.monotonic() - timeline.started)))
+        time.sleep(max(0.0, flowing + at - time.monotonic()))
         action(timeline)
     if timeline.outage_end is not None:
         time.sleep(max(0.0, timeline.outage_end - time.monotonic()))
@@ -713,7 +744,10 @@ def chaos(setup: Setup, args: argparse.Namespace, workdir: Path) -> tuple[Result
         submit_exit = None
     timeline.log(f"draining: lienthong sweep every {args.sweep_every:g} s")
     outcome = drain(setup, args, timeline)
-    timeline.log("drained" if outcome.seconds_after_outage is not None else "drain timed out")
+    # What a run left Running or Pending is: no process holds it any more.
+    setup.serve.stop()
+    timeline.log("lienthong serve stopped (SIGTERM); counting")
+    outcome.final = snapshot(setup)
     return observe(setup, args.dossiers, outcome, submit_exit), timeline
 
 
