@@ -305,8 +305,19 @@ def record_counts(setup: Setup) -> tuple[Counter[str], Counter[str], int, int]:
     return dossiers, steps, notices.get("pending", 0), notices.get("delivered", 0)
 
 
-def flow_run_states(api_url: str) -> Counter[str]:
+def flow_run_states(api_url: str, attempts: int = 5) -> Counter[str]:
     """How many flow runs are in each state type (Prefect's REST API)."""
+    for attempt in range(attempts):
+        try:
+            return _count_flow_runs(api_url)
+        except httpx.HTTPError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
+def _count_flow_runs(api_url: str) -> Counter[str]:
     counts: Counter[str] = Counter()
     for state in ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
         answer = httpx.post(
@@ -462,7 +473,11 @@ def drain(setup: Setup, args: argparse.Namespace, timeline: Timeline) -> Drain:
             time.sleep(3)
     finally:
         if sweeping is not None and sweeping.poll() is None:
-            sweeping.wait(STOP_TIMEOUT_SECONDS * 3)
+            try:
+                sweeping.wait(STOP_TIMEOUT_SECONDS * 3)
+            except subprocess.TimeoutExpired:
+                sweeping.kill()
+                sweeping.wait()
         log.close()
     end = timeline.outage_end
     after_outage = None if drained_at is None or end is None else drained_at - end
