@@ -305,6 +305,17 @@ async def test_killed_serve_leaves_a_run_prefect_marks_crashed_and_the_sweep_com
     env["LIENTHONG_TASK_RETRY"] = chain_settings.task_retry.model_dump_json()
     serve = _start_serve(processes, "serve", env)
     _wait_serving(processes, "serve", serve)
+    # The production guide's command after serve's own start: still one automation.
+    applied = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "lienthong"), "automations"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "flow runs without a heartbeat for 90 s are marked Crashed" in applied.stdout
     (automation,) = _post(api_url, "/automations/filter", {})
     assert automation["name"] == AUTOMATION_NAME
     assert automation["trigger"]["within"] == MISSED_HEARTBEATS * HEARTBEAT_SECONDS
@@ -312,11 +323,13 @@ async def test_killed_serve_leaves_a_run_prefect_marks_crashed_and_the_sweep_com
     flow_run_id = await asyncio.to_thread(
         _queue_then_kill_serve_mid_chain, processes, serve, env, app, reference
     )
+    killed_at = time.monotonic()
     flow_run = await asyncio.to_thread(
         wait_for_run, api_url, flow_run_id, MISSED_HEARTBEATS * HEARTBEAT_SECONDS + 90
     )
     assert flow_run["state_type"] == "CRASHED", flow_run["state"]
     assert flow_run["state"]["message"] == CRASHED_MESSAGE
+    print(f"marked Crashed {time.monotonic() - killed_at:.0f} s after the kill")
 
     set_faults(simulator, SimulatorFaultSettings())
     report = await overdue_sweep(stuck_after_minutes=0.0)
