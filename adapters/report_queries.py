@@ -95,7 +95,7 @@ def _counted() -> ColumnElement[bool]:
     return and_(Dossier.chain.is_not(None), Dossier.status != DossierStatus.REJECTED)
 
 
-def _in_scope(query: Select[*tuple[Any, ...]], scope: Scope) -> Select[*tuple[Any, ...]]:
+def _in_scope(query: Select[tuple[Any, ...]], scope: Scope) -> Select[tuple[Any, ...]]:
     if scope.province is not None:
         query = query.where(Dossier.province_code == scope.province)
     if scope.commune is not None:
@@ -103,7 +103,7 @@ def _in_scope(query: Select[*tuple[Any, ...]], scope: Scope) -> Select[*tuple[An
     return query
 
 
-def dossier_query(period: Period, scope: Scope) -> Select[*tuple[Any, ...]]:
+def dossier_query(period: Period, scope: Scope) -> Select[tuple[Any, ...]]:
     """Per chain. The WHERE is the OR of the figures' own conditions, so each branch can
     use its index (received_at, completed_at, status + updated_at, status)."""
     conditions = _dossier_conditions(period)
@@ -115,7 +115,7 @@ def dossier_query(period: Period, scope: Scope) -> Select[*tuple[Any, ...]]:
     return _in_scope(query, scope)
 
 
-def step_query(period: Period, scope: Scope) -> Select[*tuple[Any, ...]]:
+def step_query(period: Period, scope: Scope) -> Select[tuple[Any, ...]]:
     """Per step kind; a step's kind names its chain, so dossiers are joined only to scope."""
     conditions = _step_conditions(period)
     query = (
@@ -146,7 +146,7 @@ def _local_day(
     return func.strftime(literal("%Y-%m-%d"), seconds, literal(f"{minutes:+d} minutes"))
 
 
-def day_query(period: Period, scope: Scope, dialect: str) -> Select[*tuple[Any, ...]]:
+def day_query(period: Period, scope: Scope, dialect: str) -> Select[tuple[Any, ...]]:
     base = _counted()
     received = _in_scope(
         select(

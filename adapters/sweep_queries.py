@@ -20,7 +20,7 @@ from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus, StepSt
 
 def candidates_query(
     now: datetime, due_soon_limit: datetime, stuck_after: timedelta, supplement_window: int
-) -> Select[*tuple[Any, ...]]:
+) -> Select[tuple[Any, ...]]:
     """The one query that finds every candidate step; the benchmark times it.
 
     Each branch of the OR is served by ``ix_steps_status_due`` (status first). The
@@ -62,7 +62,7 @@ def candidates_query(
     )
 
 
-def dossiers_query(now: datetime, stuck_after: timedelta) -> Select[*tuple[Any, ...]]:
+def dossiers_query(now: datetime, stuck_after: timedelta) -> Select[tuple[Any, ...]]:
     """Dossiers never started or past their chain's due instant; the benchmark times it.
 
     Only the columns the sweep needs (not the payload). Both branches of the OR start with

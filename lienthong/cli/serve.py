@@ -9,7 +9,8 @@ import asyncio
 def _serve(args: argparse.Namespace) -> int:
     from lienthong.deployments.serve import serve_all
 
-    asyncio.run(serve_all(limit=args.limit))
+    ended = asyncio.run(serve_all(limit=args.limit))
+    print(f"lienthong serve: {ended}", flush=True)
     return 0
 
 
@@ -17,6 +18,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve = subparsers.add_parser(
         "serve",
         help="serve the chain, sweep and report deployments of prefect.yaml from this process",
+        description=(
+            "Registers the deployments of prefect.yaml and the crashed-run detection "
+            "automation, then runs the deployments' flow runs until SIGTERM or SIGINT."
+        ),
     )
     serve.add_argument(
         "--limit", type=int, default=None, help="at most this many flow runs at once"

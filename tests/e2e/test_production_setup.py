@@ -2,7 +2,8 @@
 
 A Prefect server (``prefect server start``) on a throwaway PostgreSQL database, our record on
 another, the agency simulator as its own process, the ``lienthong`` process work pool, the
-per-agency global concurrency limits, ``prefect deploy --all`` from the repository root, one
+per-agency global concurrency limits, ``prefect deploy --all`` from the repository root,
+``lienthong automations`` (the crashed-run detection), one
 ``prefect worker start --pool lienthong`` process, then ``lienthong submit --deploy``: the
 birth chain must complete through the worker, holding the agency limits.
 
@@ -167,6 +168,9 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
             stored = httpx.get(f"{api_url}/deployments/name/birth-chain/birth-chain").json()
             assert stored["entrypoint"] == "lienthong.flows.birth_chain.birth_chain", stored
             assert not stored["pull_steps"], stored["pull_steps"]
+
+            applied = _ok([str(BIN / "lienthong"), "automations"], env)
+            assert "are marked Crashed" in applied, applied
 
             processes.start(
                 "worker", [str(BIN / "prefect"), "worker", "start", "--pool", "lienthong"], env
