@@ -32,10 +32,10 @@ def find_work(container: Container, options: SweepOptions) -> Findings:
     now = container.clock.now()
     deadlines = container.deadlines
     soon = due_soon_limit(deadlines, now, options.due_soon_working_days)
+    # A pre-filter in calendar days: the window in force today (windows rarely change).
+    window = deadlines.supplement_window(now)
     with container.unit_of_work() as uow:
-        steps = uow.sweep.step_candidates(
-            now, soon, options.stuck_after, deadlines.limits.supplement_window
-        )
+        steps = uow.sweep.step_candidates(now, soon, options.stuck_after, window)
         dossiers = uow.sweep.dossier_candidates(now, options.stuck_after)
     return classify(steps, dossiers, deadlines, now, options)
 
