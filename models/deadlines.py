@@ -32,6 +32,7 @@ days), as if run one after another.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import astuple
 from datetime import date, datetime
 from typing import assert_never
 
@@ -161,6 +162,21 @@ class Deadlines:
         start = self.start_day(complete_at)
         limit = self.chain_limit(chain, start, verification=verification, steps=steps)
         return self.due_after(complete_at, limit)
+
+    def years_without_swaps(self, now: datetime, *due: datetime | None) -> tuple[int, ...]:
+        """Years whose day swaps are not known that due dates computed at ``now`` may reach.
+
+        The years from ``now`` to the due date of the longest clock started now (a whole
+        death chain, or any longer limit), and the years of the ``due`` instants given.
+        Their due dates count the public holidays only: the caller warns (docs/deadlines.md).
+        """
+        start = self.start_day(now)
+        limits = self.limits_on(start)
+        longest = max(self.chain_limit(Chain.DEATH, start), *astuple(limits))
+        last = self.calendar.add_working_days(start, longest)
+        years = set(range(self.calendar.to_local(now).year, last.year + 1))
+        years |= {self.calendar.to_local(at).year for at in due if at is not None}
+        return tuple(sorted(y for y in years if not self.calendar.swaps_known(y)))
 
     def supplement_deadline(self, requested_at: datetime) -> datetime:
         """Until when the applicant may supplement; after it the dossier is rejected."""

@@ -71,4 +71,9 @@ class CalendarSettings(BaseModel):
     cutoff_hour: int = Field(15, ge=0, le=23)
     extra_days_off: list[date] = Field(default_factory=list)
     makeup_working_days: list[date] = Field(default_factory=list)
+    swap_years: list[int] = Field(
+        default_factory=list,
+        description="Years whose day swaps are configured in full (also a year with none); "
+        "other years than the built-in ones make the CLI and the sweep warn.",
+    )
     limits: LimitOverrides = Field(default_factory=LimitOverrides)

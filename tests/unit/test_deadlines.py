@@ -178,3 +178,29 @@ def test_calendar_and_limits_from_environment(monkeypatch: pytest.MonkeyPatch) -
     assert deadlines.calendar.is_working_day(date(2026, 11, 24))
     assert not deadlines.calendar.is_working_day(date(2027, 1, 5))
     assert deadlines.step_limit(StepKind.SURVIVOR_BENEFITS, date(2026, 11, 24)) == 15
+
+
+@pytest.mark.parametrize(
+    ("now", "due", "years"),
+    [
+        (at(2026, 6, 1, 10), (), ()),
+        # A whole death chain started mid-December runs into January 2027.
+        (at(2026, 12, 15, 10), (), (2027,)),
+        (at(2026, 3, 2, 10), (at(2027, 1, 5, 10), None), (2027,)),
+        (at(2028, 3, 2, 10), (), (2028,)),
+    ],
+)
+def test_years_without_swaps(
+    now: datetime, due: tuple[datetime | None, ...], years: tuple[int, ...]
+) -> None:
+    assert DEADLINES.years_without_swaps(now, *due) == years
+
+
+def test_due_dates_in_a_year_without_swaps_are_still_computed() -> None:
+    # Fri 31/12/2027 15:01: New Year's Day falls on Saturday, its substitute is Monday 3/1
+    # (the holidays package): the first working day is Tuesday 4/1/2028.
+    assert DEADLINES.step_due_at(StepKind.BIRTH_REGISTRATION, at(2027, 12, 31, 15, 1)) == (
+        end_of(2028, 1, 4)
+    )
+    configured = Deadlines.from_settings(CalendarSettings(swap_years=[2027, 2028]))
+    assert configured.years_without_swaps(at(2027, 12, 31, 15, 1)) == ()
