@@ -104,9 +104,9 @@ class WorkingCalendar:
             return False
         if d in self._makeup_days:
             return True
-        if d.weekday() < 5 and self._only_announced(d):
+        if self._holidays.is_working_day(d):
             return True
-        return bool(self._holidays.is_working_day(d))
+        return d.weekday() < 5 and self._only_announced(d)
 
     def _only_announced(self, d: date) -> bool:
         """Whether every holiday of the package on ``d`` is announced but not enacted."""
