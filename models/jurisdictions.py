@@ -138,6 +138,13 @@ def successor_province(code: str) -> str:
         raise ValueError(f"{code!r} is not a province code, old or current") from None
 
 
+def grouped_provinces(code: str) -> tuple[str, ...]:
+    """The province codes a report on ``code`` counts: a current province with the old ones
+    it took over (``079``: 074, 077, 079); any other code alone."""
+    merged = tuple(sorted(old for old, new in PROVINCE_SUCCESSORS.items() if new == code))
+    return merged or (code,)
+
+
 def jurisdiction_problems(
     province_code: str, commune_code: str, received_on: date
 ) -> list[tuple[str, str]]:

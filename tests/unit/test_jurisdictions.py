@@ -15,6 +15,7 @@ from lienthong.models.jurisdictions import (
     PROVINCE_SUCCESSORS,
     current_commune,
     current_province,
+    grouped_provinces,
     jurisdiction_problems,
     successor_province,
 )
@@ -50,6 +51,13 @@ def test_every_old_province_has_one_current_successor() -> None:
 )
 def test_reports_group_old_units_under_their_successors(old: str, current: str) -> None:
     assert successor_province(old) == current
+
+
+def test_a_report_on_a_current_province_counts_its_predecessors() -> None:
+    assert grouped_provinces("079") == ("074", "077", "079")
+    assert grouped_provinces("056") == ("056", "058")
+    assert grouped_provinces("058") == ("058",)  # an old province alone
+    assert grouped_provinces("001") == ("001",)
 
 
 def test_an_unknown_code_has_no_successor() -> None:
