@@ -96,8 +96,8 @@ def _counted() -> ColumnElement[bool]:
 
 
 def _in_scope(query: Select[tuple[Any, ...]], scope: Scope) -> Select[tuple[Any, ...]]:
-    if scope.province is not None:
-        query = query.where(Dossier.province_code == scope.province)
+    if (provinces := scope.province_codes()) is not None:
+        query = query.where(Dossier.province_code.in_(provinces))
     if scope.commune is not None:
         query = query.where(Dossier.commune_code == scope.commune)
     return query

@@ -282,7 +282,7 @@ def main() -> None:
         def sweep_find() -> Any:
             options = SweepOptions()
             soon = due_soon_limit(deadlines, NOW, options.due_soon_working_days)
-            window = deadlines.limits.supplement_window
+            window = deadlines.supplement_window(NOW)
             with sessions() as session:
                 queries = SqlSweepQueries(session)
                 steps = queries.step_candidates(NOW, soon, options.stuck_after, window)

@@ -6,14 +6,23 @@ the one before:
 
 1. The ``holidays`` package's Vietnam calendar (public category, substitute days on): the
    Labour Code 2019 art. 112 holidays with Tết's five lunar days, Hùng Kings (lunar 10/3),
-   2/9 plus its adjacent day, substitutes for holidays on a weekend, the yearly working-day
-   swaps it knows, and from 2026 the Vietnam Cultural Day (24/11, Resolution 80-NQ/TW).
+   2/9 plus its adjacent day, substitutes for holidays on a weekend, and the yearly
+   working-day swaps it knows. Days it lists that are announced but not enacted
+   (:data:`ANNOUNCED_NOT_ENACTED`: the Vietnam Cultural Day, 24/11 from 2026, Resolution
+   80-NQ/TW, not in the Labour Code) are working days by default.
 2. :data:`DEFAULT_EXTRA_DAYS_OFF` and :data:`DEFAULT_MAKEUP_WORKING_DAYS` below: the
-   government's swaps for civil servants (hoán đổi ngày làm việc) in 2025 and 2026, kept as
-   our own data so that an upgrade of the package cannot silently drop one.
+   government's swaps for civil servants (hoán đổi ngày làm việc) in
+   :data:`BUILT_IN_SWAP_YEARS`, kept as our own data so that an upgrade of the package
+   cannot silently drop one.
 3. ``CalendarSettings.extra_days_off`` and ``CalendarSettings.makeup_working_days``: what an
    operator configures. A date listed as a make-up working day is a working day even if
-   layers 1-2 call it a holiday, which is also how to cancel a holiday that did not happen.
+   layers 1-2 call it a holiday, which is also how to cancel a holiday that did not happen;
+   a date listed as a day off is one, which is how an enacted new holiday is added.
+
+The government announces each year's swaps late in the year before. A year is *known* when
+it is in :data:`BUILT_IN_SWAP_YEARS` or ``CalendarSettings.swap_years``; due dates in other
+years are still computed from the holidays alone, and :meth:`WorkingCalendar.swaps_known`
+lets the services warn that the year's swaps are missing (docs/deadlines.md).
 
 Checked against holidays 0.109 and public announcements (docs/deadlines.md):
 
@@ -24,8 +33,8 @@ Checked against holidays 0.109 and public announcements (docs/deadlines.md):
 - Tết 2026: Mon 16 - Fri 20 Feb off (package); civil servants' 9-day break 14/2-22/2.
 - Hùng Kings 2026 falls on Sun 26 Apr: Mon 27 Apr off (package, substitute day).
 - 2/9/2026: Mon 31 Aug, Tue 1 Sep, Wed 2 Sep off, Sat 22 Aug worked (package and layer 2).
-- 24/11/2026 (Vietnam Cultural Day): off per the package. Default assumption until the
-  Labour Code lists it; list it in ``makeup_working_days`` if it stays a working day.
+- 24/11/2026 (Vietnam Cultural Day): a day off in the package, a working day here until the
+  Labour Code lists it; list it in ``extra_days_off`` once it is enacted.
 
 Every instant is converted to the configured zone (Asia/Ho_Chi_Minh) before its date is
 taken; naive datetimes are refused.
@@ -41,6 +50,12 @@ import holidays
 from lienthong.models.clock import require_aware
 from lienthong.models.statutory import CalendarSettings
 
+# Years whose government day swaps are all in the two sets below (checked: docs/deadlines.md).
+BUILT_IN_SWAP_YEARS: frozenset[int] = frozenset({2025, 2026})
+# Holidays of the package that are announced but not enacted: working days unless an
+# operator lists them in ``extra_days_off``. Matched on the package's name (its
+# substitutes are named "<name> (observed)"); tests/unit/test_calendar.py pins the name.
+ANNOUNCED_NOT_ENACTED: tuple[str, ...] = ("Vietnam Cultural Day",)
 # Working days the government gave off to civil servants, in exchange for a make-up day.
 DEFAULT_EXTRA_DAYS_OFF: frozenset[date] = frozenset(
     {
@@ -74,6 +89,7 @@ class WorkingCalendar:
         self._days_off = (DEFAULT_EXTRA_DAYS_OFF - configured_work) | configured_off
         self._makeup_days = (DEFAULT_MAKEUP_WORKING_DAYS - configured_off) | configured_work
         self._holidays = holidays.country_holidays("VN")
+        self._swap_years = BUILT_IN_SWAP_YEARS | frozenset(settings.swap_years)
 
     def to_local(self, at: datetime) -> datetime:
         """``at`` in the calendar's time zone."""
@@ -88,7 +104,18 @@ class WorkingCalendar:
             return False
         if d in self._makeup_days:
             return True
-        return bool(self._holidays.is_working_day(d))
+        if self._holidays.is_working_day(d):
+            return True
+        return d.weekday() < 5 and self._only_announced(d)
+
+    def _only_announced(self, d: date) -> bool:
+        """Whether every holiday of the package on ``d`` is announced but not enacted."""
+        names = self._holidays.get_list(d)
+        return bool(names) and all(name.startswith(ANNOUNCED_NOT_ENACTED) for name in names)
+
+    def swaps_known(self, year: int) -> bool:
+        """Whether the government's day swaps of ``year`` are built in or configured."""
+        return year in self._swap_years
 
     def next_working_day(self, d: date) -> date:
         """The first working day strictly after ``d``."""

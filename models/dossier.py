@@ -57,6 +57,7 @@ from lienthong.models.identifiers import (
     is_digits,
     parse_personal_id,
 )
+from lienthong.models.jurisdictions import jurisdiction_problems
 from lienthong.models.limits import DossierLimits
 from lienthong.models.status import Chain, FuneralPayerBasis
 from lienthong.models.statutory import VIETNAM_TIMEZONE
@@ -181,7 +182,7 @@ def _personal_id(value: str) -> str:
 
 def _province_code(value: str) -> str:
     if value not in PROVINCE_CODES:
-        raise _invalid(f"{shown(value)} is not a 3-digit province code (e.g. 058 for Ninh Thuận)")
+        raise _invalid(f"{shown(value)} is not a 3-digit province code (e.g. 056 for Khánh Hòa)")
     return value
 
 
@@ -389,6 +390,17 @@ def _received_violations(parts: Mapping[str, Any], now: datetime | None) -> list
     ]
 
 
+def _jurisdiction_violations(parts: Mapping[str, Any]) -> list[Violation]:
+    """The units named must exist on the day the dossier was received (models/jurisdictions)."""
+    jurisdiction, received_on = parts.get("jurisdiction"), _received_on(parts)
+    if not isinstance(jurisdiction, Jurisdiction) or received_on is None:
+        return []
+    problems = jurisdiction_problems(
+        jurisdiction.province_code, jurisdiction.commune_code, received_on
+    )
+    return [(f"jurisdiction.{field}", reason) for field, reason in problems]
+
+
 def _id_violations(
     path: str,
     personal_id: str | None,
@@ -502,6 +514,7 @@ class DossierBase(Section):
         requester_id = requester.personal_id if isinstance(requester, Requester) else None
         return (
             _received_violations(parts, now)
+            + _jurisdiction_violations(parts)
             + _id_violations("requester.personal_id", requester_id, None, None, _received_on(parts))
             + cls.chain_rule_violations(parts)
         )

@@ -3,7 +3,10 @@
 Layout (Decree 137/2015 art. 13, Circular 07/2016/TT-BCA art. 7, kept by Circular
 59/2021/TT-BCA): 12 digits ``PPPCYYRRRRRR`` where
 
-- ``PPP`` is the code of the province where the birth was registered (:data:`PROVINCE_CODES`);
+- ``PPP`` is the code of the province where the birth was registered (:data:`PROVINCE_CODES`,
+  the 63 provinces: a number keeps the code valid when it was issued, also after the 2025
+  reorganisation), or for a birth registered abroad the country's code
+  (:data:`COUNTRY_CODES`);
 - ``C`` encodes century and sex: 1900s male 0 / female 1, 2000s 2/3, 2100s 4/5, 2200s 6/7,
   2300s 8/9;
 - ``YY`` are the last two digits of the birth year;
@@ -101,6 +104,18 @@ PROVINCE_CODES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
+# Appendix 2 of Circular 07/2016/TT-BCA numbers the countries where a citizen's birth may be
+# registered abroad from 101 to 295. Assumption: the range is read from public decoders of
+# the appendix, not from the project's sources (shared/DOMAIN.md says only "country codes
+# for births registered abroad"); the codes do not overlap the provinces' 001-096.
+COUNTRY_CODES: Final = range(101, 296)
+
+
+def is_country_code(code: str) -> bool:
+    """Whether 3-digit ``code`` is the code of a country of birth registration abroad."""
+    return len(code) == 3 and code.isascii() and code.isdigit() and int(code) in COUNTRY_CODES
+
+
 class Sex(StrEnum):
     MALE = "male"
     FEMALE = "female"
@@ -123,13 +138,19 @@ class PersonalId:
     """A parsed personal ID number; ``value`` stays out of ``repr`` so it cannot leak into logs."""
 
     value: str = field(repr=False)
-    province_code: str
+    province_code: str  # or the country's code for a birth registered abroad
     sex: Sex
     century: int  # 1900, 2000, ... 2300
     year_two_digits: int
 
     @property
+    def registered_abroad(self) -> bool:
+        return self.province_code not in PROVINCE_CODES
+
+    @property
     def province_name(self) -> str:
+        if self.registered_abroad:
+            return f"abroad (country code {self.province_code})"
         return PROVINCE_CODES[self.province_code]
 
     @property
@@ -159,10 +180,11 @@ def parse_personal_id(value: str) -> PersonalId:
     if len(value) != PERSONAL_ID_LENGTH:
         raise InvalidPersonalId(f"must have 12 digits, not {len(value)}")
     province = value[:3]
-    if province not in PROVINCE_CODES:
+    if province not in PROVINCE_CODES and not is_country_code(province):
         raise InvalidPersonalId(
-            f"starts with {province}, which is not a province code "
-            "(Circular 07/2016/TT-BCA: 001 Hà Nội to 096 Cà Mau)"
+            f"starts with {province}, which is not a province code nor a country code "
+            "(Circular 07/2016/TT-BCA: 001 Hà Nội to 096 Cà Mau; 101-295 for a birth "
+            "registered abroad)"
         )
     code = int(value[3])
     return PersonalId(

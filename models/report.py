@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from lienthong.models.jurisdictions import grouped_provinces
 from lienthong.models.status import Chain, StepKind
 
 FIGURES = (
@@ -132,8 +133,15 @@ class DayPoint:
 
 @dataclass(frozen=True)
 class Scope:
+    """Which dossiers a report counts. A current province counts the records of the old
+    provinces it took over on 1 July 2025 as well (``models.jurisdictions``)."""
+
     province: str | None = None
     commune: str | None = None
+
+    def province_codes(self) -> tuple[str, ...] | None:
+        """The stored province codes in scope; ``None``: every province."""
+        return None if self.province is None else grouped_provinces(self.province)
 
     def label(self) -> str:
         parts = [

@@ -1,11 +1,13 @@
-"""The law's numbers as configurable data: statutory limits and the working-day calendar.
+"""Calendar settings and the statutory limits in force on a day.
 
-Read from LIENTHONG_CALENDAR__* settings (lienthong/settings.py); docs/deadlines.md cites
-the source of each default.
+The limits themselves are dated rows of ``models/data/legal_tables.toml``
+(``models/legal_tables.py``); the settings (LIENTHONG_CALENDAR__*, lienthong/settings.py)
+may override them. docs/deadlines.md cites the source of each number.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from pydantic import BaseModel, Field
@@ -14,27 +16,48 @@ from pydantic import BaseModel, Field
 VIETNAM_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
-class StatutoryLimits(BaseModel):
-    """Statutory limits in working days (docs/deadlines.md).
+class LimitOverrides(BaseModel):
+    """An operator's overrides of the legal tables' limits, in working days.
 
-    A limit of N means the work is due by the end of the N-th working day after the day the
-    clock starts; 0 means the same working day. Chain B's per-step limits are assumptions:
-    the law sources give none.
+    ``None`` (the default) takes the row of ``models/data/legal_tables.toml`` in force on
+    the day the clock starts; a number replaces it for every date. docs/deadlines.md cites
+    the source of each row and says which are assumptions.
     """
 
-    birth_registration: int = Field(0, ge=0, description="Law: same working day.")
-    residence_registration: int = Field(2, ge=0, description="Law.")
-    residence_registration_with_verification: int = Field(5, ge=0, description="Law.")
-    child_health_card: int = Field(2, ge=0, description="Law.")
-    birth_chain: int = Field(3, ge=0, description="Law: whole chain A.")
-    birth_chain_with_verification: int = Field(5, ge=0, description="Law: whole chain A.")
-    death_registration: int = Field(1, ge=0, description="Assumption.")
-    residence_removal: int = Field(1, ge=0, description="Assumption.")
-    funeral_allowance: int = Field(5, ge=0, description="Assumption.")
-    survivor_benefits: int = Field(10, ge=0, description="Assumption.")
-    supplement_window: int = Field(
-        7, ge=1, description="Law: working days the applicant has to supplement a dossier."
+    birth_registration: int | None = Field(None, ge=0)
+    residence_registration: int | None = Field(None, ge=0)
+    residence_registration_with_verification: int | None = Field(None, ge=0)
+    child_health_card: int | None = Field(None, ge=0)
+    birth_chain: int | None = Field(None, ge=0)
+    birth_chain_with_verification: int | None = Field(None, ge=0)
+    death_registration: int | None = Field(None, ge=0)
+    residence_removal: int | None = Field(None, ge=0)
+    funeral_allowance: int | None = Field(None, ge=0)
+    survivor_benefits: int | None = Field(None, ge=0)
+    supplement_window: int | None = Field(
+        None, ge=1, description="Working days the applicant has to supplement a dossier."
     )
+
+
+@dataclass(frozen=True)
+class StatutoryLimits:
+    """The limits in force on one day, in working days (``Deadlines.limits_on``).
+
+    A limit of N means the work is due by the end of the N-th working day after the day the
+    clock starts; 0 means the same working day.
+    """
+
+    birth_registration: int
+    residence_registration: int
+    residence_registration_with_verification: int
+    child_health_card: int
+    birth_chain: int
+    birth_chain_with_verification: int
+    death_registration: int
+    residence_removal: int
+    funeral_allowance: int
+    survivor_benefits: int
+    supplement_window: int
 
 
 class CalendarSettings(BaseModel):
@@ -48,4 +71,9 @@ class CalendarSettings(BaseModel):
     cutoff_hour: int = Field(15, ge=0, le=23)
     extra_days_off: list[date] = Field(default_factory=list)
     makeup_working_days: list[date] = Field(default_factory=list)
-    limits: StatutoryLimits = Field(default_factory=StatutoryLimits)
+    swap_years: list[int] = Field(
+        default_factory=list,
+        description="Years whose day swaps are configured in full (also a year with none); "
+        "other years than the built-in ones make the CLI and the sweep warn.",
+    )
+    limits: LimitOverrides = Field(default_factory=LimitOverrides)

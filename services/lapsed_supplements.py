@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.lifecycle import ConcurrentChange
@@ -16,12 +17,11 @@ from lienthong.services.ledger import Actor
 logger = logging.getLogger(__name__)
 
 
-def _lapse_reason(deadlines: Deadlines, item: StepItem) -> str:
-    assert item.supplement_deadline is not None
-    closed = deadlines.calendar.to_local(item.supplement_deadline).date().isoformat()
+def _lapse_reason(deadlines: Deadlines, requested_at: datetime, deadline: datetime) -> str:
+    closed = deadlines.calendar.to_local(deadline).date().isoformat()
     return (
         f"refused: the applicant did not supplement the dossier within the statutory "
-        f"{deadlines.limits.supplement_window} working days of the request for "
+        f"{deadlines.supplement_window(requested_at)} working days of the request for "
         f"supplementation (window closed at the end of {closed})"
     )
 
@@ -62,7 +62,7 @@ def refuse_lapsed(container: Container, items: Iterable[StepItem], actor: Actor)
                 )
                 changes = dossier.refuse_unsupplemented(
                     step.kind,
-                    reason=_lapse_reason(container.deadlines, item),
+                    reason=_lapse_reason(container.deadlines, step.finished_at, deadline),
                     details=details,
                     now=now,
                 )

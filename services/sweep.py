@@ -12,6 +12,7 @@ notifies them once a day).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from datetime import datetime
 from lienthong.models.overdue import Findings, SweepOptions, classify, due_soon_limit
 from lienthong.models.status import Agency
 from lienthong.services import ledger
+from lienthong.services.calendar_gaps import swaps_missing_warning, years_without_swaps
 from lienthong.services.container import Container
 from lienthong.services.lapsed_supplements import refuse_lapsed
 from lienthong.services.ledger import Actor
@@ -26,16 +28,18 @@ from lienthong.services.outbox import DeliveryReport, deliver_due
 from lienthong.services.overdue_notices import queue_notices
 from lienthong.services.resumptions import Resume, record_resumes, resume_requests
 
+logger = logging.getLogger(__name__)
+
 
 def find_work(container: Container, options: SweepOptions) -> Findings:
     """Classify the candidates the database finds now."""
     now = container.clock.now()
     deadlines = container.deadlines
     soon = due_soon_limit(deadlines, now, options.due_soon_working_days)
+    # A pre-filter in calendar days: the window in force today (windows rarely change).
+    window = deadlines.supplement_window(now)
     with container.unit_of_work() as uow:
-        steps = uow.sweep.step_candidates(
-            now, soon, options.stuck_after, deadlines.limits.supplement_window
-        )
+        steps = uow.sweep.step_candidates(now, soon, options.stuck_after, window)
         dossiers = uow.sweep.dossier_candidates(now, options.stuck_after)
     return classify(steps, dossiers, deadlines, now, options)
 
@@ -48,6 +52,8 @@ class SweepReport:
     notices: int
     resumed: Mapping[str, str]
     delivery: DeliveryReport
+    # Years whose government day swaps are not configured (services/calendar_gaps.py).
+    years_without_swaps: tuple[int, ...] = ()
 
     def summary_lines(self) -> list[str]:
         f = self.findings
@@ -71,6 +77,8 @@ class SweepReport:
         lines += [f"  {ref}: {outcome}" for ref, outcome in sorted(self.resumed.items())]
         d = self.delivery
         lines.append(f"outbox: {d.delivered} delivered, {d.failed} failed, {d.pending} pending")
+        if self.years_without_swaps:
+            lines.append(swaps_missing_warning(self.years_without_swaps))
         return lines
 
     def markdown(self) -> str:
@@ -128,4 +136,8 @@ async def sweep(
         resumed = await resume(resume_requests(findings))
         await asyncio.to_thread(record_resumes, container, findings, resumed, actor)
     delivery = await deliver_due(container)
-    return SweepReport(at, findings, refused, notices, resumed, delivery)
+    due = [i.due_at for i in (*findings.overdue, *findings.due_soon)]
+    gaps = years_without_swaps(container, *due)
+    if gaps:
+        logger.warning("%s", swaps_missing_warning(gaps))
+    return SweepReport(at, findings, refused, notices, resumed, delivery, gaps)

@@ -1,7 +1,8 @@
 """The agencies' rules the simulator applies: pure functions of the request, no I/O.
 
-Amounts are simplified to the two tiers either side of 2024-07-01 that DOMAIN.md names;
-earlier tiers (before the 2023 raise) are not modelled.
+Amounts come from the dated legal tables (``models/data/legal_tables.toml``): the level in
+force in the month of death. Before a table's first row there is no amount and
+:class:`~lienthong.models.legal_tables.NotInForce` is raised; the endpoints refuse.
 """
 
 from __future__ import annotations
@@ -9,39 +10,46 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-RAISE_DATE = date(2024, 7, 1)
+from lienthong.models.legal_tables import legal_tables
+
 SURVIVOR_MONTHLY_MIN_CONTRIBUTION_MONTHS = 180
 INSURED_MIN_CONTRIBUTION_MONTHS = 12
 
 
 def base_salary_vnd(on: date) -> int:
-    """Lương cơ sở: Decree 24/2023 (1,800,000) until 30/6/2024, Decree 73/2024 (2,340,000)."""
-    return 2_340_000 if on >= RAISE_DATE else 1_800_000
+    """Lương cơ sở (from 1/7/2025 the reference level) in force in the month of ``on``."""
+    return legal_tables().amount_in_month("base_salary", on).value
 
 
 def standard_assistance_vnd(on: date) -> int:
-    """Mức chuẩn trợ giúp xã hội: Decree 20/2021 (360,000), Decree 76/2024 (500,000)."""
-    return 500_000 if on >= RAISE_DATE else 360_000
+    """Mức chuẩn trợ giúp xã hội in force in the month of ``on``."""
+    return legal_tables().amount_in_month("standard_assistance", on).value
 
 
 def funeral_allowance_vnd(date_of_death: date) -> int:
-    """Social insurance funeral allowance: 10 x base salary in the month of death."""
-    return 10 * base_salary_vnd(date_of_death)
+    """Social insurance funeral allowance: N x the base salary in the month of death."""
+    multiple = legal_tables().amount_in_month("funeral_allowance_multiple", date_of_death)
+    return multiple.value * base_salary_vnd(date_of_death)
 
 
 def funeral_allowance_basis(date_of_death: date) -> str:
-    decree = "73/2024/NĐ-CP" if date_of_death >= RAISE_DATE else "24/2023/NĐ-CP"
-    return f"Luật BHXH 2014 Điều 66-67; lương cơ sở theo Nghị định {decree}"
+    tables = legal_tables()
+    law = tables.amount_in_month("funeral_allowance_multiple", date_of_death).source
+    level = tables.amount_in_month("base_salary", date_of_death).source
+    return f"{law}; lương cơ sở / mức tham chiếu: {level}"
 
 
 def funeral_support_vnd(date_of_death: date) -> int:
-    """Social affairs funeral-cost support: 20 x the standard assistance level."""
-    return 20 * standard_assistance_vnd(date_of_death)
+    """Social affairs funeral-cost support: N x the standard assistance level (the minimum)."""
+    multiple = legal_tables().amount_in_month("funeral_support_multiple", date_of_death)
+    return multiple.value * standard_assistance_vnd(date_of_death)
 
 
 def funeral_support_basis(date_of_death: date) -> str:
-    decree = "76/2024/NĐ-CP" if date_of_death >= RAISE_DATE else "20/2021/NĐ-CP"
-    return f"Nghị định 20/2021/NĐ-CP Điều 11; mức chuẩn trợ giúp xã hội theo Nghị định {decree}"
+    tables = legal_tables()
+    law = tables.amount_in_month("funeral_support_multiple", date_of_death).source
+    level = tables.amount_in_month("standard_assistance", date_of_death).source
+    return f"{law}; mức chuẩn trợ giúp xã hội: {level}"
 
 
 def survivor_monthly_vnd(date_of_death: date) -> int:

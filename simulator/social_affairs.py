@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from lienthong.models.chains import SOCIAL_AFFAIRS_PAYS
 from lienthong.models.contract.messages import FuneralAllowanceRequest
 from lienthong.models.contract.results import AllowanceDecision
+from lienthong.models.legal_tables import NotInForce
 from lienthong.models.status import Agency
 from lienthong.simulator import rules
 from lienthong.simulator.protocol import (
@@ -51,14 +52,22 @@ def _funeral_support(
         )
     if (owner := ledger.owner_of("funeral_support", request.deceased_personal_id)) is not None:
         raise refused(f"Đã chi hỗ trợ mai táng ({owner}). Already paid by {owner}.")
+    try:
+        amount = rules.funeral_support_vnd(request.date_of_death)
+        legal_basis = rules.funeral_support_basis(request.date_of_death)
+    except NotInForce as error:
+        raise refused(
+            "Không xác định được mức chuẩn trợ giúp xã hội tại tháng chết. "
+            f"No standard assistance level known for the month of death ({error})."
+        ) from error
     decision_number = f"MT-LDTBXH-{ledger.next_value('funeral_support'):08d}"
     result = AllowanceDecision(
         dossier_reference=request.dossier_reference,
         decision_number=decision_number,
         payer=Agency.SOCIAL_AFFAIRS,
         deceased_personal_id=request.deceased_personal_id,
-        amount_vnd=rules.funeral_support_vnd(request.date_of_death),
-        legal_basis=rules.funeral_support_basis(request.date_of_death),
+        amount_vnd=amount,
+        legal_basis=legal_basis,
         decided_at=datetime.now(UTC),
     )
     ledger.claim("funeral_support", request.deceased_personal_id, decision_number)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -21,6 +23,7 @@ from lienthong.models.contract.results import (
     SurvivorBenefitKind,
     SurvivorBenefitsDecision,
 )
+from lienthong.models.legal_tables import NotInForce
 from lienthong.models.status import Agency, FuneralPayerBasis
 from lienthong.simulator import rules
 from lienthong.simulator.protocol import (
@@ -123,14 +126,17 @@ def _funeral_allowance(
                 "Fewer than 12 months of compulsory contributions."
             )
     _refuse_if_paid(ledger, "funeral_allowance", request.deceased_personal_id)
+    with _no_level_refused():
+        amount = rules.funeral_allowance_vnd(request.date_of_death)
+        legal_basis = rules.funeral_allowance_basis(request.date_of_death)
     decision_number = f"MT-BHXH-{ledger.next_value('funeral_allowance'):08d}"
     result = AllowanceDecision(
         dossier_reference=request.dossier_reference,
         decision_number=decision_number,
         payer=Agency.SOCIAL_INSURANCE,
         deceased_personal_id=request.deceased_personal_id,
-        amount_vnd=rules.funeral_allowance_vnd(request.date_of_death),
-        legal_basis=rules.funeral_allowance_basis(request.date_of_death),
+        amount_vnd=amount,
+        legal_basis=legal_basis,
         decided_at=datetime.now(UTC),
     )
     ledger.claim("funeral_allowance", request.deceased_personal_id, decision_number)
@@ -150,14 +156,15 @@ def _survivor_benefits(
     monthly = request.contribution_months >= rules.SURVIVOR_MONTHLY_MIN_CONTRIBUTION_MONTHS or (
         request.basis is not FuneralPayerBasis.INSURED
     )
-    if monthly:
-        kind, amount = (
-            SurvivorBenefitKind.MONTHLY,
-            rules.survivor_monthly_vnd(request.date_of_death),
-        )
-    else:
-        kind = SurvivorBenefitKind.LUMP_SUM
-        amount = rules.survivor_lump_sum_vnd(request.date_of_death, request.contribution_months)
+    with _no_level_refused():
+        if monthly:
+            kind, amount = (
+                SurvivorBenefitKind.MONTHLY,
+                rules.survivor_monthly_vnd(request.date_of_death),
+            )
+        else:
+            kind = SurvivorBenefitKind.LUMP_SUM
+            amount = rules.survivor_lump_sum_vnd(request.date_of_death, request.contribution_months)
     decision_number = f"TT-BHXH-{ledger.next_value('survivor_benefits'):08d}"
     result = SurvivorBenefitsDecision(
         dossier_reference=request.dossier_reference,
@@ -171,6 +178,18 @@ def _survivor_benefits(
     )
     ledger.claim("survivor_benefits", claim_key, decision_number)
     return decision_number, result
+
+
+@contextmanager
+def _no_level_refused() -> Iterator[None]:
+    """Refuse a death before the first base salary the legal tables know: no guessed money."""
+    try:
+        yield
+    except NotInForce as error:
+        raise refused(
+            "Không xác định được mức lương cơ sở tại tháng chết. "
+            f"No base salary known for the month of death ({error})."
+        ) from error
 
 
 def _refuse_if_paid(ledger: Ledger, namespace: str, value: str) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from dataclasses import asdict
+from datetime import datetime
 
 from lienthong.adapters.dossier_files import DossierFileError, load_dossier_file
 from lienthong.bootstrap import current_container, run_async
@@ -15,6 +16,8 @@ from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
 from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus
 from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid
+from lienthong.services.calendar_gaps import swaps_missing_warning, years_without_swaps
+from lienthong.services.container import Container
 from lienthong.services.intake import DuplicateReference, IntakeResult, receive
 from lienthong.services.ledger import Actor
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
@@ -65,6 +68,13 @@ def _one_line(view: DossierView) -> str:
     return f"{view.status.value:<20} {view.reference}: {steps}"
 
 
+def _warn_if_calendar_unknown(container: Container, *due: str | None) -> None:
+    """One line on stderr when due dates reach a year whose day swaps are not configured."""
+    instants = [datetime.fromisoformat(at) for at in due if at is not None]
+    if years := years_without_swaps(container, *instants):
+        print(f"WARNING   {swaps_missing_warning(years)}", file=sys.stderr)
+
+
 def _submit(args: argparse.Namespace) -> int:
     container = current_container()
     actor = Actor(args.operator)
@@ -88,6 +98,8 @@ def _submit(args: argparse.Namespace) -> int:
             accepted.append(result.reference)
         else:
             any_invalid = True
+    if accepted:
+        _warn_if_calendar_unknown(container)
     exit_code = _run_and_report(accepted, args.deploy) if accepted and not args.no_run else 0
     return EXIT_INVALID if any_invalid else exit_code
 
@@ -139,6 +151,7 @@ def _status(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     timeline = events(container, args.reference)
+    _warn_if_calendar_unknown(container, view.due_at, *(s.due_at for s in view.steps))
     if args.json:
         print(
             json.dumps(

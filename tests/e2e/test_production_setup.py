@@ -186,7 +186,7 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
                 f"{flow_run['state']}\n--- worker log ---\n{processes.log('worker')[-4000:]}"
             )
             assert flow_run["name"] == f"birth-{REFERENCE}"
-            assert {"chain:birth", "commune:22736", "province:058"} <= set(flow_run["tags"])
+            assert {"chain:birth", "commune:22738", "province:056"} <= set(flow_run["tags"])
 
             status = _ok([str(BIN / "lienthong"), "status", REFERENCE], env)
             assert status.splitlines()[0].split()[:3] == [REFERENCE, "birth", "completed"], status

@@ -198,6 +198,7 @@ def test_the_wheel_installs_lienthong_only(installed: Installed) -> None:
     for data in (
         "lienthong/deployments/prefect.yaml",
         "lienthong/migrations/script.py.mako",
+        "lienthong/models/data/legal_tables.toml",
         "lienthong/examples/demo/supplements/HT-2026-001002.json",
         "lienthong/examples/invalid/id-unknown-province.json",
     ):

@@ -251,6 +251,19 @@ def test_province_and_commune_filters(session_factory):
     assert run(session_factory, Scope(province="999")).rows[0].figures == Figures()
 
 
+def test_a_current_province_counts_the_old_provinces_it_took_over(session_factory):
+    dossiers = generate(seed=11)
+    for n, d in enumerate(dossiers):
+        if d.province == "079" and n % 2:
+            d.province = "074"  # Bình Dương, part of TP. Hồ Chí Minh since 1 July 2025
+    store(session_factory, dossiers)
+    old = [d for d in dossiers if d.province == "074"]
+    assert old
+    grouped = [d for d in dossiers if d.province in ("074", "079")]
+    check(run(session_factory, Scope(province="079")), grouped)
+    check(run(session_factory, Scope(province="074")), old)
+
+
 def test_month_boundaries_are_local_time():
     period = Period.of_month("2025-12", HCM)
     assert period.start == datetime(2025, 11, 30, 17, 0, tzinfo=UTC)

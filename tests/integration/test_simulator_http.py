@@ -292,16 +292,20 @@ async def test_child_card_is_valid_to_72_months_by_the_decree_146_rule(
 @pytest.mark.parametrize(
     ("died", "basis", "payer", "amount"),
     [
+        # The base salary in force in the month of death (models/data/legal_tables.toml).
+        (date(2023, 6, 30), FuneralPayerBasis.PENSIONER, "social_insurance", 14_900_000),
+        (date(2023, 7, 31), FuneralPayerBasis.INSURED, "social_insurance", 18_000_000),
         (date(2024, 6, 30), FuneralPayerBasis.PENSIONER, "social_insurance", 18_000_000),
         (date(2024, 7, 1), FuneralPayerBasis.INSURED, "social_insurance", 23_400_000),
         (date(2024, 6, 30), FuneralPayerBasis.SOCIAL_PROTECTION, "social_affairs", 7_200_000),
         (date(2024, 7, 1), FuneralPayerBasis.MERITORIOUS, "social_affairs", 10_000_000),
+        (date(2026, 3, 15), FuneralPayerBasis.PENSIONER, "social_insurance", 23_400_000),
     ],
 )
-async def test_funeral_amounts_either_side_of_1_july_2024(
+async def test_funeral_amounts_follow_the_month_of_death(
     clients: AgencyClients, died: date, basis: FuneralPayerBasis, payer: str, amount: int
 ) -> None:
-    deceased = f"0790{died.day:02d}0{len(basis):05d}"
+    deceased = f"079{died.year % 100:02d}{died.month:02d}{died.day:02d}{len(basis):03d}"
     request = funeral_request(f"HS-FUNERAL-{basis}-{died}", deceased, died, basis)
     key = f"{request.dossier_reference}:funeral"
     if payer == "social_insurance":
@@ -310,6 +314,28 @@ async def test_funeral_amounts_either_side_of_1_july_2024(
         decision = await clients.social_affairs.pay_funeral_support(request, key)
     assert decision.payer == payer
     assert decision.amount_vnd == amount
+
+
+@pytest.mark.parametrize(
+    ("basis", "payer"),
+    [
+        (FuneralPayerBasis.PENSIONER, "social_insurance"),
+        (FuneralPayerBasis.SOCIAL_PROTECTION, "social_affairs"),
+    ],
+)
+async def test_a_death_before_the_legal_tables_is_refused_not_guessed(
+    clients: AgencyClients, basis: FuneralPayerBasis, payer: str
+) -> None:
+    died = date(2019, 6, 30)  # before 1/7/2019, the base salary table's first row
+    request = funeral_request(f"HS-OLD-{basis}", f"07905{len(basis):07d}", died, basis)
+    key = f"{request.dossier_reference}:funeral"
+    pay = (
+        clients.social_insurance.pay_funeral_allowance
+        if payer == "social_insurance"
+        else clients.social_affairs.pay_funeral_support
+    )
+    with pytest.raises(AgencyDecision, match="month of death"):
+        await pay(request, key)
 
 
 async def test_the_wrong_payer_refuses(clients: AgencyClients) -> None:

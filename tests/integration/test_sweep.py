@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -406,3 +407,23 @@ async def test_chain_past_its_due_instant_is_notified_to_the_commune(
     clock.set(datetime(2025, 3, 11, 8, 0, tzinfo=HCM))
     assert (await sweep(app, FakeResume())).notices == 1
     assert len(notices(app)) == 2
+
+
+async def test_the_sweep_warns_once_when_a_years_swaps_are_missing(
+    app: Container, clock: ManualClock, caplog: pytest.LogCaptureFixture
+):
+    known = await sweep(app, FakeResume())
+    assert known.years_without_swaps == ()
+    assert not any("swaps" in line for line in known.summary_lines())
+
+    clock.set(datetime(2027, 3, 10, 9, 0, tzinfo=HCM))
+    with caplog.at_level(logging.WARNING, logger="lienthong.services.sweep"):
+        unknown = await sweep(app, FakeResume())
+    assert unknown.years_without_swaps == (2027,)
+    warnings = [line for line in unknown.summary_lines() if "swaps" in line]
+    assert len(warnings) == 1
+    assert "2027" in warnings[0]
+    assert "LIENTHONG_CALENDAR__SWAP_YEARS" in warnings[0]
+    assert "2027" in unknown.markdown()
+    logged = [r for r in caplog.records if "swaps" in r.getMessage()]
+    assert len(logged) == 1

@@ -64,8 +64,9 @@ def days(first: date, last: date) -> list[date]:
         (date(2026, 9, 1), False),
         (date(2026, 9, 2), False),
         (date(2026, 9, 3), True),
-        # Vietnam Cultural Day, from 2026 per the holidays package.
-        (date(2026, 11, 24), False),
+        # Vietnam Cultural Day: announced (Resolution 80-NQ/TW), not enacted: a working day.
+        (date(2026, 11, 24), True),
+        (date(2027, 11, 24), True),
         # An ordinary week.
         (date(2025, 3, 7), True),
         (date(2025, 3, 8), False),
@@ -92,11 +93,11 @@ def test_configured_days_extend_and_override_the_defaults() -> None:
     cal = WorkingCalendar(
         CalendarSettings(
             extra_days_off=[date(2027, 1, 4), date(2026, 1, 10)],
-            makeup_working_days=[date(2026, 11, 24), date(2026, 1, 2)],
+            makeup_working_days=[date(2026, 4, 27), date(2026, 1, 2)],
         )
     )
     assert not cal.is_working_day(date(2027, 1, 4))  # new day off
-    assert cal.is_working_day(date(2026, 11, 24))  # package holiday cancelled
+    assert cal.is_working_day(date(2026, 4, 27))  # package holiday cancelled
     assert not cal.is_working_day(date(2026, 1, 10))  # built-in make-up day cancelled
     assert cal.is_working_day(date(2026, 1, 2))  # built-in day off cancelled
 
@@ -192,3 +193,17 @@ def test_effective_start_is_a_working_day_not_before_receipt(naive: datetime) ->
     start = CAL.effective_start(received_at)
     assert CAL.is_working_day(start)
     assert start >= received_at.date()
+
+
+def test_an_announced_day_off_is_one_once_configured() -> None:
+    # The package names it so (holidays 0.109): an upgrade that renames it fails here.
+    assert holidays.country_holidays("VN").get_list(date(2026, 11, 24)) == ["Vietnam Cultural Day"]
+    enacted = WorkingCalendar(CalendarSettings(extra_days_off=[date(2026, 11, 24)]))
+    assert not enacted.is_working_day(date(2026, 11, 24))
+
+
+def test_years_with_swaps_are_the_built_in_and_the_configured_ones() -> None:
+    assert CAL.swaps_known(2025)
+    assert CAL.swaps_known(2026)
+    assert not CAL.swaps_known(2027)
+    assert WorkingCalendar(CalendarSettings(swap_years=[2027])).swaps_known(2027)

@@ -11,7 +11,7 @@ from lienthong.adapters.system_clock import SystemClock
 from lienthong.models.clock import ManualClock
 from lienthong.models.deadlines import Deadlines, is_on_time
 from lienthong.models.status import Chain, StepKind
-from lienthong.models.statutory import CalendarSettings, StatutoryLimits
+from lienthong.models.statutory import CalendarSettings, LimitOverrides
 from lienthong.settings import Settings
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,7 +46,9 @@ def end_of(year: int, month: int, day: int) -> datetime:
         # Health card: 2 working days; verification does not apply.
         (StepKind.CHILD_HEALTH_CARD, at(2025, 4, 28, 9), True, end_of(2025, 5, 5)),
         # Chain B (assumed limits).
-        (StepKind.DEATH_REGISTRATION, at(2025, 1, 24, 9), False, end_of(2025, 2, 3)),
+        # Death registration: the same working day, as births (Law on Civil Status art. 34).
+        (StepKind.DEATH_REGISTRATION, at(2025, 1, 24, 9), False, end_of(2025, 1, 24)),
+        (StepKind.DEATH_REGISTRATION, at(2025, 1, 24, 15, 1), False, end_of(2025, 2, 3)),
         (StepKind.RESIDENCE_REMOVAL, at(2026, 2, 13, 9), False, end_of(2026, 2, 23)),
         (StepKind.FUNERAL_ALLOWANCE, at(2026, 2, 13, 9), False, end_of(2026, 2, 27)),
         (StepKind.SURVIVOR_BENEFITS, at(2026, 2, 13, 9), False, end_of(2026, 3, 6)),
@@ -87,22 +89,24 @@ def test_birth_chain_due_at(complete_at: datetime, verification: bool, due: date
 def test_death_chain_limit_is_the_sum_of_the_chosen_procedures() -> None:
     two = [StepKind.DEATH_REGISTRATION, StepKind.RESIDENCE_REMOVAL]
     three = [*two, StepKind.FUNERAL_ALLOWANCE]
-    assert DEADLINES.chain_limit(Chain.DEATH, steps=two) == 2
-    assert DEADLINES.chain_limit(Chain.DEATH, steps=three) == 7
-    assert DEADLINES.chain_limit(Chain.DEATH) == 17
+    on = date(2026, 2, 12)
+    assert DEADLINES.chain_limit(Chain.DEATH, on, steps=two) == 1
+    assert DEADLINES.chain_limit(Chain.DEATH, on, steps=three) == 6
+    assert DEADLINES.chain_limit(Chain.DEATH, on) == 16
     assert DEADLINES.chain_due_at(Chain.DEATH, at(2026, 2, 12, 10), steps=two) == end_of(
-        2026, 2, 23
+        2026, 2, 13
     )
 
 
 def test_birth_chain_limit_is_fixed_by_law() -> None:
-    assert DEADLINES.chain_limit(Chain.BIRTH, steps=[StepKind.BIRTH_REGISTRATION]) == 3
-    assert DEADLINES.chain_limit(Chain.BIRTH, verification=True) == 5
+    on = date(2026, 2, 12)
+    assert DEADLINES.chain_limit(Chain.BIRTH, on, steps=[StepKind.BIRTH_REGISTRATION]) == 3
+    assert DEADLINES.chain_limit(Chain.BIRTH, on, verification=True) == 5
 
 
 def test_steps_must_belong_to_the_chain() -> None:
     with pytest.raises(ValueError, match="funeral_allowance"):
-        DEADLINES.chain_limit(Chain.BIRTH, steps=[StepKind.FUNERAL_ALLOWANCE])
+        DEADLINES.chain_limit(Chain.BIRTH, date(2026, 2, 12), steps=[StepKind.FUNERAL_ALLOWANCE])
 
 
 def test_supplementation_restarts_the_clock_from_the_supplements_arrival() -> None:
@@ -159,9 +163,9 @@ def test_system_clock_is_aware() -> None:
 
 def test_limits_are_configurable() -> None:
     deadlines = Deadlines.from_settings(
-        CalendarSettings(limits=StatutoryLimits(funeral_allowance=3, supplement_window=10))
+        CalendarSettings(limits=LimitOverrides(funeral_allowance=3, supplement_window=10))
     )
-    assert deadlines.step_limit(StepKind.FUNERAL_ALLOWANCE) == 3
+    assert deadlines.step_limit(StepKind.FUNERAL_ALLOWANCE, date(2025, 3, 10)) == 3
     assert deadlines.supplement_deadline(at(2025, 3, 10, 9)) == end_of(2025, 3, 24)
 
 
@@ -173,4 +177,30 @@ def test_calendar_and_limits_from_environment(monkeypatch: pytest.MonkeyPatch) -
     deadlines = Deadlines.from_settings(settings.calendar)
     assert deadlines.calendar.is_working_day(date(2026, 11, 24))
     assert not deadlines.calendar.is_working_day(date(2027, 1, 5))
-    assert deadlines.step_limit(StepKind.SURVIVOR_BENEFITS) == 15
+    assert deadlines.step_limit(StepKind.SURVIVOR_BENEFITS, date(2026, 11, 24)) == 15
+
+
+@pytest.mark.parametrize(
+    ("now", "due", "years"),
+    [
+        (at(2026, 6, 1, 10), (), ()),
+        # A whole death chain started mid-December runs into January 2027.
+        (at(2026, 12, 15, 10), (), (2027,)),
+        (at(2026, 3, 2, 10), (at(2027, 1, 5, 10), None), (2027,)),
+        (at(2028, 3, 2, 10), (), (2028,)),
+    ],
+)
+def test_years_without_swaps(
+    now: datetime, due: tuple[datetime | None, ...], years: tuple[int, ...]
+) -> None:
+    assert DEADLINES.years_without_swaps(now, *due) == years
+
+
+def test_due_dates_in_a_year_without_swaps_are_still_computed() -> None:
+    # Fri 31/12/2027 15:01: New Year's Day falls on Saturday, its substitute is Monday 3/1
+    # (the holidays package): the first working day is Tuesday 4/1/2028.
+    assert DEADLINES.step_due_at(StepKind.BIRTH_REGISTRATION, at(2027, 12, 31, 15, 1)) == (
+        end_of(2028, 1, 4)
+    )
+    configured = Deadlines.from_settings(CalendarSettings(swap_years=[2027, 2028]))
+    assert configured.years_without_swaps(at(2027, 12, 31, 15, 1)) == ()

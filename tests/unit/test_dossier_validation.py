@@ -124,7 +124,7 @@ def test_birth_dossier_exposes_what_the_pipeline_needs(birth: dict[str, Any]) ->
     dossier = parse_dossier(birth)
     assert isinstance(dossier, BirthDossier)
     assert dossier.chain is Chain.BIRTH
-    assert dossier.province_code == "058"
+    assert dossier.province_code == "056"
     assert dossier.commune_code == birth["jurisdiction"]["commune_code"]
     assert dossier.child_age_months_at(date(2027, 11, 9)) == 11
     assert dossier.child_age_months_at(date(2027, 11, 10)) == 12

@@ -9,6 +9,7 @@ from lienthong.models.identifiers import (
     InvalidPersonalId,
     Sex,
     check_consistent,
+    is_country_code,
     make_personal_id,
     parse_personal_id,
 )
@@ -18,7 +19,9 @@ sexes = st.sampled_from(list(Sex))
 birth_years = st.integers(min_value=1900, max_value=2399)
 serials = st.integers(min_value=0, max_value=999_999)
 unknown_provinces = (
-    st.integers(0, 999).map(lambda n: f"{n:03d}").filter(lambda code: code not in PROVINCE_CODES)
+    st.integers(0, 999)
+    .map(lambda n: f"{n:03d}")
+    .filter(lambda code: code not in PROVINCE_CODES and not is_country_code(code))
 )
 
 
@@ -109,6 +112,20 @@ def test_sex_alone_is_checked_when_the_birth_year_is_unknown(
 def test_unknown_province_codes_are_rejected(code: str, rest: str) -> None:
     with pytest.raises(InvalidPersonalId, match=f"starts with {code}, which is not a province"):
         parse_personal_id(code + rest)
+
+
+@pytest.mark.parametrize("country", ["101", "175", "295"])
+def test_births_registered_abroad_carry_a_country_code(country: str) -> None:
+    pid = parse_personal_id(f"{country}3{26:02d}000123")
+    assert pid.registered_abroad
+    assert pid.province_name == f"abroad (country code {country})"
+    assert (pid.sex, pid.birth_year) == (Sex.FEMALE, 2026)
+
+
+@pytest.mark.parametrize("code", ["097", "100", "296", "999"])
+def test_codes_neither_province_nor_country_are_refused(code: str) -> None:
+    with pytest.raises(InvalidPersonalId, match="nor a country code"):
+        parse_personal_id(f"{code}091203118")
 
 
 @given(st.text("0123456789", max_size=20).filter(lambda s: len(s) not in (9, 12)))

@@ -153,7 +153,7 @@ def test_an_invalid_dossier_is_kept_as_rejected_with_every_reason(
     assert dossier.chain == Chain.BIRTH
     assert dossier.payload == raw, "what the citizen handed in is kept as it was"
     assert dossier.rejection_reasons == [p.model_dump() for p in result.problems]
-    assert (dossier.province_code, dossier.commune_code) == ("058", "22736")
+    assert (dossier.province_code, dossier.commune_code) == ("056", "22738")
     assert dossier.received_at == datetime.fromisoformat(raw["received_at"])
     assert (dossier.clock_started_at, dossier.due_at) == (None, None)
     assert dossier.steps == []

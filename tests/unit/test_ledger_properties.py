@@ -830,8 +830,8 @@ class BirthDossier:
         dossier, changes = Dossier.receive(
             reference=self.reference,
             chain=Chain.BIRTH,
-            province_code="058",
-            commune_code="22736",
+            province_code="056",
+            commune_code="22738",
             received_at=T0,
             late_filing=False,
             payload={},
