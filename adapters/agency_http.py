@@ -26,6 +26,7 @@ from tenacity import (
 )
 
 from lienthong.adapters.errors import (
+    AgencyError,
     AgencyProtocolError,
     AgencyRequestRejected,
     Refused,
@@ -33,10 +34,21 @@ from lienthong.adapters.errors import (
     TransientAgencyError,
 )
 from lienthong.adapters.tls import shared_ssl_context
-from lienthong.models.contract.http import API_KEY_HEADER, DECISION_STATUS, IDEMPOTENCY_KEY_HEADER
+from lienthong.models.contract.decisions import (
+    ACCEPTED_STATUS,
+    PREFER_ASYNC,
+    PREFER_HEADER,
+    AgencyReceipt,
+    DecisionNotice,
+)
+from lienthong.models.contract.http import (
+    API_KEY_HEADER,
+    DECISION_STATUS,
+    IDEMPOTENCY_KEY_HEADER,
+)
 from lienthong.models.contract.messages import AgencyProblem, AgencyRequest, ProblemOutcome
 from lienthong.models.status import Agency
-from lienthong.settings import AgencyEndpoint, RetrySettings
+from lienthong.settings import AgencyEndpoint, AnswerForm, RetrySettings
 
 TRANSIENT_4XX = frozenset({408, 429})
 
@@ -91,6 +103,11 @@ class AgencyClient:
         rng: random.Random | None = None,
     ) -> None:
         self._retry = retry
+        self._answers = endpoint.answers
+        # RFC 7240: tell the agency we take a receipt (202) when it decides later.
+        self._async_headers = (
+            {} if endpoint.answers is AnswerForm.IMMEDIATE else {PREFER_HEADER: PREFER_ASYNC}
+        )
         self._sleep = sleep
         self._wait = BackoffWait(retry, rng)
         self._http = httpx.AsyncClient(
@@ -104,15 +121,9 @@ class AgencyClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _post(
-        self,
-        path: str,
-        request: AgencyRequest,
-        idempotency_key: str,
-        result_type: type[ResultT],
-    ) -> ResultT:
-        """POST with bounded retries of transient failures; the last one propagates."""
-        retrying = AsyncRetrying(
+    def _retrying(self) -> AsyncRetrying:
+        """Bounded retries of transient failures; the last one propagates."""
+        return AsyncRetrying(
             retry=retry_if_exception_type(TransientAgencyError),
             stop=stop_after_attempt(self._retry.max_attempts)
             | stop_before_delay(self._retry.max_seconds),
@@ -120,10 +131,44 @@ class AgencyClient:
             sleep=self._sleep,
             reraise=True,
         )
-        async for attempt in retrying:
+
+    async def _post(
+        self,
+        path: str,
+        request: AgencyRequest,
+        idempotency_key: str,
+        result_type: type[ResultT],
+    ) -> ResultT | AgencyReceipt:
+        """POST with bounded retries of transient failures; the last one propagates.
+
+        An agency deciding later answers 202 with a receipt (the asynchronous form).
+        """
+        async for attempt in self._retrying():
             with attempt:
                 return await self._post_once(path, request, idempotency_key, result_type)
         raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    async def decision(self, receipt_number: str) -> DecisionNotice:
+        """Ask the agency's status endpoint what it decided on a receipt (the fallback for a
+        lost callback); ``pending`` while it has not decided."""
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._get_decision_once(receipt_number)
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    async def _get_decision_once(self, receipt_number: str) -> DecisionNotice:
+        try:
+            response = await self._http.get(f"receipts/{receipt_number}")
+        except httpx.TimeoutException as exc:
+            raise TransientAgencyError(self.agency, f"timed out: {exc!r}") from exc
+        except httpx.TransportError as exc:
+            raise TransientAgencyError(self.agency, f"connection failed: {exc!r}") from exc
+        if response.is_success:
+            try:
+                return DecisionNotice.model_validate_json(response.content)
+            except ValidationError as exc:
+                raise AgencyProtocolError(self.agency, f"unreadable status: {exc}") from exc
+        raise self._problem_error(response)
 
     async def _post_once(
         self,
@@ -131,7 +176,7 @@ class AgencyClient:
         request: AgencyRequest,
         idempotency_key: str,
         result_type: type[ResultT],
-    ) -> ResultT:
+    ) -> ResultT | AgencyReceipt:
         try:
             response = await self._http.post(
                 path.lstrip("/"),
@@ -139,6 +184,7 @@ class AgencyClient:
                 headers={
                     IDEMPOTENCY_KEY_HEADER: idempotency_key,
                     "Content-Type": "application/json",
+                    **self._async_headers,
                 },
             )
         except httpx.TimeoutException as exc:
@@ -149,8 +195,14 @@ class AgencyClient:
             raise TransientAgencyError(self.agency, f"connection failed: {exc!r}") from exc
         return self._translate(response, result_type)
 
-    def _translate(self, response: httpx.Response, result_type: type[ResultT]) -> ResultT:
+    def _translate(
+        self, response: httpx.Response, result_type: type[ResultT]
+    ) -> ResultT | AgencyReceipt:
         status = response.status_code
+        if status == ACCEPTED_STATUS:
+            return self._receipt(response)
+        if response.is_success and self._answers is AnswerForm.ASYNC:
+            raise AgencyProtocolError(self.agency, f"HTTP {status} where a receipt was expected")
         if response.is_success:
             try:
                 return result_type.model_validate_json(response.content)
@@ -158,10 +210,23 @@ class AgencyClient:
                 raise AgencyProtocolError(
                     self.agency, f"unreadable {status} answer: {exc}"
                 ) from exc
+        raise self._problem_error(response)
+
+    def _receipt(self, response: httpx.Response) -> AgencyReceipt:
+        if self._answers is AnswerForm.IMMEDIATE:
+            raise AgencyProtocolError(self.agency, "HTTP 202 where a decision was expected")
+        try:
+            return AgencyReceipt.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise AgencyProtocolError(self.agency, f"unreadable receipt: {exc}") from exc
+
+    def _problem_error(self, response: httpx.Response) -> AgencyError:
+        """What a non-2xx answer means (transient, a decision, or our bad request)."""
+        status = response.status_code
         problem = _problem(response)
         reason = problem.reason if problem else response.text[:500]
         if status in TRANSIENT_4XX or status >= 500:
-            raise TransientAgencyError(
+            return TransientAgencyError(
                 self.agency,
                 f"HTTP {status}: {reason}",
                 status_code=status,
@@ -169,10 +234,10 @@ class AgencyClient:
             )
         if status == DECISION_STATUS and problem is not None:
             if problem.outcome is ProblemOutcome.REFUSED:
-                raise Refused(self.agency, problem.reason)
+                return Refused(self.agency, problem.reason)
             if problem.outcome is ProblemOutcome.SUPPLEMENT_REQUIRED:
-                raise SupplementRequired(self.agency, problem.reason, problem.missing_items)
-        raise AgencyRequestRejected(self.agency, f"HTTP {status}: {reason}", status_code=status)
+                return SupplementRequired(self.agency, problem.reason, problem.missing_items)
+        return AgencyRequestRejected(self.agency, f"HTTP {status}: {reason}", status_code=status)
 
 
 def _problem(response: httpx.Response) -> AgencyProblem | None:

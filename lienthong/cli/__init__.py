@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "chains",
     "demo",
     "serve",
+    "api",
     "sweep",
     "report",
 )

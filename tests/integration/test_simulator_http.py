@@ -36,6 +36,7 @@ from lienthong.settings import RetrySettings, Settings
 from lienthong.simulator.server import SimulatorServer
 from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
 from lienthong.simulator_config import client_settings, simulator_credentials
+from tests.helpers import immediate
 
 CLIENT_TIMEOUT = 0.4
 QUICK_RETRIES = RetrySettings(
@@ -145,15 +146,19 @@ async def run_birth_chain(clients: AgencyClients, reference: str, **changes: Any
     """Birth -> residence -> card, as the flow would; returns how the chain ended."""
     consent = changes.pop("consent", True)
     try:
-        birth = await clients.justice.register_birth(
-            birth_request(reference, **changes), f"{reference}:birth"
+        birth = immediate(
+            await clients.justice.register_birth(
+                birth_request(reference, **changes), f"{reference}:birth"
+            )
         )
         await clients.police.register_residence(
             residence_request(reference, birth.personal_id, consent=consent),
             f"{reference}:residence",
         )
-        card = await clients.social_insurance.issue_child_health_card(
-            card_request(reference, birth.personal_id, date(2026, 10, 3)), f"{reference}:card"
+        card = immediate(
+            await clients.social_insurance.issue_child_health_card(
+                card_request(reference, birth.personal_id, date(2026, 10, 3)), f"{reference}:card"
+            )
         )
     except Refused:
         return "refused"
@@ -279,8 +284,10 @@ async def test_child_card_is_valid_to_72_months_by_the_decree_146_rule(
     reference = f"HS-CARD-{born.isoformat()}"
     personal_id = f"079{3}{born.year % 100:02d}{born.toordinal() % 1_000_000:06d}"
 
-    card = await clients.social_insurance.issue_child_health_card(
-        card_request(reference, personal_id, born), f"{reference}:card"
+    card = immediate(
+        await clients.social_insurance.issue_child_health_card(
+            card_request(reference, personal_id, born), f"{reference}:card"
+        )
     )
 
     assert card.valid_to == valid_to
@@ -305,9 +312,9 @@ async def test_funeral_amounts_either_side_of_1_july_2024(
     request = funeral_request(f"HS-FUNERAL-{basis}-{died}", deceased, died, basis)
     key = f"{request.dossier_reference}:funeral"
     if payer == "social_insurance":
-        decision = await clients.social_insurance.pay_funeral_allowance(request, key)
+        decision = immediate(await clients.social_insurance.pay_funeral_allowance(request, key))
     else:
-        decision = await clients.social_affairs.pay_funeral_support(request, key)
+        decision = immediate(await clients.social_affairs.pay_funeral_support(request, key))
     assert decision.payer == payer
     assert decision.amount_vnd == amount
 

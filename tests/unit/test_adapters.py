@@ -33,6 +33,7 @@ from lienthong.models.contract.results import BirthRegistrationResult, Residence
 from lienthong.models.identifiers import Sex
 from lienthong.models.status import Agency
 from lienthong.settings import RetrySettings, Settings
+from tests.helpers import immediate
 
 BIRTH = BirthRegistrationRequest(
     dossier_reference="HS-1",
@@ -95,14 +96,14 @@ class Recorder:
     async def register_birth(self, retry: RetrySettings | None = None) -> BirthRegistrationResult:
         """``BIRTH`` with key ``birth:HS-1``, through clients this recorder answers."""
         async with self._clients(retry) as clients:
-            return await clients.justice.register_birth(BIRTH, "birth:HS-1")
+            return immediate(await clients.justice.register_birth(BIRTH, "birth:HS-1"))
 
     async def register_residence(
         self, retry: RetrySettings | None = None
     ) -> ResidenceRegistrationResult:
         """``RESIDENCE`` with key ``residence:HS-1``, through clients this recorder answers."""
         async with self._clients(retry) as clients:
-            return await clients.police.register_residence(RESIDENCE, "residence:HS-1")
+            return immediate(await clients.police.register_residence(RESIDENCE, "residence:HS-1"))
 
 
 def problem(
