@@ -116,8 +116,8 @@ def police_async(
     )
 
 
-async def until(condition: Any, what: str, timeout: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
+async def until(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
     while not await asyncio.to_thread(condition):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
@@ -270,7 +270,9 @@ async def test_verification_moves_the_step_to_its_longer_limit(
     deadlines = api_app.deadlines
     assert step.due_at == deadlines.step_due_at(RESIDENCE, started, verification=True)
     assert due_before == deadlines.step_due_at(RESIDENCE, started)
-    assert step.due_at is not None and due_before is not None and step.due_at > due_before
+    assert step.due_at is not None
+    assert due_before is not None
+    assert step.due_at > due_before
     assert dossier.due_at == deadlines.chain_due_at(
         dossier.chain or pytest.fail("no chain"),
         dossier.clock_started_at or started,
