@@ -55,8 +55,8 @@ def deploy_app(chain_settings: Settings) -> Iterator[Container]:
     container.close()
 
 
-async def _deployments_served(timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+async def _deployments_served() -> None:
+    deadline = time.monotonic() + 60
     async with get_client() as client:
         while True:
             try:
@@ -131,8 +131,9 @@ async def test_waiting_runs_hold_no_worker_and_survive_a_killed_worker(
                 assert time.monotonic() < deadline, await _states(references)
                 await asyncio.sleep(0.2)
             runs = await dossier_runs(references[0])
-            message = runs[0].state.message if runs[0].state else ""
-            assert message and message.startswith("waiting for Police decision")
+            message = runs[0].state.message if runs[0].state else None
+            assert message is not None
+            assert message.startswith("waiting for Police decision")
             assert await _running(references) == 0, "no run holds a worker while it waits"
 
             os.killpg(serve.pid, signal.SIGKILL)  # the worker dies while the dossiers wait
