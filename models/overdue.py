@@ -155,8 +155,11 @@ def due_soon_limit(deadlines: Deadlines, now: datetime, working_days: int) -> da
 
 
 def escalation_due(deadlines: Deadlines, due_at: datetime, now: datetime) -> bool:
-    """Whether a late decision is a full working day late: time to escalate it."""
-    return deadlines.due_after(due_at, 1) < now
+    """Whether a late decision is a full working day late (the working day after its due
+    day has ended): time to escalate it."""
+    calendar = deadlines.calendar
+    due_day = calendar.to_local(due_at).date()
+    return calendar.end_of_day(calendar.add_working_days(due_day, 1)) < now
 
 
 def lease_live(lease_owner: str | None, lease_expires_at: datetime | None, now: datetime) -> bool:
