@@ -76,7 +76,11 @@ class DeferredDecisions:
             self.settings = settings
             self._rng = random.Random(settings.seed)
 
-    def _draw(self, rate: float) -> bool:
+    def _draw(self, rate: float, key: str) -> bool:
+        """True with probability ``rate``. With a seed the draw depends only on the seed and
+        ``key`` (what is drawn, for which dossier): repeatable whatever the request order."""
+        if self.settings.seed is not None:
+            return random.Random(f"{self.settings.seed}:{key}").random() < rate
         with self._lock:
             return self._rng.random() < rate
 
@@ -93,7 +97,7 @@ class DeferredDecisions:
     ) -> dict[str, Any]:
         """Keep the request to decide later; the 202 body (stored and replayed by key)."""
         delay = self.settings.delay_seconds
-        verify = self._draw(self.settings.verification_rate)
+        verify = self._draw(self.settings.verification_rate, f"verify:{idempotency_key}")
         receipt_number = ledger.add_receipt(
             agency,
             kind,
@@ -125,7 +129,7 @@ class DeferredDecisions:
             )
             if notice is not None:
                 made += 1
-                self._call_back(pending.agency, notice)
+                self._call_back(pending, notice)
         return made
 
     def _decide(self, ledger: Ledger, pending: PendingReceipt) -> tuple[str, dict[str, Any]]:
@@ -177,18 +181,20 @@ class DeferredDecisions:
         )
         return notice.model_dump(mode="json")
 
-    def _call_back(self, agency: str, notice: dict[str, Any]) -> None:
+    def _call_back(self, pending: PendingReceipt, notice: dict[str, Any]) -> None:
         """POST the signed notice to the caller, unless this callback is to be lost."""
         root = self.settings.callback_url
         if not root:
             return
-        if self._draw(self.settings.callback_loss_rate):
+        lose = f"lose:{pending.idempotency_key}:{notice['outcome']}"
+        if self._draw(self.settings.callback_loss_rate, lose):
             self.stats["callbacks_lost"] += 1
             return
         body = json.dumps(notice).encode()
         event_id = f"{notice['receipt_number']}-{notice['outcome']}"
-        headers = signed_headers(self._secrets[agency], event_id, int(time.time()), body)
-        slug = agency.replace("_", "-")
+        secret = self._secrets[pending.agency]
+        headers = signed_headers(secret, event_id, int(time.time()), body)
+        slug = pending.agency.replace("_", "-")
         try:
             response = httpx.post(
                 f"{root.rstrip('/')}{CALLBACK_PATH}/{slug}",

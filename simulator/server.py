@@ -85,6 +85,12 @@ class SimulatorServer:
         self.decisions = decisions or SimulatorDecisionSettings()
         self._deferred: DeferredDecisions | None = None
 
+    def set_callback_url(self, url: str) -> None:
+        """Where the agencies post their decisions from now on (our API's root)."""
+        self.decisions = self.decisions.model_copy(update={"callback_url": url})
+        if self._deferred is not None:
+            self._deferred.replace(self.decisions)
+
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"

@@ -10,23 +10,19 @@ decision is recorded (flows/continuation.py).
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from prefect.client.schemas.objects import FlowRun, StateType
 from sqlalchemy import func, select
 
 from lienthong.adapters.tables import AuditEvent
-from lienthong.api import create_app
 from lienthong.api.decisions import poll_once
+from lienthong.api.server import ApiServer
 from lienthong.bootstrap import build_container, use_container
 from lienthong.flows.continuation import dossier_runs
 from lienthong.models.contract.decisions import CALLBACK_PATH
@@ -44,38 +40,6 @@ pytestmark = pytest.mark.e2e
 
 RESIDENCE = StepKind.RESIDENCE_REGISTRATION
 WAIT_SECONDS = 60.0
-
-
-class ApiServer:
-    """Our API on a free port, in a thread, with ``container`` installed for its loop."""
-
-    def __init__(self, container: Container) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(128)
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(container), log_level="warning")
-        self._server = uvicorn.Server(config)
-        # The thread sees this context: the Prefect test server's settings, the container.
-        context = contextvars.copy_context()
-
-        def serve() -> None:
-            with use_container(container):
-                self._server.run(sockets=[self._sock])
-
-        self._thread = threading.Thread(target=context.run, args=(serve,), daemon=True)
-
-    def __enter__(self) -> ApiServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 
+from lienthong.api.server import ApiServer
 from lienthong.bootstrap import build_container, use_container
 from lienthong.flows.continuation import dossier_runs
 from lienthong.flows.runner import hand_to_deployment, runnable
@@ -38,7 +39,7 @@ from lienthong.simulator.server import SimulatorServer
 from tests.e2e.conftest import ROOT, endpoint_env, fresh_copy, load_example, simulator_records
 from tests.e2e.conftest import submit as submit_dossier
 from tests.e2e.processes import Processes
-from tests.e2e.test_async_decisions import ApiServer, final_runs, police_async, until
+from tests.e2e.test_async_decisions import final_runs, police_async, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
