@@ -54,7 +54,9 @@ async def run_here(dossiers: Sequence[Entry], concurrency: int = 16) -> dict[str
 
     async def one(reference: str, chain: Chain, run_tags: list[str]) -> State[Any]:
         async with limit:
-            with tags(*run_tags, dossier_tag(reference)):
+            # Not the dossier tag: task runs inherit these tags, and Prefect keeps a thread
+            # per distinct tag set (tag concurrency); the run tags itself when it starts.
+            with tags(*run_tags):
                 chain_flow: Any = CHAIN_FLOWS[chain]
                 try:
                     state: State[Any] = await chain_flow(reference, return_state=True)

@@ -87,9 +87,18 @@ class SimulatorServer:
 
     def set_callback_url(self, url: str) -> None:
         """Where the agencies post their decisions from now on (our API's root)."""
-        self.decisions = self.decisions.model_copy(update={"callback_url": url})
+        self.set_decisions(self.decisions.model_copy(update={"callback_url": url}))
+
+    def set_decisions(self, decisions: SimulatorDecisionSettings) -> None:
+        """Replace which agencies decide later, and how (as ``PUT /admin/decisions``).
+
+        The callback URL set before is kept when ``decisions`` names none.
+        """
+        if not decisions.callback_url:
+            decisions = decisions.model_copy(update={"callback_url": self.decisions.callback_url})
+        self.decisions = decisions
         if self._deferred is not None:
-            self._deferred.replace(self.decisions)
+            self._deferred.replace(decisions)
 
     @property
     def base_url(self) -> str:
