@@ -13,7 +13,7 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -26,6 +26,7 @@ from tenacity import (
 )
 
 from lienthong.adapters.errors import (
+    AgencyError,
     AgencyProtocolError,
     AgencyRequestRejected,
     Refused,
@@ -33,11 +34,22 @@ from lienthong.adapters.errors import (
     TransientAgencyError,
 )
 from lienthong.adapters.tls import shared_ssl_context
-from lienthong.models.contract.http import API_KEY_HEADER, DECISION_STATUS, IDEMPOTENCY_KEY_HEADER
+from lienthong.models.contract.decisions import (
+    ACCEPTED_STATUS,
+    PREFER_ASYNC,
+    PREFER_HEADER,
+    AgencyReceipt,
+    DecisionNotice,
+)
+from lienthong.models.contract.http import (
+    API_KEY_HEADER,
+    DECISION_STATUS,
+    IDEMPOTENCY_KEY_HEADER,
+)
 from lienthong.models.contract.messages import AgencyProblem, AgencyRequest, ProblemOutcome
 from lienthong.models.masking import excerpt
 from lienthong.models.status import Agency
-from lienthong.settings import AgencyEndpoint, LimitSettings, RetrySettings
+from lienthong.settings import AgencyEndpoint, AnswerForm, LimitSettings, RetrySettings
 
 TRANSIENT_4XX = frozenset({408, 429})
 DEFAULT_MAX_ANSWER_BYTES = LimitSettings().max_agency_answer_bytes
@@ -100,6 +112,11 @@ class AgencyClient:
     ) -> None:
         self._retry = retry
         self._max_answer_bytes = max_answer_bytes
+        self._answers = endpoint.answers
+        # RFC 7240: tell the agency we take a receipt (202) when it decides later.
+        self._async_headers = (
+            {} if endpoint.answers is AnswerForm.IMMEDIATE else {PREFER_HEADER: PREFER_ASYNC}
+        )
         self._sleep = sleep
         self._wait = BackoffWait(retry, rng)
         self._http = httpx.AsyncClient(
@@ -113,15 +130,9 @@ class AgencyClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _post(
-        self,
-        path: str,
-        request: AgencyRequest,
-        idempotency_key: str,
-        result_type: type[ResultT],
-    ) -> ResultT:
-        """POST with bounded retries of transient failures; the last one propagates."""
-        retrying = AsyncRetrying(
+    def _retrying(self) -> AsyncRetrying:
+        """Bounded retries of transient failures; the last one propagates."""
+        return AsyncRetrying(
             retry=retry_if_exception_type(TransientAgencyError),
             stop=stop_after_attempt(self._retry.max_attempts)
             | stop_before_delay(self._retry.max_seconds),
@@ -129,10 +140,41 @@ class AgencyClient:
             sleep=self._sleep,
             reraise=True,
         )
-        async for attempt in retrying:
+
+    async def _post(
+        self,
+        path: str,
+        request: AgencyRequest,
+        idempotency_key: str,
+        result_type: type[ResultT],
+    ) -> ResultT | AgencyReceipt:
+        """POST with bounded retries of transient failures; the last one propagates.
+
+        An agency deciding later answers 202 with a receipt (the asynchronous form).
+        """
+        async for attempt in self._retrying():
             with attempt:
                 return await self._post_once(path, request, idempotency_key, result_type)
         raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    async def decision(self, receipt_number: str) -> DecisionNotice:
+        """Ask the agency's status endpoint what it decided on a receipt (the fallback for a
+        lost callback); ``pending`` while it has not decided."""
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._get_decision_once(receipt_number)
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    async def _get_decision_once(self, receipt_number: str) -> DecisionNotice:
+        response = await self._exchange("GET", f"receipts/{receipt_number}")
+        if response.is_success:
+            try:
+                return DecisionNotice.model_validate_json(response.content)
+            except ValidationError as exc:
+                raise AgencyProtocolError(
+                    self.agency, f"unreadable status: {_summary(exc)}"
+                ) from exc
+        raise self._problem_error(response)
 
     async def _post_once(
         self,
@@ -140,25 +182,30 @@ class AgencyClient:
         request: AgencyRequest,
         idempotency_key: str,
         result_type: type[ResultT],
-    ) -> ResultT:
+    ) -> ResultT | AgencyReceipt:
+        response = await self._exchange(
+            "POST",
+            path.lstrip("/"),
+            content=request.model_dump_json(),
+            headers={
+                IDEMPOTENCY_KEY_HEADER: idempotency_key,
+                "Content-Type": "application/json",
+                **self._async_headers,
+            },
+        )
+        return self._translate(response, result_type)
+
+    async def _exchange(self, method: str, path: str, **request: Any) -> httpx.Response:
+        """One request and its answer, read up to the cap; transport trouble is transient."""
         try:
-            async with self._http.stream(
-                "POST",
-                path.lstrip("/"),
-                content=request.model_dump_json(),
-                headers={
-                    IDEMPOTENCY_KEY_HEADER: idempotency_key,
-                    "Content-Type": "application/json",
-                },
-            ) as streamed:
-                response = await self._read_capped(streamed)
+            async with self._http.stream(method, path, **request) as streamed:
+                return await self._read_capped(streamed)
         except httpx.TimeoutException as exc:
             raise TransientAgencyError(self.agency, f"timed out: {exc!r}") from exc
         except httpx.UnsupportedProtocol as exc:
             raise AgencyRequestRejected(self.agency, f"bad base URL: {exc}") from exc
         except httpx.TransportError as exc:
             raise TransientAgencyError(self.agency, f"connection failed: {exc!r}") from exc
-        return self._translate(response, result_type)
 
     async def _read_capped(self, streamed: httpx.Response) -> httpx.Response:
         """The answer with its body read up to ``max_answer_bytes``, never further.
@@ -187,8 +234,14 @@ class AgencyClient:
             request=streamed.request,
         )
 
-    def _translate(self, response: httpx.Response, result_type: type[ResultT]) -> ResultT:
+    def _translate(
+        self, response: httpx.Response, result_type: type[ResultT]
+    ) -> ResultT | AgencyReceipt:
         status = response.status_code
+        if status == ACCEPTED_STATUS:
+            return self._receipt(response)
+        if response.is_success and self._answers is AnswerForm.ASYNC:
+            raise AgencyProtocolError(self.agency, f"HTTP {status} where a receipt was expected")
         if response.is_success:
             try:
                 return result_type.model_validate_json(response.content)
@@ -196,13 +249,26 @@ class AgencyClient:
                 raise AgencyProtocolError(
                     self.agency, f"unreadable {status} answer: {_summary(exc)}"
                 ) from exc
+        raise self._problem_error(response)
+
+    def _receipt(self, response: httpx.Response) -> AgencyReceipt:
+        if self._answers is AnswerForm.IMMEDIATE:
+            raise AgencyProtocolError(self.agency, "HTTP 202 where a decision was expected")
+        try:
+            return AgencyReceipt.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise AgencyProtocolError(self.agency, f"unreadable receipt: {_summary(exc)}") from exc
+
+    def _problem_error(self, response: httpx.Response) -> AgencyError:
+        """What a non-2xx answer means (transient, a decision, or our bad request)."""
+        status = response.status_code
         problem = _problem(response)
         # Quoted in step reasons and Prefect's state messages: scrubbed and short. Only an
         # agency's decision is kept as written (within MAX_REASON_LENGTH): it is the
         # decision, and our record holds personal data anyway.
         quoted = excerpt(problem.reason if problem else response.text)
         if status in TRANSIENT_4XX or status >= 500:
-            raise TransientAgencyError(
+            return TransientAgencyError(
                 self.agency,
                 f"HTTP {status}: {quoted}",
                 status_code=status,
@@ -211,11 +277,11 @@ class AgencyClient:
         if status == DECISION_STATUS and problem is not None:
             reason = problem.reason[:MAX_REASON_LENGTH]
             if problem.outcome is ProblemOutcome.REFUSED:
-                raise Refused(self.agency, reason)
+                return Refused(self.agency, reason)
             if problem.outcome is ProblemOutcome.SUPPLEMENT_REQUIRED:
                 missing = [item[:MAX_REASON_LENGTH] for item in problem.missing_items]
-                raise SupplementRequired(self.agency, reason, missing[:MAX_MISSING_ITEMS])
-        raise AgencyRequestRejected(self.agency, f"HTTP {status}: {quoted}", status_code=status)
+                return SupplementRequired(self.agency, reason, missing[:MAX_MISSING_ITEMS])
+        return AgencyRequestRejected(self.agency, f"HTTP {status}: {quoted}", status_code=status)
 
 
 def _summary(exc: ValidationError) -> str:

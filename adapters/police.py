@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lienthong.adapters.agency_http import AgencyClient
+from lienthong.models.contract.decisions import AgencyReceipt
 from lienthong.models.contract.messages import ResidenceRegistrationRequest, ResidenceRemovalRequest
 from lienthong.models.contract.results import ResidenceRegistrationResult, ResidenceRemovalResult
 from lienthong.models.status import Agency
@@ -13,12 +14,12 @@ class PoliceClient(AgencyClient):
 
     async def register_residence(
         self, request: ResidenceRegistrationRequest, idempotency_key: str
-    ) -> ResidenceRegistrationResult:
+    ) -> ResidenceRegistrationResult | AgencyReceipt:
         return await self._post("residences", request, idempotency_key, ResidenceRegistrationResult)
 
     async def remove_residence(
         self, request: ResidenceRemovalRequest, idempotency_key: str
-    ) -> ResidenceRemovalResult:
+    ) -> ResidenceRemovalResult | AgencyReceipt:
         return await self._post(
             "residence-removals", request, idempotency_key, ResidenceRemovalResult
         )

@@ -34,7 +34,11 @@ from lienthong.models.status import (
 )
 
 # Steps the agency has not decided: working on it, or stopped (failed / error) on our side.
-_UNDECIDED_STEPS = (StepStatus.IN_PROGRESS, *sorted(STOPPED_STEP_STATUSES))
+_UNDECIDED_STEPS = (
+    StepStatus.IN_PROGRESS,
+    StepStatus.AWAITING_DECISION,
+    *sorted(STOPPED_STEP_STATUSES),
+)
 
 
 def _within(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lienthong.adapters.agency_http import AgencyClient
+from lienthong.models.contract.decisions import AgencyReceipt
 from lienthong.models.contract.messages import FuneralAllowanceRequest
 from lienthong.models.contract.results import AllowanceDecision
 from lienthong.models.status import Agency
@@ -13,5 +14,5 @@ class SocialAffairsClient(AgencyClient):
 
     async def pay_funeral_support(
         self, request: FuneralAllowanceRequest, idempotency_key: str
-    ) -> AllowanceDecision:
+    ) -> AllowanceDecision | AgencyReceipt:
         return await self._post("funeral-supports", request, idempotency_key, AllowanceDecision)

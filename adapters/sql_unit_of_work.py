@@ -32,7 +32,8 @@ from lienthong.models import lifecycle
 from lienthong.models.audit import GENESIS_HASH, AuditEntry, AuditRecord, chained
 from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice
-from lienthong.models.status import StepKind
+from lienthong.models.status import Agency, StepKind, StepStatus
+from lienthong.models.waits import WaitingDecision
 
 # Arbitrary constants naming the PostgreSQL advisory locks of this module.
 _AUDIT_APPEND_LOCK = 0x4C54_4155_4449_54  # "LTAUDIT": serialises audit appends
@@ -134,6 +135,36 @@ class SqlDossierRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(taken, "rowcount", 0))
+
+    def reference_of_receipt(self, agency: Agency, receipt_number: str) -> str | None:
+        Step, Dossier = tables.Step, tables.Dossier
+        return self._session.scalar(
+            select(Dossier.reference)
+            .join(Step, Step.dossier_id == Dossier.id)
+            .where(Step.agency == agency, Step.receipt_number == receipt_number)
+        )
+
+    def waiting_decisions(self) -> list[WaitingDecision]:
+        Step, Dossier = tables.Step, tables.Dossier
+        rows = self._session.execute(
+            select(
+                Dossier.reference,
+                Step.kind,
+                Step.agency,
+                Step.receipt_number,
+                Step.waiting_since,
+                Step.decision_expected_at,
+                Step.due_at,
+            )
+            .join(Step, Step.dossier_id == Dossier.id)
+            .where(Step.status == StepStatus.AWAITING_DECISION)
+            .order_by(Step.waiting_since, Step.id)
+        ).all()
+        return [
+            WaitingDecision(ref, kind, agency, receipt or "", since, expected, due)
+            for ref, kind, agency, receipt, since, expected, due in rows
+            if since is not None
+        ]
 
     def release_lease(self, reference: str, owner: str) -> None:
         Dossier = tables.Dossier

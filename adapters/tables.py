@@ -145,6 +145,8 @@ class Step(Base):
         # The monthly report (lienthong/report.py, migration 0002).
         Index("ix_steps_started_at", "started_at"),
         Index("ix_steps_finished_at", "finished_at"),
+        # A decision is matched to its step by the agency's receipt (migration 0003).
+        UniqueConstraint("agency", "receipt_number", name="uq_steps_agency_receipt"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,6 +167,11 @@ class Step(Base):
     finished_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     on_time: Mapped[bool | None] = mapped_column(Boolean)
+    # The asynchronous form: the agency's receipt and the wait for its decision.
+    receipt_number: Mapped[str | None] = mapped_column(String(64))
+    waiting_since: Mapped[datetime | None]
+    decision_expected_at: Mapped[datetime | None]
+    verification: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime]
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
 

@@ -1,1 +1,1 @@
-"""Benchmark scripts (``python -m benchmarks.<name>``); not part of the package or the tests."""
+"""Benchmarks, run as modules: ``python -m benchmarks.<name>``; not part of the tests."""

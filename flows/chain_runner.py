@@ -2,6 +2,12 @@
 
 The flow only orchestrates; every agency call and every write of a step is a task (the
 dossier's lease is the run's guard: flows/lease.py).
+
+When a step waits for someone outside (an agency's decision after its receipt, the
+applicant's supplement) the run does not wait in a process: it suspends
+(``flows/waiting.py``) and is resumed when the decision or the supplement is recorded
+(``flows/continuation.py``); it then starts again from the top and finds its place in our
+record, like any resumed run.
 """
 
 from __future__ import annotations
@@ -14,15 +20,17 @@ from typing import Any
 from prefect import State
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
-from prefect.states import Completed, Failed
+from prefect.states import Cancelled, Completed, Failed
 
 from lienthong.bootstrap import current_container
 from lienthong.flows.lease import dossier_lease
+from lienthong.flows.waiting import dossier_tag, suspend_while_waiting
 from lienthong.models.chains import run_tags
 from lienthong.models.masking import protect_prefect_logs, scrub
 from lienthong.models.status import (
     DONE_STEP_STATUSES,
     STOPPED_STEP_STATUSES,
+    WAITING_STEP_STATUSES,
     Chain,
     DossierStatus,
     StepKind,
@@ -38,7 +46,7 @@ from lienthong.tasks.timeline import publish_timeline
 logger = logging.getLogger(__name__)
 
 DONE = DONE_STEP_STATUSES
-PARKED = frozenset({StepStatus.AWAITING_SUPPLEMENT, StepStatus.REFUSED, StepStatus.WITHDRAWN})
+PARKED = WAITING_STEP_STATUSES | {StepStatus.REFUSED, StepStatus.WITHDRAWN}
 
 
 class WrongChain(ValueError):
@@ -56,6 +64,7 @@ async def _tag_flow_run(view: DossierView) -> None:
     tags = set(context.flow_run.tags) | set(
         run_tags(view.chain, view.commune_code, view.province_code)
     )
+    tags.add(dossier_tag(view.reference))
     async with get_client() as client:
         await client.update_flow_run(context.flow_run.id, tags=sorted(tags))
 
@@ -100,14 +109,14 @@ def _final_state(view: DossierView) -> State[Any]:
             f"resume with `lienthong run {view.reference}`",
             data=summary,
         )
-    if view.status == DossierStatus.AWAITING_SUPPLEMENT:
-        return Completed(
-            name="AwaitingSupplement", message="awaiting supplementation", data=summary
-        )
     if view.status == DossierStatus.REFUSED:
+        # Cancelled, not Completed: the chain stopped on a decision and delivers nothing
+        # more; not Failed either, which operators' automations page someone for.
         refused = next(s for s in view.steps if s.status == StepStatus.REFUSED)
         reason = scrub(refused.reason or "")
-        return Completed(name="Refused", message=f"refused: {reason}", data=summary)
+        return Cancelled(name="Refused", message=f"refused: {reason}", data=summary)
+    if view.status == DossierStatus.WITHDRAWN:
+        return Cancelled(name="Withdrawn", message="withdrawn by the applicant", data=summary)
     return Completed(message=f"dossier {view.status.value}", data=summary)
 
 
@@ -120,9 +129,13 @@ async def run_chain(reference: str, chain: Chain) -> State[Any]:
     await _tag_flow_run(view)
     context = FlowRunContext.get()
     owner = str(context.flow_run.id) if context and context.flow_run else str(uuid.uuid4())
-    async with dossier_lease(container, reference, owner):
-        view = await _advance(container, reference)
-    await deliver_dossier_notifications(reference)
-    await publish_timeline(reference)
-    logger.info("dossier %s is %s", reference, view.status.value)
-    return _final_state(view)
+    while True:
+        async with dossier_lease(container, reference, owner):
+            view = await _advance(container, reference)
+        await deliver_dossier_notifications(reference)
+        await publish_timeline(reference)
+        logger.info("dossier %s is %s", reference, view.status.value)
+        if not any(s.status in WAITING_STEP_STATUSES for s in view.steps):
+            return _final_state(view)
+        # Suspends the run (raises Pause) unless the wait ended meanwhile: then go on here.
+        await suspend_while_waiting(container, reference)

@@ -9,9 +9,12 @@ from typing import Any
 from prefect import Flow, State, tags
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import arun_deployment
+from prefect.exceptions import Pause
+from prefect.states import Paused
 
 from lienthong.flows.birth_chain import birth_chain
 from lienthong.flows.death_chain import death_chain
+from lienthong.flows.waiting import dossier_tag
 from lienthong.models.chains import run_tags
 from lienthong.models.status import Chain, DossierStatus
 from lienthong.services.container import Container
@@ -51,9 +54,15 @@ async def run_here(dossiers: Sequence[Entry], concurrency: int = 16) -> dict[str
 
     async def one(reference: str, chain: Chain, run_tags: list[str]) -> State[Any]:
         async with limit:
+            # Not the dossier tag: task runs inherit these tags, and Prefect keeps a thread
+            # per distinct tag set (tag concurrency); the run tags itself when it starts.
             with tags(*run_tags):
                 chain_flow: Any = CHAIN_FLOWS[chain]
-                state: State[Any] = await chain_flow(reference, return_state=True)
+                try:
+                    state: State[Any] = await chain_flow(reference, return_state=True)
+                except Pause as pause:
+                    # The dossier waits (flows/waiting.py): the run is paused, not lost.
+                    return pause.state or Paused(message="paused")
                 return state
 
     states = await asyncio.gather(*(one(*d) for d in dossiers))
@@ -66,6 +75,6 @@ async def hand_to_deployment(reference: str, chain: Chain, run_tags: list[str]) 
         DEPLOYMENTS[chain],
         parameters={"reference": reference},
         timeout=0,
-        tags=run_tags,
+        tags=[*run_tags, dossier_tag(reference)],
     )
     return flow_run

@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 
 from lienthong.bootstrap import current_container
+from lienthong.flows.continuation import continue_dossier
 from lienthong.flows.runner import run_here
 from lienthong.models.masking import scrub
 from lienthong.models.overdue import SweepOptions
@@ -28,10 +29,15 @@ async def resume_here(requests: Sequence[ResumeRequest]) -> Mapping[str, str]:
 async def overdue_sweep(
     due_soon_working_days: int = 1, stuck_after_minutes: float = 15.0, resume: bool = True
 ) -> SweepReport:
-    """Notify what is overdue (once a day), refuse lapsed supplementations, resume stuck runs
-    and start dossiers never started; steps in error are reported, not resumed."""
+    """Poll for overdue decisions and continue the decided dossiers, notify what is overdue
+    (once a day), refuse lapsed supplementations, resume stuck runs and start dossiers never
+    started; steps in error are reported, not resumed."""
     options = SweepOptions(due_soon_working_days, timedelta(minutes=stuck_after_minutes), resume)
-    report = await sweep(current_container(), resume_here, options, flow_run_actor())
+    container = current_container()
+    report = await sweep(container, resume_here, options, flow_run_actor())
+    deploy = container.settings.api.run_chains_with_deployments
+    for reference in report.decided():
+        await continue_dossier(container, reference, deploy=deploy)
     await acreate_markdown_artifact(
         key="overdue-sweep",
         markdown=scrub(report.markdown()),

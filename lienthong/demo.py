@@ -1,38 +1,54 @@
 """``lienthong demo``: the whole pipeline on one machine, with nothing to set up.
 
-It starts the agency simulator (with injected transient faults), uses an embedded Prefect
-(a temporary local server on SQLite unless PREFECT_API_URL points at one), stores the
-sample dossiers in a fresh demo database, runs both chains, answers the request for
-supplementation, delivers every notification and prints what happened.
+It starts the agency simulator (with injected transient faults, and Police deciding later:
+a receipt, then the decision by callback, some callbacks lost, some decisions needing
+verification) and our API (which receives the callbacks, polls for the lost ones and
+resumes the waiting runs), uses an embedded Prefect (a temporary local server on SQLite
+unless PREFECT_API_URL points at one), stores the sample dossiers in a fresh demo
+database, runs both chains, answers the request for supplementation, delivers every
+notification and prints what happened.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from lienthong.adapters.dossier_files import load_dossier_file
+from lienthong.api.server import ApiServer
 from lienthong.bootstrap import build_container, run_async, use_container
+from lienthong.flows.continuation import continue_dossier, dossier_runs
 from lienthong.flows.runner import run_here, runnable
 from lienthong.migrations import upgrade_database
 from lienthong.models.contract.http import CALLED_AGENCIES, agency_slug
-from lienthong.models.status import DossierStatus, StepStatus
+from lienthong.models.status import (
+    STOPPED_STEP_STATUSES,
+    DossierStatus,
+    StepStatus,
+)
 from lienthong.services.audit_trail import verify
 from lienthong.services.container import Container
 from lienthong.services.intake import IntakeResult, receive
 from lienthong.services.ledger import Actor
 from lienthong.services.outbox import deliver_with_patience
 from lienthong.services.supplements import record_supplement
-from lienthong.services.views import load_view
-from lienthong.settings import Settings, TaskRetrySettings
+from lienthong.services.views import events, load_view
+from lienthong.settings import ApiSettings, Settings, TaskRetrySettings
 from lienthong.simulator.server import SimulatorServer
-from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
+from lienthong.simulator.settings import (
+    DecisionForm,
+    FaultProfile,
+    SimulatorDecisionSettings,
+    SimulatorFaultSettings,
+)
 from lienthong.simulator_config import client_settings, simulator_credentials
 
 DEMO_FAULTS = SimulatorFaultSettings(
@@ -49,6 +65,21 @@ DEMO_FAULTS = SimulatorFaultSettings(
     ),
     webhooks=FaultProfile(error_503_rate=0.2),
 )
+# Police decides later. Seed 19 draws, per dossier: HT-2026-001001's residence needs
+# verification (its limit goes from 2 to 5 working days) and the callback for
+# HT-2026-001008's residence removal is lost (our API finds the decision by polling).
+DEMO_DECISIONS = SimulatorDecisionSettings(
+    forms={"police": DecisionForm.ASYNC},
+    delay_seconds=1.0,
+    verification_rate=0.25,
+    callback_loss_rate=0.25,
+    seed=19,
+)
+# Callbacks overdue 2 s after the announced time are polled for, every second.
+DEMO_API = ApiSettings(
+    port=0, callback_grace_seconds=2, poll_interval_seconds=1, run_chains_with_deployments=False
+)
+DECISIONS_TIMEOUT_SECONDS = 180.0
 OPERATOR = Actor("demo-operator")
 
 
@@ -81,6 +112,7 @@ def demo_settings(base: Settings, data_dir: Path) -> Settings:
             "data_dir": data_dir,
             "database_url": f"sqlite:///{(data_dir / 'lienthong.db').resolve()}",
             "task_retry": TaskRetrySettings(retries=4, retry_delay_seconds=[1, 2, 4, 8]),
+            "api": DEMO_API,
         }
     )
 
@@ -104,6 +136,50 @@ def _supplement_waiting(container: Container, paths: DemoPaths) -> list[str]:
             record_supplement(container, reference, load_dossier_file(file), OPERATOR)
             resumed.append(reference)
     return resumed
+
+
+async def _continue(container: Container, references: Sequence[str]) -> None:
+    """Resume each dossier's paused run (after its supplement), in this process."""
+    for reference in references:
+        await continue_dossier(container, reference, deploy=False)
+
+
+def _settled(container: Container, reference: str) -> bool:
+    """Nothing is under way: no agency working or deciding, no next step about to start."""
+    view = load_view(container, reference)
+    busy = {StepStatus.IN_PROGRESS, StepStatus.AWAITING_DECISION}
+    if any(s.status in busy for s in view.steps):
+        return False
+    stopped = any(s.status in STOPPED_STEP_STATUSES for s in view.steps)
+    return view.status != DossierStatus.IN_PROGRESS or stopped
+
+
+async def _wait_for_decisions(container: Container, references: Sequence[str]) -> None:
+    """Until Police has decided everything and the API has carried each chain on."""
+    deadline = time.monotonic() + DECISIONS_TIMEOUT_SECONDS
+    while True:
+        runs = [r for ref in references for r in await dossier_runs(ref)]
+        going = any(
+            r.state is not None and not r.state.is_final() and not r.state.is_paused() for r in runs
+        )
+        if not going and all(_settled(container, ref) for ref in references):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the agencies' decisions did not all arrive in time")
+        await asyncio.sleep(0.2)
+
+
+def _decision_paths(container: Container, references: Sequence[str]) -> Counter[str]:
+    """How the agencies' decisions reached us: by callback, by polling, with verification."""
+    counted: Counter[str] = Counter()
+    for reference in references:
+        for event in events(container, reference):
+            actor = str(event["actor"])
+            if event["action"] == "step_verification_needed":
+                counted["verification"] += 1
+            elif actor.startswith("agency:") and event["action"] == "step_status_changed":
+                counted[actor.rsplit(":", 1)[-1]] += 1
+    return counted
 
 
 def _print_decisions(container: Container, references: list[str]) -> None:
@@ -161,13 +237,19 @@ def run_demo(root: Path, base: Settings, keep: bool = False) -> int:
     settings = demo_settings(base, data_dir)
     started = time.monotonic()
     with SimulatorServer(
-        simulator_credentials(settings), data_dir / "simulator", DEMO_FAULTS, port=0
+        simulator_credentials(settings),
+        data_dir / "simulator",
+        DEMO_FAULTS,
+        port=0,
+        decisions=DEMO_DECISIONS,
     ) as simulator:
         settings = client_settings(settings, simulator)
         upgrade_database(settings.resolved_database_url())
         container = build_container(settings)
-        with use_container(container):
+        with use_container(container), ApiServer(container) as api:
+            simulator.set_callback_url(api.url)
             print(f"agency simulator at {simulator.base_url} (injecting transient faults)")
+            print(f"our API at {api.url}: Police decides later and calls back there")
             results = _intake(container, paths)
             for result in results:
                 status = "received" if result.accepted else "REJECTED at intake"
@@ -176,11 +258,13 @@ def run_demo(root: Path, base: Settings, keep: bool = False) -> int:
                     print(f"      {problem.path}: {problem.message}")
             accepted = [r.reference for r in results if r.accepted]
             run_async(_run(container, accepted), container)
+            run_async(_wait_for_decisions(container, accepted), container)
             _print_decisions(container, accepted)
             resumed = _supplement_waiting(container, paths)
             if resumed:
                 print(f"supplements received for {', '.join(resumed)}: resuming")
-                run_async(_run(container, resumed), container)
+                run_async(_continue(container, resumed), container)
+                run_async(_wait_for_decisions(container, accepted), container)
             report = run_async(deliver_with_patience(container, None, passes=30), container)
             stats, made, distinct = _simulator_facts(simulator.base_url)
             audit = verify(container)
@@ -189,6 +273,12 @@ def run_demo(root: Path, base: Settings, keep: bool = False) -> int:
             print()
             faults = {k: v for k, v in sorted(stats.items()) if not k.endswith(".none")}
             print(f"transient faults injected: {json.dumps(faults)}")
+            paths_taken = _decision_paths(container, accepted)
+            print(
+                f"police decisions: {paths_taken['callback']} by callback, "
+                f"{paths_taken['poll']} by polling after a lost callback, "
+                f"{paths_taken['verification']} needing verification"
+            )
             print(
                 f"agency registrations: {made} for {distinct} dossier-steps (duplicates: "
                 f"{made - distinct})"

@@ -7,6 +7,7 @@ values handed to the composition root (``lienthong.bootstrap``).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,43 @@ from lienthong.models.status import Agency
 from lienthong.models.statutory import CalendarSettings
 
 
+class AnswerForm(StrEnum):
+    """Which form of the agency contract we expect (docs/agency-api.md)."""
+
+    # 200 with the decision (or 422) within the call.
+    IMMEDIATE = "immediate"
+    # 202 with a receipt; the decision later, by callback or polling.
+    ASYNC = "async"
+    # Whichever the agency answers: 200 is a decision, 202 a receipt.
+    EITHER = "either"
+
+
 class AgencyEndpoint(BaseModel):
-    """How we reach one agency's system, and where we notify it."""
+    """How we reach one agency's system, and where we notify it.
+
+    ``webhook_secret`` also verifies the agency's signed decision callbacks.
+    """
 
     base_url: str
     api_key: SecretStr
     webhook_url: str
     webhook_secret: SecretStr
+    answers: AnswerForm = AnswerForm.EITHER
+
+
+class ApiSettings(BaseModel):
+    """Our HTTP API (``lienthong api``): agencies post their decisions to it."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8800, ge=0, le=65535)
+    # A callback this late after the decision was due (or announced) is presumed lost: the
+    # sweep (and the API's poller) ask the agency's status endpoint instead.
+    callback_grace_seconds: float = Field(300.0, ge=0)
+    # How often the API process polls for overdue decisions; 0: only the sweep polls.
+    poll_interval_seconds: float = Field(60.0, ge=0)
+    # How a decided dossier continues when its run cannot be resumed (no suspended run):
+    # a new run of the chain's deployment, or a run in the API process.
+    run_chains_with_deployments: bool = True
 
 
 def _default_endpoint(
@@ -130,6 +161,7 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     # Hold a slot of the Prefect global concurrency limit "agency-<agency>" around every
     # agency call (create the limits first: docs/production.md). Off: no limit is asked for.

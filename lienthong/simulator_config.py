@@ -29,6 +29,11 @@ def simulator_credentials(settings: Settings) -> dict[Agency, AgencyCredentials]
     }
 
 
+def callback_root(settings: Settings) -> str:
+    """Where the simulated agencies post their decisions: our API, as ``settings`` has it."""
+    return f"http://{settings.api.host}:{settings.api.port}"
+
+
 def client_settings(settings: Settings, simulator: SimulatorServer) -> Settings:
     """``settings`` with every agency's base and webhook URL at ``simulator``.
 

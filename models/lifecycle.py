@@ -38,6 +38,7 @@ DOSSIER_REJECTED = "dossier_rejected"
 DOSSIER_STATUS_CHANGED = "dossier_status_changed"
 STEP_STATUS_CHANGED = "step_status_changed"
 STEP_RESUMED = "step_resumed"
+STEP_VERIFICATION_NEEDED = "step_verification_needed"
 
 # Step statuses the agencies and the commune are told about (models.chains.agencies_to_notify).
 NOTIFIED_STEP_STATUSES = frozenset(
@@ -99,6 +100,13 @@ class Step:
     finished_at: datetime | None = None
     due_at: datetime | None = None
     on_time: bool | None = None
+    # The asynchronous form (docs/agency-api.md): the agency's receipt, since when the step
+    # waits for its decision, when the agency said it would decide, and whether it asked to
+    # verify (which gives the step its longer statutory limit).
+    receipt_number: str | None = None
+    waiting_since: datetime | None = None
+    decision_expected_at: datetime | None = None
+    verification: bool = False
     # The record's identity, once stored.
     id: int | None = None
 
@@ -314,6 +322,59 @@ class Dossier:
         step.last_error = error
         step.updated_at = now
 
+    def await_decision(
+        self,
+        kind: StepKind,
+        *,
+        receipt_number: str,
+        expected_at: datetime | None,
+        now: datetime,
+    ) -> list[Change]:
+        """The agency acknowledged the request with a receipt and decides later.
+
+        The step's statutory clock keeps running from when it was handed over: the wait is
+        the agency's time, counted against its limit.
+        """
+        step = self.step(kind)
+        self._require_open(step, StepStatus.AWAITING_DECISION)
+        check_step_transition(step.status, StepStatus.AWAITING_DECISION)
+        step.receipt_number = receipt_number
+        step.waiting_since = now
+        step.decision_expected_at = expected_at
+        step.last_error = None
+        details = {
+            "receipt_number": receipt_number,
+            "expected_decision_at": expected_at.isoformat() if expected_at else None,
+        }
+        return [self._change_step(step, StepStatus.AWAITING_DECISION, now, details=details)]
+
+    def need_verification(
+        self, kind: StepKind, *, reason: str | None, deadlines: Deadlines, now: datetime
+    ) -> list[Change]:
+        """The agency must verify before deciding: the step (and chain A) get the longer
+        "with verification" limits of the law (``StatutoryLimits``, docs/deadlines.md:
+        residence 5 working days instead of 2, chain A 5 instead of 3), counted from the
+        same start.
+
+        Repeats are not changes: an agency asking twice does not extend anything twice.
+        """
+        step = self.step(kind)
+        if step.status != StepStatus.AWAITING_DECISION or step.verification:
+            return []
+        step.verification = True
+        step.updated_at = now
+        if step.started_at is not None:
+            step.due_at = deadlines.step_due_at(kind, step.started_at, verification=True)
+        if self.chain is not None and self.clock_started_at is not None:
+            self.due_at = deadlines.chain_due_at(
+                self.chain,
+                self.clock_started_at,
+                verification=True,
+                steps=[s.kind for s in self.steps if s.status != StepStatus.SKIPPED],
+            )
+        details = {"due_at": step.due_at.isoformat() if step.due_at else None}
+        return [Change(STEP_VERIFICATION_NEEDED, step, step.status, step.status, reason, details)]
+
     def waiting_step(self) -> Step:
         """The step awaiting the applicant's supplement (the dossier awaits one)."""
         return next(s for s in self.steps if s.status == StepStatus.AWAITING_SUPPLEMENT)
@@ -360,7 +421,11 @@ class Dossier:
         """
         if self.status in TERMINAL_DOSSIER_STATUSES:
             raise CannotWithdraw(f"dossier {self.reference} is {self.status.value} already")
-        busy = [s.kind.value for s in self.steps if s.status == StepStatus.IN_PROGRESS]
+        busy = [
+            s.kind.value
+            for s in self.steps
+            if s.status in (StepStatus.IN_PROGRESS, StepStatus.AWAITING_DECISION)
+        ]
         if busy:
             raise CannotWithdraw(
                 f"dossier {self.reference}: {', '.join(busy)} is in progress at its agency; "

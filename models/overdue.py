@@ -3,8 +3,11 @@
 ``now`` is the sweep's instant:
 
 - **overdue**: a step whose agency clock runs (:data:`CLOCK_RUNNING`: ``in_progress``;
-  ``failed`` = our retries ran out; ``error`` = a permanent error waiting for a person: the
-  citizen is still waiting) whose ``due_at`` has passed. Pending steps have no running clock;
+  ``awaiting_decision`` = the agency has it and decides later; ``failed`` = our retries ran
+  out; ``error`` = a permanent error waiting for a person: the citizen is still waiting)
+  whose ``due_at`` has passed. An agency late with its decision is chased: reminded first,
+  and **escalated** to the commune (and its province) once its decision is a full working
+  day late (the due instant plus one working day has passed). Pending steps have no running clock;
   a step ``awaiting_supplement`` has a stopped clock (docs/deadlines.md): neither is overdue.
 - **due soon**: such a step due by the end of the ``due_soon_working_days``-th working day
   from today (0: by the end of today).
@@ -41,7 +44,12 @@ from lienthong.models.status import (
 )
 
 # Statuses in which an agency's clock runs: the citizen is still waiting for the step.
-CLOCK_RUNNING = (StepStatus.IN_PROGRESS, StepStatus.FAILED, StepStatus.ERROR)
+CLOCK_RUNNING = (
+    StepStatus.IN_PROGRESS,
+    StepStatus.AWAITING_DECISION,
+    StepStatus.FAILED,
+    StepStatus.ERROR,
+)
 # Dossiers not closed whose chain clock runs (awaiting_supplement: the clock is stopped).
 CHAIN_CLOCK_RUNNING = (DossierStatus.RECEIVED, DossierStatus.IN_PROGRESS)
 
@@ -128,6 +136,8 @@ class Findings:
     lapsed: list[StepItem] = field(default_factory=list)
     # Steps in error: reported for a person to act on, never resumed.
     errors: list[StepItem] = field(default_factory=list)
+    # Decisions a working day or more late: escalated to the commune and province.
+    escalated: list[StepItem] = field(default_factory=list)
     # Dossiers still received, never started: started like stuck ones.
     not_started: list[DossierItem] = field(default_factory=list)
     # Dossiers not closed past their chain's due instant: notified to the commune.
@@ -142,6 +152,14 @@ def due_soon_limit(deadlines: Deadlines, now: datetime, working_days: int) -> da
         today = calendar.next_working_day(today)
         working_days = max(working_days - 1, 0)
     return calendar.end_of_day(calendar.add_working_days(today, working_days))
+
+
+def escalation_due(deadlines: Deadlines, due_at: datetime, now: datetime) -> bool:
+    """Whether a late decision is a full working day late (the working day after its due
+    day has ended): time to escalate it."""
+    calendar = deadlines.calendar
+    due_day = calendar.to_local(due_at).date()
+    return calendar.end_of_day(calendar.add_working_days(due_day, 1)) < now
 
 
 def lease_live(lease_owner: str | None, lease_expires_at: datetime | None, now: datetime) -> bool:
@@ -183,6 +201,10 @@ def _classify_step(
     if step.status in CLOCK_RUNNING and step.due_at is not None:
         if step.due_at < now:
             findings.overdue.append(item)
+            if step.status == StepStatus.AWAITING_DECISION and escalation_due(
+                deadlines, step.due_at, now
+            ):
+                findings.escalated.append(item)
         elif step.due_at <= soon:
             findings.due_soon.append(item)
     if step.status == StepStatus.ERROR:

@@ -37,6 +37,9 @@ class StepKind(StrEnum):
 class StepStatus(StrEnum):
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
+    # The agency acknowledged the request (202 and a receipt) and decides later: the step
+    # waits in our record, holding no worker, until its callback or a poll brings the decision.
+    AWAITING_DECISION = "awaiting_decision"
     SUCCEEDED = "succeeded"
     AWAITING_SUPPLEMENT = "awaiting_supplement"
     REFUSED = "refused"
@@ -89,12 +92,23 @@ STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
     ),
     StepStatus.IN_PROGRESS: frozenset(
         {
+            StepStatus.AWAITING_DECISION,
             StepStatus.SUCCEEDED,
             StepStatus.AWAITING_SUPPLEMENT,
             StepStatus.REFUSED,
             StepStatus.FAILED,
             StepStatus.ERROR,
             StepStatus.SKIPPED,
+        }
+    ),
+    # Only the agency's decision ends the wait (an unreadable one is an error for a person);
+    # nobody may withdraw what it is deciding.
+    StepStatus.AWAITING_DECISION: frozenset(
+        {
+            StepStatus.SUCCEEDED,
+            StepStatus.AWAITING_SUPPLEMENT,
+            StepStatus.REFUSED,
+            StepStatus.ERROR,
         }
     ),
     StepStatus.FAILED: frozenset({StepStatus.IN_PROGRESS, StepStatus.WITHDRAWN}),
@@ -136,6 +150,9 @@ TERMINAL_DOSSIER_STATUSES = frozenset(s for s, nxt in DOSSIER_TRANSITIONS.items(
 DONE_STEP_STATUSES = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 # A step in one of these stopped without an outcome: a person or the sweep must act.
 STOPPED_STEP_STATUSES = frozenset({StepStatus.FAILED, StepStatus.ERROR})
+# A step in one of these waits for someone outside: the agency's decision, the applicant's
+# supplement. Its chain's run ends (suspended) and resumes when that arrives.
+WAITING_STEP_STATUSES = frozenset({StepStatus.AWAITING_DECISION, StepStatus.AWAITING_SUPPLEMENT})
 
 
 def check_step_transition(before: StepStatus, after: StepStatus) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lienthong.models.status import StepKind
+from lienthong.models.status import StepKind, StepStatus
 from lienthong.services import ledger
 from lienthong.services.container import Container
 from lienthong.services.ledger import Actor
@@ -16,15 +16,23 @@ def finish_step(
     now = container.clock.now()
     with container.unit_of_work() as uow:
         dossier = uow.dossiers.get(reference)
-        changes = dossier.finish_step(
-            kind,
-            outcome.status,
-            now=now,
-            agency_reference=outcome.agency_reference,
-            result=outcome.result,
-            reason=outcome.reason,
-            missing_items=outcome.missing_items,
-        )
+        if outcome.status == StepStatus.AWAITING_DECISION:
+            changes = dossier.await_decision(
+                kind,
+                receipt_number=outcome.receipt_number or "",
+                expected_at=outcome.expected_at,
+                now=now,
+            )
+        else:
+            changes = dossier.finish_step(
+                kind,
+                outcome.status,
+                now=now,
+                agency_reference=outcome.agency_reference,
+                result=outcome.result,
+                reason=outcome.reason,
+                missing_items=outcome.missing_items,
+            )
         ledger.record(uow, dossier, changes, actor, now, container.deadlines.calendar)
         uow.commit()
         return view_of(dossier, container.settings.calendar.timezone)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from lienthong.models.notices import Notice, daily_key
 from lienthong.models.overdue import DossierItem, Findings, StepItem
-from lienthong.models.status import Agency
+from lienthong.models.status import Agency, StepStatus
 from lienthong.services import ledger
 from lienthong.services.container import Container
 from lienthong.services.ledger import Actor
@@ -18,6 +18,7 @@ def _notice_payload(item: StepItem, event: str, now: datetime) -> dict[str, obje
         "dossier_reference": item.reference,
         "chain": item.chain.value,
         "commune_code": item.commune_code,
+        "province_code": item.province_code,
         "step": item.kind.value,
         "performed_by": item.agency.value,
         "status": item.status.value,
@@ -46,9 +47,18 @@ def _planned_notices(findings: Findings, local_day: date) -> list[Planned]:
     """(dedupe key, event type, agency, item) for every notice the findings call for."""
     planned: list[Planned] = []
     for item in findings.overdue:
+        if item.status == StepStatus.AWAITING_DECISION:
+            # The agency has the dossier and is late deciding: remind it.
+            key = daily_key("decision_reminder", item.step_id, item.agency, local_day)
+            planned.append((key, "decision.reminder", item.agency, item))
+            continue
         for agency in dict.fromkeys((item.agency, Agency.COMMUNE)):
             key = daily_key("overdue", item.step_id, agency, local_day)
             planned.append((key, "step.overdue", agency, item))
+    for item in findings.escalated:
+        # A working day late: the commune escalates (the payload names the province).
+        key = daily_key("decision_escalation", item.step_id, Agency.COMMUNE, local_day)
+        planned.append((key, "decision.escalated", Agency.COMMUNE, item))
     for item in findings.due_soon:
         key = daily_key("due_soon", item.step_id, item.agency, local_day)
         planned.append((key, "step.due_soon", item.agency, item))
@@ -60,6 +70,8 @@ def _planned_notices(findings: Findings, local_day: date) -> list[Planned]:
 
 _NOTICE_ACTIONS = {
     "step.overdue": "overdue_notified",
+    "decision.reminder": "decision_reminder_sent",
+    "decision.escalated": "decision_escalated",
     "step.due_soon": "due_soon_notified",
     "dossier.overdue": "chain_overdue_notified",
 }

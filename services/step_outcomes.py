@@ -10,7 +10,10 @@ adapters' messages are kept, scrubbed: any other exception's text may hold perso
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from lienthong.adapters.errors import (
     AgencyDecision,
@@ -18,9 +21,10 @@ from lienthong.adapters.errors import (
     SupplementRequired,
     TransientAgencyError,
 )
+from lienthong.models.contract.decisions import DecisionNotice, DecisionOutcome
 from lienthong.models.masking import scrub
-from lienthong.models.status import StepStatus
-from lienthong.services.agency_calls import AgencyOutcome
+from lienthong.models.status import Agency, StepKind, StepStatus
+from lienthong.services.agency_calls import Accepted, AgencyOutcome, read_granted
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,50 @@ class StepOutcome:
     result: dict[str, Any] | None = None
     reason: str | None = None
     missing_items: list[str] | None = None
+    # AWAITING_DECISION: the agency's receipt and when it expects to decide.
+    receipt_number: str | None = None
+    expected_at: datetime | None = None
 
 
-def granted(outcome: AgencyOutcome) -> StepOutcome:
+def granted(outcome: AgencyOutcome | Accepted) -> StepOutcome:
+    """The step's outcome when the call returned: a grant, or a receipt (decided later)."""
+    if isinstance(outcome, Accepted):
+        receipt = outcome.receipt
+        return StepOutcome(
+            StepStatus.AWAITING_DECISION,
+            receipt_number=receipt.receipt_number,
+            expected_at=receipt.expected_decision_at,
+        )
     return StepOutcome(StepStatus.SUCCEEDED, outcome.agency_reference, outcome.result)
+
+
+def decided(kind: StepKind, agency: Agency, notice: DecisionNotice) -> StepOutcome:
+    """The step's outcome from an agency's final decision delivered later.
+
+    A grant whose result does not match the contract is an ``error`` for a person: the
+    agency decided, but we cannot read what (its text may quote personal data: not kept).
+    """
+    reason = notice.reason or ""
+    match notice.outcome:
+        case DecisionOutcome.GRANTED:
+            try:
+                return granted(read_granted(kind, agency, notice.result or {}))
+            except ValidationError as exc:
+                return StepOutcome(
+                    StepStatus.ERROR,
+                    reason=f"unreadable grant from {agency.value} "
+                    f"({exc.error_count()} field errors); see the agency's record",
+                )
+        case DecisionOutcome.SUPPLEMENT_REQUIRED:
+            return StepOutcome(
+                StepStatus.AWAITING_SUPPLEMENT,
+                reason=reason,
+                missing_items=list(notice.missing_items),
+            )
+        case DecisionOutcome.REFUSED:
+            return StepOutcome(StepStatus.REFUSED, reason=reason)
+        case _:
+            raise ValueError(f"{notice.outcome.value} is not a final decision")
 
 
 def outcome_of(exc: BaseException) -> StepOutcome:

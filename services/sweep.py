@@ -1,12 +1,14 @@
 """The overdue sweep, one pass: find (models/overdue.py says what counts as what), then act.
 
-What it does, in this order: refuses lapsed dossiers with the legal reason; queues one
-notice per overdue step for its agency and for the commune, a reminder to the agency of
-each step due soon, and one notice per overdue chain to the commune, at most once per
-item, agency and local day; resumes stuck dossiers and starts dossiers never started
-through an injected callable; then delivers the outbox. Every notice, resume, start and
-refusal is audited with actor ``system``. Steps in error are only reported (the ledger
-notifies them once a day).
+What it does, in this order: polls the agencies for decisions whose callbacks are overdue
+(services/poll_decisions.py) and records what they say; refuses lapsed dossiers with the
+legal reason; queues one notice per overdue step for its agency and for the commune (a late
+decision: a reminder to its agency, then an escalation to the commune once it is a working
+day late), a reminder to the agency of each step due soon, and one notice per overdue chain
+to the commune, at most once per item, agency and local day; resumes stuck dossiers and
+starts dossiers never started through an injected callable; then delivers the outbox. Every
+notice, resume, start and refusal is audited with actor ``system``. Steps in error are only
+reported (the ledger notifies them once a day).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from lienthong.models.overdue import Findings, SweepOptions, classify, due_soon_limit
@@ -22,10 +24,12 @@ from lienthong.models.status import Agency
 from lienthong.services import ledger
 from lienthong.services.calendar_gaps import swaps_missing_warning, years_without_swaps
 from lienthong.services.container import Container
+from lienthong.services.decisions import DecisionReceipt, Recorded
 from lienthong.services.lapsed_supplements import refuse_lapsed
 from lienthong.services.ledger import Actor
 from lienthong.services.outbox import DeliveryReport, deliver_due
 from lienthong.services.overdue_notices import queue_notices
+from lienthong.services.poll_decisions import poll_overdue_decisions
 from lienthong.services.resumptions import Resume, record_resumes, resume_requests
 
 logger = logging.getLogger(__name__)
@@ -54,6 +58,12 @@ class SweepReport:
     delivery: DeliveryReport
     # Years whose government day swaps are not configured (services/calendar_gaps.py).
     years_without_swaps: tuple[int, ...] = ()
+    # Decisions found by polling (the callback was overdue); the caller continues them.
+    polled: list[DecisionReceipt] = field(default_factory=list)
+
+    def decided(self) -> list[str]:
+        """Dossiers whose waiting step got its decision from the poll: to continue."""
+        return [r.reference for r in self.polled if r.recorded is Recorded.DECIDED and r.reference]
 
     def summary_lines(self) -> list[str]:
         f = self.findings
@@ -61,6 +71,9 @@ class SweepReport:
             f"due soon: {len(f.due_soon)}, overdue: {len(f.overdue)}, stuck: {len(f.stuck)}, "
             f"supplementation lapsed: {len(f.lapsed)}",
             f"needs attention: {len(f.errors)} (error)",
+            f"decisions escalated: {len(f.escalated)}",
+            f"decisions found by polling: {len(self.decided())} "
+            f"(of {len(self.polled)} overdue callbacks)",
         ]
         lines += [
             f"  {i.reference}: {i.kind.value} ({i.agency.value}); "
@@ -128,6 +141,7 @@ async def sweep(
     options = options or SweepOptions()
     actor = actor or Actor(ledger.SYSTEM_ACTOR)
     at = container.clock.now()
+    polled = await poll_overdue_decisions(container)
     findings = await asyncio.to_thread(find_work, container, options)
     refused = await asyncio.to_thread(refuse_lapsed, container, findings.lapsed, actor)
     notices = await asyncio.to_thread(queue_notices, container, findings, actor)
@@ -140,4 +154,4 @@ async def sweep(
     gaps = years_without_swaps(container, *due)
     if gaps:
         logger.warning("%s", swaps_missing_warning(gaps))
-    return SweepReport(at, findings, refused, notices, resumed, delivery, gaps)
+    return SweepReport(at, findings, refused, notices, resumed, delivery, gaps, polled)

@@ -21,7 +21,8 @@ from lienthong.models.lifecycle import Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
-from lienthong.models.status import StepKind
+from lienthong.models.status import Agency, StepKind
+from lienthong.models.waits import WaitingDecision
 
 __all__ = ["DossierNotFound", "UnitOfWork"]
 
@@ -45,6 +46,12 @@ class DossierRepository(Protocol):
         a live one. Atomic on every backend."""
 
     def release_lease(self, reference: str, owner: str) -> None: ...
+
+    def reference_of_receipt(self, agency: Agency, receipt_number: str) -> str | None:
+        """The dossier whose step ``agency`` gave this receipt for, if any."""
+
+    def waiting_decisions(self) -> list[WaitingDecision]:
+        """Every step awaiting an agency's decision, longest waiting first."""
 
 
 class AuditLog(Protocol):

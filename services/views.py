@@ -99,3 +99,55 @@ def events(container: Container, reference: str) -> list[dict[str, Any]]:
             }
             for e in uow.audit.entries(reference)
         ]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a dossier waits for, for the run's state message: no personal data."""
+
+    reference: str
+    kind: StepKind
+    agency: Agency
+    status: StepStatus
+    since: str | None
+    due: str | None
+    verification: bool
+
+    def message(self) -> str:
+        """E.g. "waiting for Police decision since …, due …"."""
+        if self.status == StepStatus.AWAITING_SUPPLEMENT:
+            return f"waiting for the citizen's supplement ({self.kind.value}), due {self.due}"
+        agency = self.agency.value.replace("_", " ").title()
+        verification = " (verification)" if self.verification else ""
+        return (
+            f"waiting for {agency} decision on {self.kind.value}{verification} "
+            f"since {self.since}, due {self.due}"
+        )
+
+
+def waiting_of(container: Container, reference: str) -> Waiting | None:
+    """The step the dossier waits on (an agency's decision or a supplement), if any.
+
+    A supplement is due by the applicant's window from the request (models/deadlines.py).
+    """
+    timezone = container.settings.calendar.timezone
+    with container.unit_of_work() as uow:
+        dossier = uow.dossiers.get(reference)
+    for step in dossier.steps:
+        if step.status == StepStatus.AWAITING_DECISION:
+            since, due = step.waiting_since, step.due_at
+        elif step.status == StepStatus.AWAITING_SUPPLEMENT:
+            since = step.finished_at
+            due = container.deadlines.supplement_deadline(since) if since else None
+        else:
+            continue
+        return Waiting(
+            reference,
+            step.kind,
+            step.agency,
+            step.status,
+            local_time(since, timezone),
+            local_time(due, timezone),
+            step.verification,
+        )
+    return None

@@ -9,13 +9,16 @@ from starlette.concurrency import run_in_threadpool
 
 from lienthong.models.contract.http import CALLED_AGENCIES, agency_slug
 from lienthong.models.contract.messages import ProblemOutcome
+from lienthong.simulator.deferred import DeferredDecisions
 from lienthong.simulator.faults import FaultController
 from lienthong.simulator.protocol import ProblemError
-from lienthong.simulator.settings import SimulatorFaultSettings
+from lienthong.simulator.settings import SimulatorDecisionSettings, SimulatorFaultSettings
 from lienthong.simulator.store import SimulatorStore
 
 
-def build_router(store: SimulatorStore, faults: FaultController) -> APIRouter:
+def build_router(
+    store: SimulatorStore, faults: FaultController, deferred: DeferredDecisions
+) -> APIRouter:
     router = APIRouter(tags=["admin"])
     agencies = {agency_slug(a): a.value for a in CALLED_AGENCIES}
 
@@ -45,5 +48,20 @@ def build_router(store: SimulatorStore, faults: FaultController) -> APIRouter:
         """Replace the fault settings (resets the seeded random source)."""
         faults.replace(settings)
         return faults.settings
+
+    @router.get("/decisions")
+    async def get_decisions() -> SimulatorDecisionSettings:
+        return deferred.settings
+
+    @router.put("/decisions")
+    async def put_decisions(settings: SimulatorDecisionSettings) -> SimulatorDecisionSettings:
+        """Replace which agencies decide later, the delay and the rates (reseeds)."""
+        deferred.replace(settings)
+        return deferred.settings
+
+    @router.get("/decision-stats")
+    async def decision_stats() -> dict[str, int]:
+        """Callbacks sent (by our answer's status), lost on purpose, or failed."""
+        return dict(deferred.stats)
 
     return router

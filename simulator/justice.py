@@ -12,6 +12,7 @@ from lienthong.models.contract.messages import BirthRegistrationRequest, DeathRe
 from lienthong.models.contract.results import BirthRegistrationResult, DeathRegistrationResult
 from lienthong.models.identifiers import PROVINCE_CODES, century_sex_digit, make_personal_id
 from lienthong.models.status import Agency
+from lienthong.simulator.deferred import DeferredDecisions
 from lienthong.simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
@@ -25,9 +26,14 @@ from lienthong.simulator.store import Ledger, SimulatorStore
 AGENCY = Agency.JUSTICE.value
 
 
-def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
+def build_router(
+    store: SimulatorStore, api_key: str, deferred: DeferredDecisions | None = None
+) -> APIRouter:
     router = agency_router(api_key, "justice")
-    run = partial(run_idempotent, store, AGENCY)
+    run = partial(run_idempotent, store, AGENCY, deferred=deferred)
+    if deferred is not None:
+        deferred.register("birth_registration", BirthRegistrationRequest, _register_birth)
+        deferred.register("death_registration", DeathRegistrationRequest, _register_death)
 
     @router.post("/births", response_model=BirthRegistrationResult, responses=PROBLEM_RESPONSES)
     def register_birth(

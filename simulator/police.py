@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from lienthong.models.contract.messages import ResidenceRegistrationRequest, ResidenceRemovalRequest
 from lienthong.models.contract.results import ResidenceRegistrationResult, ResidenceRemovalResult
 from lienthong.models.status import Agency
+from lienthong.simulator.deferred import DeferredDecisions
 from lienthong.simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
@@ -25,9 +26,14 @@ AGENCY = Agency.POLICE.value
 HOUSEHOLD_HEAD_CONSENT = "household head's written consent (ý kiến đồng ý của chủ hộ)"
 
 
-def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
+def build_router(
+    store: SimulatorStore, api_key: str, deferred: DeferredDecisions | None = None
+) -> APIRouter:
     router = agency_router(api_key, "police")
-    run = partial(run_idempotent, store, AGENCY)
+    run = partial(run_idempotent, store, AGENCY, deferred=deferred)
+    if deferred is not None:
+        deferred.register("residence_registration", ResidenceRegistrationRequest, _register)
+        deferred.register("residence_removal", ResidenceRemovalRequest, _remove)
 
     @router.post(
         "/residences", response_model=ResidenceRegistrationResult, responses=PROBLEM_RESPONSES

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,6 +43,18 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 RequestT = TypeVar("RequestT", bound=AgencyRequest)
+ACCEPTED = 202
+
+
+class Deferral(Protocol):
+    """The async form (simulator/deferred.py): whether an agency decides later, and the
+    receipt it answers then."""
+
+    def is_async(self, agency: str) -> bool: ...
+
+    def accept(
+        self, ledger: Ledger, agency: str, kind: str, idempotency_key: str, request: AgencyRequest
+    ) -> dict[str, Any]: ...
 
 
 class ProblemError(Exception):
@@ -132,17 +144,22 @@ def run_idempotent(
     idempotency_key: str | None,
     request: RequestT,
     decide: Callable[[Ledger, RequestT], tuple[str, BaseModel]],
+    *,
+    deferred: Deferral | None = None,
 ) -> JSONResponse:
     """Run ``decide(ledger, request)`` at most once per key and record what it registered.
 
     ``decide`` returns (reference, result) or raises a 422 :class:`ProblemError`; both
-    outcomes are stored and replayed.
+    outcomes are stored and replayed. An agency in the async form answers 202 with a
+    receipt instead (stored and replayed the same way) and decides later.
     """
     if not idempotency_key:
         raise invalid_request(f"{IDEMPOTENCY_KEY_HEADER} is required")
     key = idempotency_key
 
     def handler(ledger: Ledger) -> tuple[int, dict[str, Any]]:
+        if deferred is not None and deferred.is_async(agency):
+            return ACCEPTED, deferred.accept(ledger, agency, kind, key, request)
         try:
             reference, result = decide(ledger, request)
         except ProblemError as decision:

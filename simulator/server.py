@@ -31,8 +31,13 @@ from lienthong.models.contract.http import (
 )
 from lienthong.models.status import Agency
 from lienthong.simulator.app import build_app
+from lienthong.simulator.deferred import DeferredDecisions
 from lienthong.simulator.faults import FaultController
-from lienthong.simulator.settings import AgencyCredentials, SimulatorFaultSettings
+from lienthong.simulator.settings import (
+    AgencyCredentials,
+    SimulatorDecisionSettings,
+    SimulatorFaultSettings,
+)
 from lienthong.simulator.store import SimulatorStore
 
 STARTUP_TIMEOUT_SECONDS = 10.0
@@ -60,6 +65,7 @@ class SimulatorServer:
         data_dir: Path,
         faults: SimulatorFaultSettings | None = None,
         *,
+        decisions: SimulatorDecisionSettings | None = None,
         host: str = DEFAULT_SIMULATOR_HOST,
         port: int = DEFAULT_SIMULATOR_PORT,
         log_level: str = "warning",
@@ -76,6 +82,23 @@ class SimulatorServer:
         self._thread: threading.Thread | None = None
         self._store: SimulatorStore | None = None
         self.faults = FaultController(faults or SimulatorFaultSettings())
+        self.decisions = decisions or SimulatorDecisionSettings()
+        self._deferred: DeferredDecisions | None = None
+
+    def set_callback_url(self, url: str) -> None:
+        """Where the agencies post their decisions from now on (our API's root)."""
+        self.set_decisions(self.decisions.model_copy(update={"callback_url": url}))
+
+    def set_decisions(self, decisions: SimulatorDecisionSettings) -> None:
+        """Replace which agencies decide later, and how (as ``PUT /admin/decisions``).
+
+        The callback URL set before is kept when ``decisions`` names none.
+        """
+        if not decisions.callback_url:
+            decisions = decisions.model_copy(update={"callback_url": self.decisions.callback_url})
+        self.decisions = decisions
+        if self._deferred is not None:
+            self._deferred.replace(decisions)
 
     @property
     def base_url(self) -> str:
@@ -87,7 +110,8 @@ class SimulatorServer:
             raise RuntimeError("the simulator is already running")
         self._store = SimulatorStore(self.data_dir / "simulator.db")
         self.faults = FaultController(self.faults.settings)
-        app = build_app(self._credentials, self._store, self.faults)
+        self._deferred = DeferredDecisions(self._store, self._credentials, self.decisions)
+        app = build_app(self._credentials, self._store, self.faults, self._deferred)
         sock = self._bind()
         config = uvicorn.Config(
             app, log_level=self._log_level, timeout_graceful_shutdown=1, lifespan="off"
@@ -104,15 +128,19 @@ class SimulatorServer:
                 raise RuntimeError("the simulator did not start")
             time.sleep(0.01)
         self._server, self._thread = server, thread
+        self._deferred.start()
 
     def stop(self) -> None:
         """Stop serving (in-flight requests get a second) and close the database."""
+        if self._deferred is not None:
+            self.decisions = self._deferred.settings
+            self._deferred.stop()
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join()
         if self._store is not None:
             self._store.close()
-        self._server = self._thread = self._store = None
+        self._server = self._thread = self._store = self._deferred = None
 
     def _bind(self) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

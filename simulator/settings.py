@@ -2,7 +2,8 @@
 
 :class:`SimulatorSettings` reads ``LIENTHONG_SIMULATOR_*`` variables (or a ``.env`` file),
 nested groups with a double underscore: ``LIENTHONG_SIMULATOR_PORT``,
-``LIENTHONG_SIMULATOR_FAULTS__AGENCIES__ERROR_503_RATE=0.1``. The application's settings
+``LIENTHONG_SIMULATOR_FAULTS__AGENCIES__ERROR_503_RATE=0.1``,
+``LIENTHONG_SIMULATOR_DECISIONS__FORMS='{"police": "async"}'``. The application's settings
 know nothing of the faults; they only read the host and port, to point the agencies'
 default endpoints at the simulator.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +77,37 @@ class SimulatorFaultSettings(BaseModel):
     outages: list[OutageWindow] = Field(default_factory=list)
 
 
+class DecisionForm(StrEnum):
+    """How a simulated agency answers a step's request (docs/agency-api.md)."""
+
+    IMMEDIATE = "immediate"  # 200 / 422 within the call
+    ASYNC = "async"  # 202 and a receipt; the decision later, by callback and status endpoint
+
+
+class SimulatorDecisionSettings(BaseModel):
+    """Agencies staffed by officers: which decide later, how late, how reliably they call back.
+
+    Replaceable at run time (``PUT /admin/decisions``).
+    """
+
+    # Per agency slug (``police``, ``social-insurance``...); an agency not listed decides at once.
+    forms: dict[str, DecisionForm] = Field(default_factory=dict)
+    # Seconds from the receipt to the decision (and from "verification needed" to the final
+    # one): seconds for the demo and the tests.
+    delay_seconds: float = Field(2.0, ge=0)
+    # Share of receipts whose decision first needs a verification (an interim notice).
+    verification_rate: float = Field(0.0, ge=0, le=1)
+    # Share of callbacks never sent, so the caller must poll the status endpoint.
+    callback_loss_rate: float = Field(0.0, ge=0, le=1)
+    # Where decisions are posted: the caller's API root (``/agency-decisions/<slug>`` is
+    # appended). Empty: no callbacks, polling only.
+    callback_url: str = ""
+    seed: int | None = None
+
+    def form(self, slug: str) -> DecisionForm:
+        return self.forms.get(slug, DecisionForm.IMMEDIATE)
+
+
 class SimulatorSettings(BaseSettings):
     """What ``lienthong simulator`` reads from the environment."""
 
@@ -88,6 +121,7 @@ class SimulatorSettings(BaseSettings):
     host: str = DEFAULT_SIMULATOR_HOST
     port: int = DEFAULT_SIMULATOR_PORT
     faults: SimulatorFaultSettings = Field(default_factory=SimulatorFaultSettings)
+    decisions: SimulatorDecisionSettings = Field(default_factory=SimulatorDecisionSettings)
 
 
 @dataclass(frozen=True)

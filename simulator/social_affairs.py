@@ -14,6 +14,7 @@ from lienthong.models.contract.results import AllowanceDecision
 from lienthong.models.legal_tables import NotInForce
 from lienthong.models.status import Agency
 from lienthong.simulator import rules
+from lienthong.simulator.deferred import DeferredDecisions
 from lienthong.simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
@@ -26,9 +27,13 @@ from lienthong.simulator.store import Ledger, SimulatorStore
 AGENCY = Agency.SOCIAL_AFFAIRS.value
 
 
-def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
+def build_router(
+    store: SimulatorStore, api_key: str, deferred: DeferredDecisions | None = None
+) -> APIRouter:
     router = agency_router(api_key, "social affairs")
-    run = partial(run_idempotent, store, AGENCY)
+    run = partial(run_idempotent, store, AGENCY, deferred=deferred)
+    if deferred is not None:
+        deferred.register("funeral_support", FuneralAllowanceRequest, _funeral_support)
 
     @router.post("/funeral-supports", response_model=AllowanceDecision, responses=PROBLEM_RESPONSES)
     def pay_funeral_support(

@@ -26,6 +26,7 @@ from lienthong.models.contract.results import (
 from lienthong.models.legal_tables import NotInForce
 from lienthong.models.status import Agency, FuneralPayerBasis
 from lienthong.simulator import rules
+from lienthong.simulator.deferred import DeferredDecisions
 from lienthong.simulator.protocol import (
     PROBLEM_RESPONSES,
     IdempotencyKey,
@@ -41,9 +42,15 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 CONTRIBUTION_RECORD = "contribution record (quá trình đóng BHXH)"
 
 
-def build_router(store: SimulatorStore, api_key: str) -> APIRouter:
+def build_router(
+    store: SimulatorStore, api_key: str, deferred: DeferredDecisions | None = None
+) -> APIRouter:
     router = agency_router(api_key, "social insurance")
-    run = partial(run_idempotent, store, AGENCY)
+    run = partial(run_idempotent, store, AGENCY, deferred=deferred)
+    if deferred is not None:
+        deferred.register("child_health_card", ChildHealthCardRequest, _issue_card)
+        deferred.register("funeral_allowance", FuneralAllowanceRequest, _funeral_allowance)
+        deferred.register("survivor_benefits", SurvivorBenefitsRequest, _survivor_benefits)
 
     @router.post(
         "/child-health-cards", response_model=HealthCardResult, responses=PROBLEM_RESPONSES

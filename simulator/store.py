@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS claims (
     namespace TEXT NOT NULL, value TEXT NOT NULL, owner TEXT NOT NULL,
     PRIMARY KEY (namespace, value)
 );
+CREATE TABLE IF NOT EXISTS receipts (
+    agency TEXT NOT NULL, receipt_number TEXT NOT NULL, kind TEXT NOT NULL,
+    dossier_reference TEXT NOT NULL, idempotency_key TEXT NOT NULL, request TEXT NOT NULL,
+    decide_at REAL NOT NULL, verify INTEGER NOT NULL, outcome TEXT NOT NULL,
+    notice TEXT, created_at TEXT NOT NULL,
+    PRIMARY KEY (agency, receipt_number)
+);
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL, event_id TEXT NOT NULL,
@@ -90,6 +97,36 @@ class Ledger:
             (namespace, value, owner),
         )
 
+    def add_receipt(
+        self,
+        agency: str,
+        kind: str,
+        dossier_reference: str,
+        idempotency_key: str,
+        request: dict[str, Any],
+        decide_at: float,
+        verify: bool,
+    ) -> str:
+        """Keep a request to decide later; returns its receipt number."""
+        receipt_number = f"BN-{agency.upper()}-{self.next_value(f'receipt:{agency}'):08d}"
+        self._conn.execute(
+            "INSERT INTO receipts (agency, receipt_number, kind, dossier_reference,"
+            " idempotency_key, request, decide_at, verify, outcome, notice, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?)",
+            (
+                agency,
+                receipt_number,
+                kind,
+                dossier_reference,
+                idempotency_key,
+                json.dumps(request),
+                decide_at,
+                int(verify),
+                _now(),
+            ),
+        )
+        return receipt_number
+
     def record(
         self,
         agency: str,
@@ -104,6 +141,20 @@ class Ledger:
             " body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (agency, kind, dossier_reference, idempotency_key, reference, json.dumps(body), _now()),
         )
+
+
+@dataclass(frozen=True)
+class PendingReceipt:
+    """A request an agency acknowledged and has not finally decided yet."""
+
+    agency: str
+    receipt_number: str
+    kind: str
+    dossier_reference: str
+    idempotency_key: str
+    request: dict[str, Any]
+    verify: bool
+    outcome: str
 
 
 class SimulatorStore:
@@ -160,6 +211,73 @@ class SimulatorStore:
         if row[0] != fingerprint:
             raise IdempotencyConflict(key)
         return StoredReply(int(row[1]), json.loads(row[2]), replayed=True)
+
+    def due_receipts(self, now: float) -> list[PendingReceipt]:
+        """Receipts whose (next) decision is due, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT agency, receipt_number, kind, dossier_reference, idempotency_key,"
+                " request, verify, outcome FROM receipts WHERE decide_at <= ?"
+                " AND outcome IN ('pending', 'verification_needed') ORDER BY decide_at",
+                (now,),
+            ).fetchall()
+        return [
+            PendingReceipt(a, r, k, d, i, json.loads(req), bool(v), o)
+            for a, r, k, d, i, req, v, o in rows
+        ]
+
+    def decide_receipt(
+        self,
+        agency: str,
+        receipt_number: str,
+        decide: Callable[[Ledger], tuple[str, dict[str, Any]]],
+        next_at: float,
+    ) -> dict[str, Any] | None:
+        """Run ``decide`` (-> outcome, notice) once for a due receipt, in one transaction.
+
+        ``next_at`` is when an interim outcome is followed by the final one. None when the
+        receipt was decided meanwhile.
+        """
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute(
+                    "SELECT outcome FROM receipts WHERE agency = ? AND receipt_number = ?",
+                    (agency, receipt_number),
+                ).fetchone()
+                if row is None or row[0] not in ("pending", "verification_needed"):
+                    self._conn.execute("ROLLBACK")
+                    return None
+                outcome, notice = decide(Ledger(self._conn))
+                self._conn.execute(
+                    "UPDATE receipts SET outcome = ?, notice = ?, decide_at = ?"
+                    " WHERE agency = ? AND receipt_number = ?",
+                    (outcome, json.dumps(notice), next_at, agency, receipt_number),
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return notice
+
+    def receipt_notice(self, agency: str, receipt_number: str) -> dict[str, Any] | None:
+        """The latest notice on a receipt: None if unknown, ``pending`` before any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT dossier_reference, notice FROM receipts"
+                " WHERE agency = ? AND receipt_number = ?",
+                (agency, receipt_number),
+            ).fetchone()
+        if row is None:
+            return None
+        if row[1] is None:
+            return {
+                "receipt_number": receipt_number,
+                "dossier_reference": row[0],
+                "outcome": "pending",
+            }
+        notice: dict[str, Any] = json.loads(row[1])
+        return notice
 
     def records(self, agency: str) -> list[dict[str, Any]]:
         with self._lock:

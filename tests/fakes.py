@@ -26,7 +26,8 @@ from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFoun
 from lienthong.models.notices import Notice, OutgoingNotice
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
-from lienthong.models.status import StepKind
+from lienthong.models.status import Agency, StepKind, StepStatus
+from lienthong.models.waits import WaitingDecision
 from lienthong.services.container import Container, PerLoop
 from lienthong.settings import Settings
 
@@ -91,6 +92,34 @@ class FakeDossiers:
             return False
         self._uow.state.leases[reference] = Lease(owner, now + ttl)
         return True
+
+    def reference_of_receipt(self, agency: Agency, receipt_number: str) -> str | None:
+        return next(
+            (
+                d.reference
+                for d in self._uow.state.dossiers.values()
+                for s in d.steps
+                if s.agency == agency and s.receipt_number == receipt_number
+            ),
+            None,
+        )
+
+    def waiting_decisions(self) -> list[WaitingDecision]:
+        waits = [
+            WaitingDecision(
+                d.reference,
+                s.kind,
+                s.agency,
+                s.receipt_number or "",
+                s.waiting_since,
+                s.decision_expected_at,
+                s.due_at,
+            )
+            for d in self._uow.state.dossiers.values()
+            for s in d.steps
+            if s.status == StepStatus.AWAITING_DECISION and s.waiting_since is not None
+        ]
+        return sorted(waits, key=lambda w: w.waiting_since)
 
     def release_lease(self, reference: str, owner: str) -> None:
         held = self._uow.state.leases.get(reference)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from lienthong.models.contract.decisions import AgencyReceipt
 from lienthong.models.status import StepKind, StepStatus
 from lienthong.services import ledger
 from lienthong.services.container import Container
@@ -50,3 +51,12 @@ def request_supplement_at(
         else:
             raise AssertionError(f"{reference} has no {waiting} step")
         uow.commit()
+
+
+ResultT = TypeVar("ResultT")
+
+
+def immediate(answer: ResultT | AgencyReceipt) -> ResultT:
+    """An agency's answer that must be the immediate form (a decision, not a receipt)."""
+    assert not isinstance(answer, AgencyReceipt), f"expected a decision, got {answer!r}"
+    return answer

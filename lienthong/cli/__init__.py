@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "demo",
     "serve",
     "automations",
+    "api",
     "sweep",
     "report",
 )

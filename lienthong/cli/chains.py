@@ -130,7 +130,19 @@ def _supplement(args: argparse.Namespace) -> int:
     print(f"supplement recorded for {args.reference}; {step} will be sent again")
     if args.no_run:
         return EXIT_OK
-    return _run_and_report([args.reference], args.deploy)
+    return _continue_and_report(args.reference, args.deploy)
+
+
+def _continue_and_report(reference: str, deploy: bool) -> int:
+    """Resume the dossier's waiting run (or start one): here, or through the deployments."""
+    from lienthong.flows.continuation import continue_dossier
+
+    container = current_container()
+    how = run_async(continue_dossier(container, reference, deploy=deploy))
+    view = load_view(container, reference)
+    print(f"{how.value:<9} {_one_line(view)}")
+    stopped = any(s.status in STOPPED_STEP_STATUSES for s in view.steps)
+    return EXIT_STEP_FAILED if stopped else EXIT_OK
 
 
 def _withdraw(args: argparse.Namespace) -> int:

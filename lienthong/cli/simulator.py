@@ -47,17 +47,21 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     # The simulator (FastAPI, uvicorn) is loaded only by the command that serves it.
     from lienthong.simulator.server import SimulatorServer
-    from lienthong.simulator_config import simulator_credentials
+    from lienthong.simulator_config import callback_root, simulator_credentials
 
     settings = Settings()
     simulator = SimulatorSettings()
     faults = simulator.faults
     if args.seed is not None:
         faults = faults.model_copy(update={"seed": args.seed})
+    decisions = simulator.decisions
+    if not decisions.callback_url:
+        decisions = decisions.model_copy(update={"callback_url": callback_root(settings)})
     server = SimulatorServer(
         simulator_credentials(settings),
         args.data_dir or settings.data_dir / "simulator",
         faults,
+        decisions=decisions,
         host=args.host or simulator.host,
         port=simulator.port if args.port is None else args.port,
         log_level=args.log_level,

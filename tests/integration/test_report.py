@@ -195,7 +195,12 @@ def expected_step_figures(dossiers: list[FakeDossier], kind: StepKind, p: Period
         resolved=len(resolved),
         resolved_on_time=sum(s.on_time is True for s in resolved),
         late=sum(s.on_time is False for s in resolved),
-        in_progress=open_in(StepStatus.IN_PROGRESS, StepStatus.FAILED, StepStatus.ERROR),
+        in_progress=open_in(
+            StepStatus.IN_PROGRESS,
+            StepStatus.AWAITING_DECISION,
+            StepStatus.FAILED,
+            StepStatus.ERROR,
+        ),
         awaiting_supplement=open_in(StepStatus.AWAITING_SUPPLEMENT),
         refused=sum(s.status == StepStatus.REFUSED and _in(s.finished_at, p) for s in steps),
         withdrawn=sum(s.status == StepStatus.WITHDRAWN and _in(s.updated_at, p) for s in steps),
@@ -290,8 +295,10 @@ def test_cli_writes_csv(database_url, session_factory, tmp_path, monkeypatch, ca
     assert "wrote" in capsys.readouterr().out
 
 
-def test_steps_in_error_count_as_in_progress(session_factory):
-    """A permanent error stops the step on our side; the agency has not decided it."""
+@pytest.mark.parametrize("status", [StepStatus.ERROR, StepStatus.AWAITING_DECISION])
+def test_steps_in_error_or_awaiting_a_decision_count_as_in_progress(session_factory, status):
+    """A permanent error stops the step on our side; a receipt means the agency is deciding:
+    neither is decided."""
     started = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)
     dossier = FakeDossier(
         reference="HS-ERR",
@@ -304,7 +311,7 @@ def test_steps_in_error_count_as_in_progress(session_factory):
         on_time=None,
         updated_at=started,
         steps=[
-            FakeStep(StepKind.BIRTH_REGISTRATION, StepStatus.ERROR, started, None, None, started),
+            FakeStep(StepKind.BIRTH_REGISTRATION, status, started, None, None, started),
             FakeStep(
                 StepKind.RESIDENCE_REGISTRATION, StepStatus.PENDING, None, None, None, started
             ),

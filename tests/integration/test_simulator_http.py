@@ -16,6 +16,12 @@ import pytest
 from lienthong.adapters.agency_clients import AgencyClients, build_agency_clients
 from lienthong.adapters.errors import AgencyDecision, Refused, SupplementRequired
 from lienthong.adapters.notifier import WebhookNotifier
+from lienthong.models.contract.decisions import (
+    FINAL_OUTCOMES,
+    AgencyReceipt,
+    DecisionNotice,
+    DecisionOutcome,
+)
 from lienthong.models.contract.http import (
     API_KEY_HEADER,
     DECISION_STATUS,
@@ -34,8 +40,14 @@ from lienthong.models.identifiers import Sex
 from lienthong.models.status import Agency, FuneralPayerBasis
 from lienthong.settings import RetrySettings, Settings
 from lienthong.simulator.server import SimulatorServer
-from lienthong.simulator.settings import FaultProfile, SimulatorFaultSettings
+from lienthong.simulator.settings import (
+    DecisionForm,
+    FaultProfile,
+    SimulatorDecisionSettings,
+    SimulatorFaultSettings,
+)
 from lienthong.simulator_config import client_settings, simulator_credentials
+from tests.helpers import immediate
 
 CLIENT_TIMEOUT = 0.4
 QUICK_RETRIES = RetrySettings(
@@ -145,15 +157,19 @@ async def run_birth_chain(clients: AgencyClients, reference: str, **changes: Any
     """Birth -> residence -> card, as the flow would; returns how the chain ended."""
     consent = changes.pop("consent", True)
     try:
-        birth = await clients.justice.register_birth(
-            birth_request(reference, **changes), f"{reference}:birth"
+        birth = immediate(
+            await clients.justice.register_birth(
+                birth_request(reference, **changes), f"{reference}:birth"
+            )
         )
         await clients.police.register_residence(
             residence_request(reference, birth.personal_id, consent=consent),
             f"{reference}:residence",
         )
-        card = await clients.social_insurance.issue_child_health_card(
-            card_request(reference, birth.personal_id, date(2026, 10, 3)), f"{reference}:card"
+        card = immediate(
+            await clients.social_insurance.issue_child_health_card(
+                card_request(reference, birth.personal_id, date(2026, 10, 3)), f"{reference}:card"
+            )
         )
     except Refused:
         return "refused"
@@ -279,8 +295,10 @@ async def test_child_card_is_valid_to_72_months_by_the_decree_146_rule(
     reference = f"HS-CARD-{born.isoformat()}"
     personal_id = f"079{3}{born.year % 100:02d}{born.toordinal() % 1_000_000:06d}"
 
-    card = await clients.social_insurance.issue_child_health_card(
-        card_request(reference, personal_id, born), f"{reference}:card"
+    card = immediate(
+        await clients.social_insurance.issue_child_health_card(
+            card_request(reference, personal_id, born), f"{reference}:card"
+        )
     )
 
     assert card.valid_to == valid_to
@@ -309,9 +327,9 @@ async def test_funeral_amounts_follow_the_month_of_death(
     request = funeral_request(f"HS-FUNERAL-{basis}-{died}", deceased, died, basis)
     key = f"{request.dossier_reference}:funeral"
     if payer == "social_insurance":
-        decision = await clients.social_insurance.pay_funeral_allowance(request, key)
+        decision = immediate(await clients.social_insurance.pay_funeral_allowance(request, key))
     else:
-        decision = await clients.social_affairs.pay_funeral_support(request, key)
+        decision = immediate(await clients.social_affairs.pay_funeral_support(request, key))
     assert decision.payer == payer
     assert decision.amount_vnd == amount
 
@@ -493,3 +511,80 @@ async def test_a_declared_length_past_the_limit_is_refused_unread(
     async with httpx.AsyncClient() as http:
         response = await http.post(url, content=b" " * (256 * 1024 + 1))
     assert response.status_code == 413
+
+
+async def set_decisions(admin: httpx.AsyncClient, decisions: SimulatorDecisionSettings) -> None:
+    response = await admin.put("/admin/decisions", json=decisions.model_dump(mode="json"))
+    response.raise_for_status()
+
+
+async def decided(clients: AgencyClients, receipt: str) -> DecisionNotice:
+    """The receipt's notice once the simulated officer has finally decided."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while (found := await clients.police.decision(receipt)).outcome not in FINAL_OUTCOMES:
+        assert asyncio.get_running_loop().time() < deadline, found
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def test_an_async_agency_answers_a_receipt_replayed_by_key_and_decides_later(
+    clients: AgencyClients, admin: httpx.AsyncClient
+) -> None:
+    await set_decisions(
+        admin, SimulatorDecisionSettings(forms={"police": DecisionForm.ASYNC}, delay_seconds=0.2)
+    )
+    try:
+        request = residence_request("HS-ASYNC-1", "079326000501")
+        receipt = await clients.police.register_residence(request, "HS-ASYNC-1:residence")
+        again = await clients.police.register_residence(request, "HS-ASYNC-1:residence")
+        refused = await clients.police.register_residence(
+            residence_request("HS-ASYNC-2", "079326000501"), "HS-ASYNC-2:residence"
+        )
+        consent = await clients.police.register_residence(
+            residence_request("HS-ASYNC-3", "079326000503", consent=False), "HS-ASYNC-3:residence"
+        )
+    finally:
+        await set_decisions(admin, SimulatorDecisionSettings())
+
+    assert isinstance(receipt, AgencyReceipt)
+    assert again == receipt, "the same key gets the same receipt"
+    assert isinstance(refused, AgencyReceipt)
+    assert isinstance(consent, AgencyReceipt)
+    granted = await decided(clients, receipt.receipt_number)
+    assert granted.outcome is DecisionOutcome.GRANTED
+    assert granted.result is not None
+    assert granted.result["personal_id"] == "079326000501"
+    assert (await decided(clients, refused.receipt_number)).outcome is DecisionOutcome.REFUSED
+    asked = await decided(clients, consent.receipt_number)
+    assert asked.outcome is DecisionOutcome.SUPPLEMENT_REQUIRED
+    assert asked.missing_items
+    records = (await admin.get("/admin/records/police")).json()
+    assert [r["dossier_reference"] for r in records].count("HS-ASYNC-1") == 1
+
+
+async def test_verification_comes_first_when_the_agency_must_verify(
+    clients: AgencyClients, admin: httpx.AsyncClient
+) -> None:
+    await set_decisions(
+        admin,
+        SimulatorDecisionSettings(
+            forms={"police": DecisionForm.ASYNC}, delay_seconds=0.3, verification_rate=1.0
+        ),
+    )
+    try:
+        receipt = await clients.police.register_residence(
+            residence_request("HS-VERIFY-1", "079326000601"), "HS-VERIFY-1:residence"
+        )
+    finally:
+        await set_decisions(admin, SimulatorDecisionSettings())
+    assert isinstance(receipt, AgencyReceipt)
+    seen = set()
+    deadline = asyncio.get_running_loop().time() + 20
+    while (found := await clients.police.decision(receipt.receipt_number)).outcome not in (
+        FINAL_OUTCOMES
+    ):
+        seen.add(found.outcome)
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+    assert DecisionOutcome.VERIFICATION_NEEDED in seen
+    assert found.outcome is DecisionOutcome.GRANTED

@@ -427,3 +427,63 @@ async def test_the_sweep_warns_once_when_a_years_swaps_are_missing(
     assert "2027" in unknown.markdown()
     logged = [r for r in caplog.records if "swaps" in r.getMessage()]
     assert len(logged) == 1
+
+
+async def test_a_late_decision_is_polled_reminded_then_escalated_once_a_day(
+    database_url: str, clock: ManualClock, tmp_path
+) -> None:
+    asked: list[str] = []
+
+    def police(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            asked.append(request.url.path)
+            receipt = request.url.path.rsplit("/", 1)[-1]
+            notice = {"receipt_number": receipt, "dossier_reference": "HS-WAIT"}
+            return httpx.Response(200, json={**notice, "outcome": "pending"})
+        return httpx.Response(200)
+
+    settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
+    app = build_container(settings, clock=clock, http_transport=httpx.MockTransport(police))
+    try:
+        waiting = residence(
+            StepStatus.AWAITING_DECISION,
+            started_at=MONDAY - timedelta(days=3),
+            due_at=end_of(10),
+            updated_at=MONDAY - timedelta(days=3),
+        )
+        add_dossier(app, "HS-WAIT", DossierStatus.IN_PROGRESS, [registered(), waiting, card()])
+        with record_session(app) as session:
+            step = session.scalars(
+                select(Step).where(Step.status == StepStatus.AWAITING_DECISION)
+            ).one()
+            step.receipt_number = "BN-POLICE-00000001"
+            step.waiting_since = MONDAY - timedelta(days=3)
+            session.commit()
+        resume = FakeResume()
+
+        clock.set(datetime(2025, 3, 11, 9, 0, tzinfo=HCM))  # due the evening before
+        first = await sweep(app, resume)
+        again = await sweep(app, resume)
+        clock.set(datetime(2025, 3, 12, 9, 0, tzinfo=HCM))  # a full working day late
+        later = await sweep(app, resume)
+        later_again = await sweep(app, resume)
+    finally:
+        app.close()
+
+    assert asked == ["/police/receipts/BN-POLICE-00000001"] * 4, "each sweep polls once"
+    assert [r.recorded.value for r in first.polled] == ["pending"]
+    assert first.decided() == []
+    assert [i.reference for i in first.findings.overdue] == ["HS-WAIT"]
+    assert first.findings.escalated == []
+    assert (first.notices, again.notices) == (1, 0)
+    assert [i.reference for i in later.findings.escalated] == ["HS-WAIT"]
+    assert (later.notices, later_again.notices) == (2, 0)
+    sent = [(n.event_type, n.agency, n.dedupe_key[-10:]) for n in notices(app)]
+    assert sent == [
+        ("decision.reminder", Agency.POLICE, "2025-03-11"),
+        ("decision.reminder", Agency.POLICE, "2025-03-12"),
+        ("decision.escalated", Agency.COMMUNE, "2025-03-12"),
+    ]
+    escalation = notices(app)[-1].payload
+    assert (escalation["province_code"], escalation["status"]) == ("079", "awaiting_decision")
+    assert resume.calls == [], "a wait is not stuck: nothing to resume"

@@ -19,6 +19,7 @@ from lienthong.adapters.errors import (
     SupplementRequired,
     TransientAgencyError,
 )
+from lienthong.models.contract.decisions import AgencyReceipt, DecisionOutcome
 from lienthong.models.contract.http import (
     API_KEY_HEADER,
     DECISION_STATUS,
@@ -32,7 +33,8 @@ from lienthong.models.contract.messages import (
 from lienthong.models.contract.results import BirthRegistrationResult, ResidenceRegistrationResult
 from lienthong.models.identifiers import Sex
 from lienthong.models.status import Agency
-from lienthong.settings import RetrySettings, Settings
+from lienthong.settings import AnswerForm, RetrySettings, Settings
+from tests.helpers import immediate
 
 BIRTH = BirthRegistrationRequest(
     dossier_reference="HS-1",
@@ -95,14 +97,14 @@ class Recorder:
     async def register_birth(self, retry: RetrySettings | None = None) -> BirthRegistrationResult:
         """``BIRTH`` with key ``birth:HS-1``, through clients this recorder answers."""
         async with self._clients(retry) as clients:
-            return await clients.justice.register_birth(BIRTH, "birth:HS-1")
+            return immediate(await clients.justice.register_birth(BIRTH, "birth:HS-1"))
 
     async def register_residence(
         self, retry: RetrySettings | None = None
     ) -> ResidenceRegistrationResult:
         """``RESIDENCE`` with key ``residence:HS-1``, through clients this recorder answers."""
         async with self._clients(retry) as clients:
-            return await clients.police.register_residence(RESIDENCE, "residence:HS-1")
+            return immediate(await clients.police.register_residence(RESIDENCE, "residence:HS-1"))
 
 
 def problem(
@@ -309,3 +311,78 @@ async def test_a_decision_is_kept_as_written_within_bounds() -> None:
 
     assert caught.value.reason == "r" * 2000
     assert caught.value.missing_items == ["m" * 2000] * 50
+
+
+RECEIPT = {
+    "dossier_reference": "HS-1",
+    "receipt_number": "BN-POLICE-00000001",
+    "expected_decision_at": "2026-11-26T10:00:00Z",
+}
+
+
+def _police_clients(recorder: Recorder, answers: AnswerForm) -> AgencyClients:
+    settings = Settings(retry=RetrySettings(max_attempts=3, max_seconds=30))
+    settings.police.answers = answers
+    return build_agency_clients(
+        settings, httpx.MockTransport(recorder.handle), sleep=recorder.sleep
+    )
+
+
+async def test_a_202_is_a_receipt_and_we_ask_for_the_async_form() -> None:
+    recorder = Recorder(httpx.Response(202, json=RECEIPT))
+    clients = _police_clients(recorder, AnswerForm.EITHER)
+
+    answer = await clients.police.register_residence(RESIDENCE, "residence:HS-1")
+    await clients.aclose()
+
+    assert answer == AgencyReceipt.model_validate(RECEIPT)
+    assert recorder.requests[0].headers["Prefer"] == "respond-async"
+
+
+@pytest.mark.parametrize(
+    ("answers", "response"),
+    [
+        (AnswerForm.IMMEDIATE, httpx.Response(202, json=RECEIPT)),
+        (AnswerForm.ASYNC, httpx.Response(200, json={**RECEIPT, "registration_number": "T"})),
+        (AnswerForm.EITHER, httpx.Response(202, json={"receipt": "no number"})),
+    ],
+    ids=["receipt-where-decision-expected", "decision-where-receipt-expected", "bad-receipt"],
+)
+async def test_the_wrong_form_is_a_protocol_error(
+    answers: AnswerForm, response: httpx.Response
+) -> None:
+    recorder = Recorder(response)
+    clients = _police_clients(recorder, answers)
+
+    with pytest.raises(AgencyProtocolError):
+        await clients.police.register_residence(RESIDENCE, "residence:HS-1")
+    await clients.aclose()
+    assert len(recorder.requests) == 1
+    assert ("Prefer" in recorder.requests[0].headers) is (answers is not AnswerForm.IMMEDIATE)
+
+
+async def test_polling_reads_the_latest_notice_and_retries_transient_failures() -> None:
+    notice = {"receipt_number": RECEIPT["receipt_number"], "dossier_reference": "HS-1"}
+    recorder = Recorder(
+        httpx.Response(503),
+        httpx.Response(200, json={**notice, "outcome": "verification_needed", "reason": "x"}),
+    )
+    clients = _police_clients(recorder, AnswerForm.ASYNC)
+
+    found = await clients.for_agency(Agency.POLICE).decision(RECEIPT["receipt_number"])
+    await clients.aclose()
+
+    assert found.outcome is DecisionOutcome.VERIFICATION_NEEDED
+    assert [r.method for r in recorder.requests] == ["GET", "GET"]
+    assert recorder.requests[-1].url.path.endswith("/police/receipts/BN-POLICE-00000001")
+
+
+async def test_polling_an_unknown_receipt_is_a_rejected_request() -> None:
+    recorder = Recorder(
+        httpx.Response(404, json={"outcome": "invalid_request", "reason": "no receipt"})
+    )
+    clients = _police_clients(recorder, AnswerForm.ASYNC)
+
+    with pytest.raises(AgencyRequestRejected):
+        await clients.police.decision("BN-POLICE-404")
+    await clients.aclose()
