@@ -132,15 +132,22 @@ class AgencyClient:
         idempotency_key: str,
         result_type: type[ResultT],
     ) -> ResultT:
+        deadline = self._retry.call_deadline_seconds
         try:
-            response = await self._http.post(
-                path.lstrip("/"),
-                content=request.model_dump_json(),
-                headers={
-                    IDEMPOTENCY_KEY_HEADER: idempotency_key,
-                    "Content-Type": "application/json",
-                },
-            )
+            # The overall deadline covers the body read too (httpx's timeout is per read).
+            async with asyncio.timeout(deadline):
+                response = await self._http.post(
+                    path.lstrip("/"),
+                    content=request.model_dump_json(),
+                    headers={
+                        IDEMPOTENCY_KEY_HEADER: idempotency_key,
+                        "Content-Type": "application/json",
+                    },
+                )
+        except TimeoutError as exc:
+            raise TransientAgencyError(
+                self.agency, f"no complete answer within the {deadline:g} s deadline"
+            ) from exc
         except httpx.TimeoutException as exc:
             raise TransientAgencyError(self.agency, f"timed out: {exc!r}") from exc
         except httpx.UnsupportedProtocol as exc:

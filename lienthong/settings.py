@@ -54,6 +54,9 @@ class RetrySettings(BaseModel):
     initial_backoff_seconds: float = Field(0.2, ge=0)
     max_backoff_seconds: float = Field(5.0, ge=0)
     request_timeout_seconds: float = Field(10.0, gt=0)
+    # The whole of one call (connecting, sending, reading the entire answer): httpx's
+    # timeout above is per read, so an agency dripping a byte at a time never trips it.
+    call_deadline_seconds: float = Field(30.0, gt=0)
 
 
 class TaskRetrySettings(BaseModel):

@@ -26,7 +26,7 @@ from lienthong.services.ledger import SYSTEM_ACTOR, Actor
 from lienthong.services.note_transient_error import note_transient_error
 from lienthong.services.step_outcomes import StepOutcome, granted, outcome_of
 from lienthong.services.views import DossierView
-from lienthong.settings import TaskRetrySettings
+from lienthong.settings import RetrySettings, TaskRetrySettings
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,26 @@ def emit_step_event(view: DossierView, kind: StepKind) -> None:
 def retry_after_cap(retry: TaskRetrySettings) -> float:
     """The longest pause configured between retries (and at most half the task's timeout)."""
     return min(max(retry.retry_delay_seconds, default=0.0), retry.timeout_seconds / 2)
+
+
+def step_time_budget(retry: RetrySettings, task_retry: TaskRetrySettings) -> float:
+    """The longest one step can keep a run waiting on an unreachable or dripping agency.
+
+    Each agency call ends by its deadline (``call_deadline_seconds``, the whole answer
+    included); the adapter starts no new attempt after ``max_seconds``, so one task attempt
+    lasts at most ``max_seconds + call_deadline_seconds``, and never more than the task's
+    ``timeout_seconds``. Prefect runs ``retries + 1`` attempts, pausing before each retry
+    for its delay (the last delay repeats, as Prefect does) and for the agency's
+    Retry-After up to :func:`retry_after_cap`. Waiting for an agency's concurrency slot
+    is not counted: that is queueing, not a fault.
+    """
+    attempt = min(retry.max_seconds + retry.call_deadline_seconds, task_retry.timeout_seconds)
+    delays = task_retry.retry_delay_seconds or [0.0]
+    pauses = sum(
+        delays[min(i, len(delays) - 1)] + retry_after_cap(task_retry)
+        for i in range(task_retry.retries)
+    )
+    return (task_retry.retries + 1) * attempt + pauses
 
 
 async def honour_retry_after(
