@@ -228,6 +228,15 @@ async def test_a_connection_lost_mid_step_is_retried_and_nothing_personal_reache
     assert view.status == DossierStatus.COMPLETED
     assert {s.status for s in view.steps} == {StepStatus.SUCCEEDED}
     # Prefect's retry resumed the step (the agency replayed its answer under the same key).
+    assert ("step_resumed", StepKind.BIRTH_REGISTRATION.value) in _audit_actions(app, reference)
+    registrations = [
+        slug
+        for slug, rows in simulator_records(simulator).items()
+        for row in rows
+        if row["dossier_reference"] == reference
+    ]
+    assert sorted(registrations) == sorted(set(registrations)), "registered twice"
+    assert len(registrations) == len(CHAIN_STEPS[Chain.BIRTH])
     await _assert_nothing_personal_in_prefect(
         reference, _personal_ids(simulator, reference, dossier)
     )
