@@ -8,6 +8,7 @@ goes. :func:`database_error` goes further at the boundary of a Prefect task.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,10 +71,18 @@ def database_errors_scrubbed() -> Iterator[None]:
         raise database_error(exc) from None
 
 
+def canonical_json(value: Any) -> str:
+    """JSON columns are written compact, keys sorted, UTF-8: an audit event's details are
+    then stored exactly as they are hashed (models/audit.py), which verification relies
+    on for speed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``, with the settings each backend needs to be a safe record."""
     parsed = make_url(url)
     kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("json_serializer", canonical_json)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
