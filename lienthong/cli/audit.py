@@ -1,8 +1,10 @@
-"""``lienthong audit verify``: recompute the audit trail's hash chain from its first event.
+"""``lienthong audit verify``: recompute the audit trail's hash chain from its first event,
+replay it and compare the replay with every dossier and step row.
 
-Exit codes: 0 the chain is intact; 1 it is broken (the first bad event is named) or the
-anchor given is no longer in it;
-2 there is no audit trail to check (missing or never-migrated database, unreachable server).
+Exit codes: 0 the trail is intact and the record agrees with it; 1 the chain is broken (the
+first bad event is named), the anchor is no longer in it, or rows differ from what the
+events say (each difference is named by dossier reference); 2 there is no audit trail to
+check (missing or never-migrated database, unreachable server).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from lienthong.services.audit_trail import verify
 from lienthong.settings import Settings
 
 EXIT_BROKEN = 1
+# Differences printed one per line; the rest are counted.
+SHOWN_MISMATCHES = 100
 
 
 def _verify_configured_database(settings: Settings, anchor: str | None) -> VerifyResult:
@@ -41,6 +45,9 @@ def _verify(args: argparse.Namespace) -> int:
             f"(events were removed or rewritten after it; {result.checked} events verified)"
         )
         return EXIT_BROKEN
+    if result.first_break is None and result.mismatches:
+        _print_mismatches(result)
+        return EXIT_BROKEN
     if result.first_break is None:
         print(f"audit chain intact: {result.checked} events; head {result.head}")
         return 0
@@ -52,11 +59,25 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_BROKEN
 
 
+def _print_mismatches(result: VerifyResult) -> None:
+    count = len(result.mismatches)
+    print(
+        f"audit trail and record DIFFER: {count} differences between the rows and what "
+        f"the {result.checked} events (chain intact, head {result.head}) say"
+    )
+    for mismatch in result.mismatches[:SHOWN_MISMATCHES]:
+        print(f"  {mismatch.reference}: {mismatch.problem}")
+    if count > SHOWN_MISMATCHES:
+        print(f"  ... and {count - SHOWN_MISMATCHES} more")
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("audit", help="the tamper-evident audit trail")
     commands = parser.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     verify = commands.add_parser(
-        "verify", help="recompute the hash chain; exit 1 and name the first bad event if broken"
+        "verify",
+        help="recompute the hash chain and compare its replay with every dossier and step; "
+        "exit 1 and name the first bad event or each differing dossier",
     )
     verify.add_argument(
         "--anchor",
