@@ -76,6 +76,21 @@ class OutboxSettings(BaseModel):
     batch_size: int = Field(200, ge=1)
 
 
+class AuditAnchorSettings(BaseModel):
+    """Where the daily audit anchor (the chain's head) is sent, signed, besides Prefect.
+
+    The province keeps what it receives: deleting the newest audit events is then found
+    against a copy no one here can rewrite. Empty ``url``: published as a Prefect
+    artifact only.
+    """
+
+    url: str = ""
+    secret: SecretStr = SecretStr("")
+    # The Prefect artifact key (lowercase letters, digits, dashes): one per record
+    # database, should two share a Prefect server.
+    artifact_key: str = Field("audit-anchor", pattern=r"^[a-z0-9-]+$")
+
+
 class Settings(BaseSettings):
     """Root settings object. Build it once in the composition root and pass it down."""
 
@@ -113,6 +128,7 @@ class Settings(BaseSettings):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     task_retry: TaskRetrySettings = Field(default_factory=TaskRetrySettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    audit_anchor: AuditAnchorSettings = Field(default_factory=AuditAnchorSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
 
     # Hold a slot of the Prefect global concurrency limit "agency-<agency>" around every
