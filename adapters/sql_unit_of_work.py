@@ -188,6 +188,17 @@ _RECORDED_DOSSIERS = (
 )
 
 
+def _batched_cursor(session: Session, name: str) -> Any:
+    """A driver cursor in the session's transaction that streams its rows: server-side in
+    batches on PostgreSQL (a million rows are not held at once); SQLite's steps anyway."""
+    dbapi: Any = session.connection().connection.dbapi_connection
+    if session.get_bind().dialect.name != "postgresql":
+        return dbapi.cursor()
+    cursor = dbapi.cursor(name=name)
+    cursor.itersize = 20_000
+    return cursor
+
+
 class SqlAuditLog:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -234,12 +245,7 @@ class SqlAuditLog:
         verifying a million events is read at this speed. The time is formatted by the
         database as the hash has it; ``details`` is its stored JSON text."""
         postgresql = self._session.get_bind().dialect.name == "postgresql"
-        dbapi: Any = self._session.connection().connection.dbapi_connection
-        if postgresql:
-            cursor = dbapi.cursor(name="audit_stored_events")  # server-side, in batches
-            cursor.itersize = 20_000
-        else:
-            cursor = dbapi.cursor()
+        cursor = _batched_cursor(self._session, "audit_stored_events")
         try:
             cursor.execute(_STORED_EVENTS_POSTGRESQL if postgresql else _STORED_EVENTS_SQLITE)
             yield from cursor
@@ -255,8 +261,7 @@ class SqlAuditLog:
 
     def recorded_dossiers(self) -> Iterator[RecordedDossier]:
         """Straight from the driver too (statuses are stored as their values)."""
-        dbapi: Any = self._session.connection().connection.dbapi_connection
-        cursor = dbapi.cursor()
+        cursor = _batched_cursor(self._session, "audit_recorded_dossiers")
         try:
             cursor.execute(_RECORDED_DOSSIERS)
             for reference, group in itertools.groupby(cursor, key=lambda row: row[0]):

@@ -31,8 +31,9 @@ def problem_summary(result: VerifyResult) -> str:
         return f"chain broken at event {result.first_break.event_id}: {result.first_break.problem}"
     if result.anchor_found is False:
         return "the head published last is no longer in the chain (newest events removed?)"
+    count = len(result.mismatches)
     return (
-        f"{len(result.mismatches)} differences between the rows and the events "
+        f"{count} difference{'' if count == 1 else 's'} between the rows and the events "
         "(run `lienthong audit verify`)"
     )
 

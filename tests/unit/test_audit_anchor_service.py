@@ -63,7 +63,7 @@ def test_a_trail_that_lost_the_last_anchor_or_differs_from_the_rows_is_not_ancho
         verified_anchor(container, Anchor("f" * 64, 99))
 
     store.dossiers.clear()  # rows gone, events kept
-    with pytest.raises(AuditTrailNotIntact, match="1 differences"):
+    with pytest.raises(AuditTrailNotIntact, match="1 difference between"):
         verified_anchor(container, None)
 
 
