@@ -72,10 +72,11 @@ def database_errors_scrubbed() -> Iterator[None]:
 
 
 def canonical_json(value: Any) -> str:
-    """JSON columns are written compact, keys sorted, UTF-8: an audit event's details are
-    then stored exactly as they are hashed (models/audit.py), which verification relies
-    on for speed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """JSON columns are written compact with keys sorted: an audit event's details are then
+    stored exactly as they are hashed (models/audit.py) whenever they are ASCII, which
+    verification relies on for speed (others are canonicalised when verified). Non-ASCII
+    stays escaped, so any string, even a lone surrogate in a rejected dossier, is stored."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -384,6 +384,12 @@ def test_appended_events_are_chained_and_read_back_as_recorded(uow: Uow) -> None
     assert [e.prev_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
     assert entries[0].prev_hash == GENESIS_HASH
     assert [e.record for e in mine] == [_record(n) for n in range(6)]
+    # The stored form (`audit verify`'s) verifies too: times formatted by the database,
+    # details as stored (non-ASCII ones canonicalised first).
+    stored = _read(uow, lambda work: list(work.audit.stored_events()))
+    assert [event[0] for event in stored] == [e.id for e in entries]
+    verified = verify_stored(stored)
+    assert (verified.first_break, verified.checked) == (None, 8)
     assert all(e.record.occurred_at.utcoffset() is not None for e in entries)
     result = verify_chain(entries)
     assert (result.intact, result.checked, result.head) == (True, 8, entries[-1].hash)
