@@ -197,9 +197,18 @@ class AgencyClient:
 
     async def _exchange(self, method: str, path: str, **request: Any) -> httpx.Response:
         """One request and its answer, read up to the cap; transport trouble is transient."""
+        deadline = self._retry.call_deadline_seconds
         try:
-            async with self._http.stream(method, path, **request) as streamed:
+            # The overall deadline covers the body read too (httpx's timeout is per read).
+            async with (
+                asyncio.timeout(deadline),
+                self._http.stream(method, path, **request) as streamed,
+            ):
                 return await self._read_capped(streamed)
+        except TimeoutError as exc:
+            raise TransientAgencyError(
+                self.agency, f"no complete answer within the {deadline:g} s deadline"
+            ) from exc
         except httpx.TimeoutException as exc:
             raise TransientAgencyError(self.agency, f"timed out: {exc!r}") from exc
         except httpx.UnsupportedProtocol as exc:

@@ -86,6 +86,9 @@ class RetrySettings(BaseModel):
     initial_backoff_seconds: float = Field(0.2, ge=0)
     max_backoff_seconds: float = Field(5.0, ge=0)
     request_timeout_seconds: float = Field(10.0, gt=0)
+    # The whole of one call (connecting, sending, reading the entire answer): httpx's
+    # timeout above is per read, so an agency dripping a byte at a time never trips it.
+    call_deadline_seconds: float = Field(30.0, gt=0)
 
 
 class TaskRetrySettings(BaseModel):
@@ -120,6 +123,21 @@ class LimitSettings(DossierLimits):
     max_agency_answer_bytes: int = Field(1024 * 1024, ge=1024)
     # A signed notification a receiver reads before it checks the signature.
     max_webhook_body_bytes: int = Field(DEFAULT_MAX_WEBHOOK_BODY_BYTES, ge=1024)
+
+
+class AuditAnchorSettings(BaseModel):
+    """Where the daily audit anchor (the chain's head) is sent, signed, besides Prefect.
+
+    The province keeps what it receives: deleting the newest audit events is then found
+    against a copy no one here can rewrite. Empty ``url``: published as a Prefect
+    artifact only.
+    """
+
+    url: str = ""
+    secret: SecretStr = SecretStr("")
+    # The Prefect artifact key (lowercase letters, digits, dashes): one per record
+    # database, should two share a Prefect server.
+    artifact_key: str = Field("audit-anchor", pattern=r"^[a-z0-9-]+$")
 
 
 class Settings(BaseSettings):
@@ -159,6 +177,7 @@ class Settings(BaseSettings):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     task_retry: TaskRetrySettings = Field(default_factory=TaskRetrySettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    audit_anchor: AuditAnchorSettings = Field(default_factory=AuditAnchorSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

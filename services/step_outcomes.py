@@ -1,10 +1,10 @@
 """What an agency call's result or exception means for its step: the one place that decides.
 
 A grant succeeds; a decision (refusal, request for supplementation) is recorded with the
-agency's words; an unreachable agency (after every retry) leaves the step ``failed`` for
-the sweep to resume; anything else is an ``error`` a person must look at. Only the agency
-adapters' messages are kept, scrubbed: any other exception's text may hold personal data
-(a validation error quotes its input), so only its type is recorded.
+agency's words; an unreachable agency or database (after every retry) leaves the step
+``failed`` for the sweep to resume; anything else is an ``error`` a person must look at.
+Only the agency adapters' messages are kept, scrubbed: any other exception's text may hold
+personal data (a validation error quotes its input), so only its type is recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lienthong.adapters.database import DatabaseFault, DatabaseUnavailable
 from lienthong.adapters.errors import (
     AgencyDecision,
     AgencyError,
@@ -93,6 +94,11 @@ def outcome_of(exc: BaseException) -> StepOutcome:
         return StepOutcome(
             StepStatus.FAILED, reason=f"agency unreachable, retries exhausted: {detail}"
         )
+    if isinstance(exc, DatabaseUnavailable | DatabaseFault):
+        # Their messages name a type only (adapters/database.py).
+        status = StepStatus.FAILED if isinstance(exc, DatabaseUnavailable) else StepStatus.ERROR
+        suffix = ", retries exhausted" if status == StepStatus.FAILED else ""
+        return StepOutcome(status, reason=f"{exc}{suffix}")
     if isinstance(exc, AgencyError):
         return StepOutcome(
             StepStatus.ERROR, reason=f"agency rejected our request: {scrub(exc.message)}"

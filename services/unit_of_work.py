@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from lienthong.adapters.notifier import DeliveryOutcome
-from lienthong.models.audit import AuditEntry, AuditRecord
+from lienthong.models.audit import AuditEntry, AuditRecord, RecordedDossier, StoredEvent
 from lienthong.models.lifecycle import Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice
 from lienthong.models.overdue import DossierCandidate, StepCandidate
@@ -62,6 +62,16 @@ class AuditLog(Protocol):
 
     def entries(self, reference: str | None = None) -> Iterator[AuditEntry]:
         """Every event in order (of one dossier, or the whole chain)."""
+
+    def stored_events(self) -> Iterator[StoredEvent]:
+        """The whole chain in order, as stored (the fast form verification reads)."""
+
+    def read_snapshot(self) -> None:
+        """Make this unit of work's reads one consistent snapshot (call it first), so the
+        events and the rows compared with them are of the same instant."""
+
+    def recorded_dossiers(self) -> Iterator[RecordedDossier]:
+        """Every dossier's and step's status and agency reference, as the rows hold them."""
 
 
 class Outbox(Protocol):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import State, get_run_logger, task
 from prefect.client.schemas.objects import TaskRun
@@ -15,6 +15,7 @@ from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
 from lienthong.adapters.agency_http import Sleep
+from lienthong.adapters.database import DatabaseUnavailable, database_errors_scrubbed
 from lienthong.adapters.errors import AgencyDecision, TransientAgencyError
 from lienthong.bootstrap import current_container
 from lienthong.models.masking import scrub
@@ -26,14 +27,29 @@ from lienthong.services.ledger import SYSTEM_ACTOR, Actor
 from lienthong.services.note_transient_error import note_transient_error
 from lienthong.services.step_outcomes import StepOutcome, granted, outcome_of
 from lienthong.services.views import DossierView
-from lienthong.settings import TaskRetrySettings
+from lienthong.settings import RetrySettings, TaskRetrySettings
 
 logger = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def is_transient_failure(_task: Any, _task_run: TaskRun, state: State[Any]) -> bool:
-    """Prefect retries a step only when the agency was unreachable, never after a decision."""
-    return isinstance(state.data, TransientAgencyError | TimeoutError)
+    """Prefect retries a step only when the agency or our database was unreachable, never
+    after a decision."""
+    return isinstance(state.data, TransientAgencyError | TimeoutError | DatabaseUnavailable)
+
+
+async def in_database(service: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a (synchronous) service in a worker thread.
+
+    A database error leaves as :class:`DatabaseUnavailable` (retried) or ``DatabaseFault``,
+    whose messages hold no statement and no data: the exception becomes the task run's
+    state message and event in Prefect, where a personal ID must never go.
+    """
+    with database_errors_scrubbed():
+        return await asyncio.to_thread(service, *args, **kwargs)
 
 
 def flow_run_actor() -> Actor:
@@ -75,6 +91,26 @@ def retry_after_cap(retry: TaskRetrySettings) -> float:
     return min(max(retry.retry_delay_seconds, default=0.0), retry.timeout_seconds / 2)
 
 
+def step_time_budget(retry: RetrySettings, task_retry: TaskRetrySettings) -> float:
+    """The longest one step can keep a run waiting on an unreachable or dripping agency.
+
+    Each agency call ends by its deadline (``call_deadline_seconds``, the whole answer
+    included); the adapter starts no new attempt after ``max_seconds``, so one task attempt
+    lasts at most ``max_seconds + call_deadline_seconds``, and never more than the task's
+    ``timeout_seconds``. Prefect runs ``retries + 1`` attempts, pausing before each retry
+    for its delay (the last delay repeats, as Prefect does) and for the agency's
+    Retry-After up to :func:`retry_after_cap`. Waiting for an agency's concurrency slot
+    is not counted: that is queueing, not a fault.
+    """
+    attempt = min(retry.max_seconds + retry.call_deadline_seconds, task_retry.timeout_seconds)
+    delays = task_retry.retry_delay_seconds or [0.0]
+    pauses = sum(
+        delays[min(i, len(delays) - 1)] + retry_after_cap(task_retry)
+        for i in range(task_retry.retries)
+    )
+    return (task_retry.retries + 1) * attempt + pauses
+
+
 async def honour_retry_after(
     exc: TransientAgencyError, cap_seconds: float, sleep: Sleep = asyncio.sleep
 ) -> None:
@@ -114,17 +150,19 @@ _DEFAULT_RETRY = TaskRetrySettings()
 async def perform_step(reference: str, kind: StepKind) -> StepStatus:
     """Call the step's agency once (the adapter retries quickly; Prefect retries slowly).
 
-    An unreachable agency is raised for Prefect to retry; every other end of the call (a
-    grant, a decision, a permanent error) is the step's outcome, recorded here.
+    An unreachable agency, or our database lost mid-step, is raised for Prefect to retry
+    (the step stays ``in_progress``: the retry resumes it under the same idempotency key, and
+    the agency replays its answer); every other end of the call (a grant, a decision, a
+    permanent error) is the step's outcome, recorded here.
     """
     container = current_container()
     actor = flow_run_actor()
-    call = await asyncio.to_thread(begin_step, container, reference, kind, actor)
+    call = await in_database(begin_step, container, reference, kind, actor)
     try:
         async with agency_slot(call.agency, container.settings.agency_concurrency_limits):
             outcome = granted(await call_agency(container.agency_clients.get(), call))
     except TransientAgencyError as exc:
-        await asyncio.to_thread(note_transient_error, container, reference, kind, scrub(str(exc)))
+        await in_database(note_transient_error, container, reference, kind, scrub(str(exc)))
         await honour_retry_after(exc, retry_after_cap(container.settings.task_retry))
         raise
     except TimeoutError:
@@ -150,7 +188,7 @@ async def stop_step(reference: str, kind: StepKind, outcome: StepOutcome) -> Ste
 
 
 async def _finish(reference: str, kind: StepKind, outcome: StepOutcome) -> StepStatus:
-    view = await asyncio.to_thread(
+    view = await in_database(
         finish_step, current_container(), reference, kind, outcome, flow_run_actor()
     )
     emit_step_event(view, kind)

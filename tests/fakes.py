@@ -19,7 +19,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from lienthong.adapters.notifier import DeliveryOutcome
-from lienthong.models.audit import GENESIS_HASH, AuditEntry, AuditRecord, chained
+from lienthong.models.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditRecord,
+    RecordedDossier,
+    StoredEvent,
+    chained,
+    stored_form,
+)
 from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
@@ -143,6 +151,16 @@ class FakeAuditLog:
         for entry in list(self._uow.state.audit):
             if reference is None or entry.record.dossier_reference == reference:
                 yield entry
+
+    def stored_events(self) -> Iterator[StoredEvent]:
+        return map(stored_form, list(self._uow.state.audit))
+
+    def read_snapshot(self) -> None:
+        """The fake's unit of work reads its own copy of the store already."""
+
+    def recorded_dossiers(self) -> Iterator[RecordedDossier]:
+        for dossier in list(self._uow.state.dossiers.values()):
+            yield RecordedDossier.of(dossier)
 
 
 class FakeOutbox:

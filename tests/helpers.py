@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, text
+
 from lienthong.models.contract.decisions import AgencyReceipt
 from lienthong.models.status import StepKind, StepStatus
 from lienthong.services import ledger
@@ -14,6 +16,17 @@ from lienthong.services.container import Container
 from lienthong.services.ledger import Actor
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def bypass_audit_triggers(connection: Connection) -> None:
+    """Do what a tamperer with full access to the database can: silence the triggers that
+    keep audit_events append-only, for this transaction (PostgreSQL) or for good (SQLite,
+    whose file anyone holding it can rewrite)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        connection.execute(text("DROP TRIGGER audit_events_refuse_update"))
+        connection.execute(text("DROP TRIGGER audit_events_refuse_delete"))
 
 
 def example(name: str) -> dict[str, Any]:

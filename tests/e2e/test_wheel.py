@@ -236,7 +236,7 @@ def test_serve_runs_the_packaged_deployments(installed: Installed) -> None:
     api_url = env["PREFECT_API_URL"]
     specs = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
     expected = {spec["name"]: spec["entrypoint"] for spec in specs}
-    assert len(expected) == 4, expected
+    assert len(expected) == 5, expected
 
     serve = installed.processes.start("serve", [installed.bin("lienthong"), "serve"], env)
     deadline = time.monotonic() + SERVE_TIMEOUT

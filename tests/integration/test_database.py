@@ -26,6 +26,7 @@ from lienthong.migrations import alembic_config, current_revision, head_revision
 from lienthong.models.audit import GENESIS_HASH, AuditRecord, verify_chain
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
+from tests.helpers import bypass_audit_triggers
 
 POSTGRESQL_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 NOW = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
@@ -41,10 +42,19 @@ def _schema_differences(url: str) -> list[object]:
 
 
 def _audit_trigger_names(engine: Engine) -> set[str]:
+    query = (
+        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        if engine.dialect.name == "postgresql"
+        else "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    )
     with engine.connect() as connection:
-        return set(
-            connection.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).all()
-        )
+        return set(connection.scalars(text(query)).all())
+
+
+AUDIT_TRIGGERS = {
+    "postgresql": {"audit_events_refuse_update_delete", "audit_events_refuse_truncate"},
+    "sqlite": {"audit_events_refuse_update", "audit_events_refuse_delete"},
+}
 
 
 # Migrations
@@ -63,11 +73,11 @@ def test_migrations_go_down_to_nothing_and_back_up(empty_database_url: str) -> N
     engine = create_engine(empty_database_url, poolclass=NullPool)
     try:
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
-        if engine.dialect.name == "postgresql":
-            assert _audit_trigger_names(engine) == set()
+        assert _audit_trigger_names(engine) == set()
+        upgrade_database(empty_database_url)
+        assert _audit_trigger_names(engine) == AUDIT_TRIGGERS[engine.dialect.name]
     finally:
         engine.dispose()
-    upgrade_database(empty_database_url)
 
     assert _schema_differences(empty_database_url) == []
 
@@ -270,6 +280,7 @@ def test_cli_upgrades_verifies_and_names_a_tampered_event(tmp_path: Path) -> Non
         ]
         session.commit()
     with engine.begin() as connection:
+        bypass_audit_triggers(connection)
         connection.execute(
             text("UPDATE audit_events SET reason = 'edited' WHERE id = :id"), {"id": ids[1]}
         )

@@ -21,7 +21,7 @@ def test_prefect_yaml_pulls_nothing_and_names_module_paths() -> None:
     document = yaml.safe_load(REPO_PREFECT_YAML.read_text(encoding="utf-8"))
     assert document["pull"] == []
     entrypoints = [spec["entrypoint"] for spec in deployment_specs()]
-    assert len(entrypoints) == 4
+    assert len(entrypoints) == 5
     for entrypoint in entrypoints:
         assert entrypoint.startswith("lienthong.flows."), entrypoint
         assert ":" not in entrypoint, f"{entrypoint}: a file path, not a module path"

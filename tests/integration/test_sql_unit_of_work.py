@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lienthong.adapters import tables
 from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.adapters.sql_unit_of_work import SqlUnitOfWork
-from lienthong.models.audit import GENESIS_HASH, AuditRecord, verify_chain
+from lienthong.models.audit import GENESIS_HASH, AuditRecord, verify_chain, verify_stored
 from lienthong.models.chains import birth_plan
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.lifecycle import (
@@ -37,12 +37,12 @@ from lienthong.models.lifecycle import (
 from lienthong.models.notices import Notice
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.models.statutory import CalendarSettings
+from tests.helpers import bypass_audit_triggers
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=HCM)
 REFERENCE = "HT-2026-000777"
 DEADLINES = Deadlines.from_settings(CalendarSettings())
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 T = TypeVar("T")
 Uow = Callable[[], SqlUnitOfWork]
 
@@ -384,6 +384,12 @@ def test_appended_events_are_chained_and_read_back_as_recorded(uow: Uow) -> None
     assert [e.prev_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
     assert entries[0].prev_hash == GENESIS_HASH
     assert [e.record for e in mine] == [_record(n) for n in range(6)]
+    # The stored form (`audit verify`'s) verifies too: times formatted by the database,
+    # details as stored (non-ASCII ones canonicalised first).
+    stored = _read(uow, lambda work: list(work.audit.stored_events()))
+    assert [event[0] for event in stored] == [e.id for e in entries]
+    verified = verify_stored(stored)
+    assert (verified.first_break, verified.checked) == (None, 8)
     assert all(e.record.occurred_at.utcoffset() is not None for e in entries)
     result = verify_chain(entries)
     assert (result.intact, result.checked, result.head) == (True, 8, entries[-1].hash)
@@ -448,33 +454,38 @@ def _tampered(column: str, value: Any) -> Any:
         return {**(value or {}), "tampered": True}
     if isinstance(value, datetime):
         return value + timedelta(microseconds=1)
+    if column in ("prev_hash", "hash"):  # 64 characters on PostgreSQL too
+        return value[:-1] + ("1" if value[-1] == "0" else "0")
     return f"{value or ''}x"
 
 
-@SQLITE_ONLY  # PostgreSQL's triggers refuse the UPDATE: tests/integration/test_database.py
 @pytest.mark.parametrize(
     "column", [c.name for c in tables.AuditEvent.__table__.columns if c.name != "id"]
 )
 def test_altering_any_stored_column_of_an_event_is_detected_at_that_event(
     engine: Engine, uow: Uow, column: str
 ) -> None:
-    """Every column the table keeps is read back into what the chain hashes."""
+    """Every column the table keeps is read back into what the chain hashes, by both ways
+    of reading it (records, and the stored form `audit verify` reads)."""
     ids = _append_all(uow, 4)
     column_type = tables.AuditEvent.__table__.c[column].type
     tamper = text(f"UPDATE audit_events SET {column} = :value WHERE id = :id").bindparams(
         bindparam("value", type_=column_type)
     )
     with engine.begin() as connection:
+        bypass_audit_triggers(connection)
         original = connection.scalar(
             select(tables.AuditEvent.__table__.c[column]).where(tables.AuditEvent.id == ids[2])
         )
         connection.execute(tamper, {"value": _tampered(column, original), "id": ids[2]})
 
-    result = verify_chain(_read(uow, lambda work: list(work.audit.entries())))
-
-    assert result.first_break is not None, f"{column} of event {ids[2]} not detected"
-    assert result.first_break.event_id == ids[2]
-    assert result.checked == 2
+    for result in (
+        verify_chain(_read(uow, lambda work: list(work.audit.entries()))),
+        verify_stored(_read(uow, lambda work: list(work.audit.stored_events()))),
+    ):
+        assert result.first_break is not None, f"{column} of event {ids[2]} not detected"
+        assert result.first_break.event_id == ids[2]
+        assert result.checked == 2
 
 
 # The outbox --------------------------------------------------------------------------

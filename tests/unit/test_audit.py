@@ -7,18 +7,23 @@ serialises and refuses to fork the chain is tests/integration/test_sql_unit_of_w
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lienthong.models.audit import (
     GENESIS_HASH,
     AuditEntry,
     AuditRecord,
+    Mismatch,
     VerifyResult,
+    canonical_encoding,
     chained,
     event_hash,
     verify_chain,
@@ -120,6 +125,53 @@ def test_details_are_stored_as_their_json_so_the_hash_covers_what_is_kept() -> N
     assert chained(GENESIS_HASH, dataclasses.replace(record, details={}))[0].details is None
 
 
+_texts = st.none() | st.text()
+_scalars = st.none() | st.booleans() | st.integers() | st.text()
+_json = st.recursive(
+    _scalars | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    st.text(),
+    st.text(),
+    st.datetimes(timezones=st.sampled_from([UTC, HANOI])),
+    _texts,
+    _texts,
+    _texts,
+    _texts,
+    _texts,
+    _texts,
+    st.none() | st.dictionaries(st.text(), _json, min_size=1, max_size=4),
+)
+def test_the_hash_is_over_the_previous_hash_and_the_canonical_json_of_the_fields(
+    actor: str,
+    action: str,
+    occurred_at: datetime,
+    reference: str | None,
+    step_kind: str | None,
+    before: str | None,
+    after: str | None,
+    reason: str | None,
+    run_id: str | None,
+    details: dict[str, Any] | None,
+) -> None:
+    record = AuditRecord(
+        actor, action, occurred_at, reference, step_kind, before, after, reason, run_id, details
+    )
+    stored, _ = chained(GENESIS_HASH, record)
+    fields = {
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        **{name: getattr(stored, name) for name in RECORD_FIELDS if name != "occurred_at"},
+    }
+
+    spec = hashlib.sha256(GENESIS_HASH.encode() + b"\n" + canonical_encoding(fields))
+
+    assert event_hash(GENESIS_HASH, stored) == spec.hexdigest()
+
+
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
         chained(GENESIS_HASH, AuditRecord("operator", "x", datetime(2024, 3, 1, 9)))
@@ -201,7 +253,7 @@ def test_deleting_the_newest_events_is_caught_by_a_published_anchor() -> None:
 
     result = verify_chain(events[:3], anchor=published)
 
-    assert result.intact, "a truncated chain is still a valid chain..."
+    assert result.first_break is None, "a truncated chain is still a valid chain..."
     assert result.checked == 3
     assert result.anchor_found is False, "...but the published head is gone"
 
@@ -253,6 +305,10 @@ def test_the_verify_service_checks_the_stored_chain_with_an_anchor() -> None:
         details={"attempt": 1},
     )
     result = verify(container, anchor=entries[0].hash)
-    assert (result.intact, result.checked, result.head) == (True, 2, entries[1].hash)
+    assert (result.first_break, result.checked, result.head) == (None, 2, entries[1].hash)
     assert result.anchor_found is True
+    # Events about a dossier that is not on record: the replay says so, by reference.
+    assert result.mismatches == (
+        Mismatch("HT-2026-000001", "its events say it exists, the record has no such dossier"),
+    )
     assert verify(container, anchor="f" * 64).anchor_found is False

@@ -46,7 +46,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from lienthong.models.audit import AuditEntry, canonical_details, verify_chain
+from lienthong.models.audit import (
+    AuditEntry,
+    RecordedDossier,
+    canonical_details,
+    verify_chain,
+)
 from lienthong.models.chains import StepPlan, agencies_to_notify, birth_plan, death_plan
 from lienthong.models.clock import ManualClock
 from lienthong.models.deadlines import Deadlines
@@ -699,8 +704,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _check_audit(self, record: Record, committed: Committed) -> None:
         events = record.events
-        verified = verify_chain(events)
+        # The replay of the events gives back the dossier's and steps' statuses and agency
+        # references as stored: what `lienthong audit verify` compares with every row.
+        verified = verify_chain(events, recorded=[RecordedDossier.of(record.dossier)])
         assert verified.intact, f"audit chain broken: {verified.first_break}"
+        assert not verified.mismatches, f"the replay differs: {verified.mismatches}"
         assert verified.checked == len(events), "verify_chain skipped events"
         assert events[: len(self.events)] == self.events, "the audit trail was rewritten"
         # One event per change the rules reported, in order, at the operation's time.
