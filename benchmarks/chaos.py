@@ -751,7 +751,8 @@ def chaos(setup: Setup, args: argparse.Namespace, workdir: Path) -> tuple[Result
         action(timeline)
     if timeline.outage_end is not None:
         time.sleep(max(0.0, timeline.outage_end - time.monotonic()))
-        timeline.log("outage over")
+        timeline.events.append((timeline.outage_end - timeline.started, "outage over"))
+        timeline.events.sort()
     try:
         submit_exit: int | None = submitting.wait(timeout=args.drain_timeout)
     except subprocess.TimeoutExpired:
