@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.infra import (
     DossierFactory,
+    add_postgres_argument,
     database_url,
     free_port,
     load_templates,
@@ -276,11 +277,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dossiers", type=int, default=100, help="per mode (default 100)")
     parser.add_argument("--concurrency", type=int, default=16, help="chains at a time")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="per agency call")
-    parser.add_argument(
-        "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="an administrative connection to the PostgreSQL server (libpq URL)",
-    )
+    add_postgres_argument(parser)
     parser.add_argument("--keep", action="store_true", help="keep the two databases")
     args = parser.parse_args(argv)
     if args.dossiers < 2 or args.concurrency < 1:

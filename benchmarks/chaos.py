@@ -61,6 +61,7 @@ import psycopg2
 from benchmarks.infra import (
     DossierFactory,
     PrefectServer,
+    add_postgres_argument,
     clean_environment,
     database_url,
     free_port,
@@ -667,11 +668,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(crashed-run detection: 3 missed 30 s heartbeats; default 150)",
     )
     parser.add_argument("--seed", type=int, default=10, help="the simulator's fault seed")
-    parser.add_argument(
-        "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="an administrative connection to the PostgreSQL server (libpq URL)",
-    )
+    add_postgres_argument(parser)
     parser.add_argument("--keep", action="store_true", help="keep the two databases and the logs")
     args = parser.parse_args(argv)
     if args.dossiers < 2 or args.serve_limit < 1 or args.outage < 0:

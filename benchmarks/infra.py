@@ -6,6 +6,7 @@ Used by ``benchmarks.chains`` and ``benchmarks.chaos``; not part of the package.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import copy
 import json
@@ -87,6 +88,15 @@ class DossierFactory:
 
 
 # --------------------------------------------------------------------------- infrastructure
+
+
+def add_postgres_argument(parser: argparse.ArgumentParser) -> None:
+    """``--postgres``: where the throwaway databases are created."""
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="an administrative connection to the PostgreSQL server (libpq URL)",
+    )
 
 
 def free_port() -> int:

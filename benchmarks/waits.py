@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from benchmarks.chains import drain_prefect_services
 from benchmarks.infra import (
     DossierFactory,
+    add_postgres_argument,
     database_url,
     free_port,
     load_templates,
@@ -129,11 +130,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--decided", type=int, default=200, help="dossiers decided and resumed")
     parser.add_argument("--delay-seconds", type=float, default=5.0, help="Police's delay")
     parser.add_argument("--concurrency", type=int, default=32, help="runs at a time")
-    parser.add_argument(
-        "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="an administrative connection to the PostgreSQL server (libpq URL)",
-    )
+    add_postgres_argument(parser)
     return parser.parse_args(argv)
 
 
