@@ -32,12 +32,13 @@ AUTOMATION_NAME = "lienthong: crash zombie flow runs"
 # late or lost event does not crash a live run.
 MISSED_HEARTBEATS = 3
 CRASHED_MESSAGE = "No heartbeat from the flow run's process: marked Crashed (lienthong)"
-_FINAL_EVENTS = (
-    "prefect.flow-run.Completed",
-    "prefect.flow-run.Failed",
-    "prefect.flow-run.Cancelled",
-    "prefect.flow-run.Crashed",
-)
+# Any event of the flow run proves it was not silently killed: its heartbeat, or a state
+# change. A run that leaves Running without a final state, above all Suspended or Paused
+# while its dossier waits for an agency or the citizen (flows/waiting.py), stops beating
+# legitimately; its state event closes the window, and no new one opens before the run
+# beats again. Prefect names state events by the state's name (prefect.flow-run.<name>),
+# so our named states (AwaitingDecision, Refused, ...) are covered by the pattern too.
+_SIGNS_OF_LIFE = "prefect.flow-run.*"
 
 
 def heartbeat_seconds() -> int:
@@ -62,7 +63,7 @@ def crash_detection(frequency: int) -> AutomationCore:
         ),
         trigger=EventTrigger(
             after={"prefect.flow-run.heartbeat"},
-            expect={"prefect.flow-run.heartbeat", *_FINAL_EVENTS},
+            expect={_SIGNS_OF_LIFE},
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
@@ -74,15 +75,30 @@ def crash_detection(frequency: int) -> AutomationCore:
 
 
 async def apply_crash_detection() -> UUID:
-    """Create the automation, or update it in place (its id): idempotent, so it is safe to
-    run at every start. Duplicates left under the same name are deleted."""
+    """Create the automation, or update it in place (its id) when it differs: idempotent,
+    so it is safe to run at every start. Duplicates left under the same name are deleted.
+
+    An unchanged automation is left alone: updating it rebuilds its trigger, and the server
+    forgets the windows the old trigger had open, so runs killed just before a restart
+    (kill -9 of serve, then serve again) would never be marked Crashed.
+    """
     wanted = crash_detection(heartbeat_seconds())
     async with get_client() as client:
         existing = await client.read_automations_by_name(AUTOMATION_NAME)
         if not existing:
             return await client.create_automation(wanted)
         kept, *duplicates = existing
-        await client.update_automation(kept.id, wanted)
+        if not same_automation(kept, wanted):
+            await client.update_automation(kept.id, wanted)
         for duplicate in duplicates:
             await client.delete_automation(duplicate.id)
         return kept.id
+
+
+def same_automation(stored: AutomationCore, wanted: AutomationCore) -> bool:
+    """Equal in what it does (not in the server's bookkeeping: id, created, updated)."""
+    fields = {"name", "description", "enabled", "trigger", "actions"}
+
+    return stored.model_dump(mode="json", include=fields) == wanted.model_dump(
+        mode="json", include=fields
+    )
