@@ -17,6 +17,7 @@ from typing import Protocol, Self
 
 from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.models.audit import AuditEntry, AuditRecord
+from lienthong.models.clients import Client
 from lienthong.models.lifecycle import Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice
 from lienthong.models.overdue import DossierCandidate, StepCandidate
@@ -124,6 +125,20 @@ class ReportQueries(Protocol):
     def figures(self, period: Period, scope: Scope) -> tuple[list[Row], list[DayPoint]]: ...
 
 
+class ClientRegistry(Protocol):
+    """The systems allowed to call our API (models/clients.py)."""
+
+    def add(self, client: Client) -> None: ...
+
+    def find(self, client_id: str) -> Client | None: ...
+
+    def all(self) -> list[Client]:
+        """Every client, revoked ones too, oldest first."""
+
+    def save(self, client: Client) -> None:
+        """Keep the changes made to a client read from :meth:`find`."""
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
 
@@ -144,6 +159,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reports(self) -> ReportQueries: ...
+
+    @property
+    def clients(self) -> ClientRegistry: ...
 
     def __enter__(self) -> Self: ...
 

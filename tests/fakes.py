@@ -20,6 +20,7 @@ from typing import Any, Self
 
 from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.models.audit import GENESIS_HASH, AuditEntry, AuditRecord, chained
+from lienthong.models.clients import Client
 from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
@@ -58,6 +59,7 @@ class FakeStore:
         default_factory=list
     )
     leases: dict[str, Lease] = field(default_factory=dict)
+    clients: dict[str, Client] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     commits: int = 0
 
@@ -221,6 +223,26 @@ class FakeSupplements:
         return sum(1 for ref, kind, *_ in kept if ref == dossier.reference and kind == step_kind)
 
 
+class FakeClients:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, client: Client) -> None:
+        self.save(client)
+
+    def find(self, client_id: str) -> Client | None:
+        client = self._uow.state.clients.get(client_id)
+        return None if client is None else replace(client)
+
+    def all(self) -> list[Client]:
+        return sorted(
+            (replace(c) for c in self._uow.state.clients.values()), key=lambda c: c.created_at
+        )
+
+    def save(self, client: Client) -> None:
+        self._uow.state.clients[client.client_id] = replace(client)
+
+
 class NoSqlHere:
     """The sweep's and report's queries are SQL: their tests use the real databases."""
 
@@ -249,6 +271,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self)
         self.supplements = FakeSupplements(self)
         self.sweep = self.reports = NoSqlHere()
+        self.clients = FakeClients(self)
         return self
 
     def __exit__(
@@ -289,6 +312,7 @@ class FakeUnitOfWork:
         self.store.audit = list(self.state.audit)
         self.store.supplements = list(self.state.supplements)
         self.store.leases = dict(self.state.leases)
+        self.store.clients = dict(self.state.clients)
         self.store.commits += 1
 
     def rollback(self) -> None:
@@ -300,6 +324,7 @@ class FakeUnitOfWork:
             notices=list(self.store.notices),
             supplements=list(self.store.supplements),
             leases=dict(self.store.leases),
+            clients=dict(self.store.clients),
         )
         self.owned: set[str] = set()
         self.owned_notices: set[int] = set()

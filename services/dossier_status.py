@@ -1,0 +1,36 @@
+"""A dossier as its callers see it over the API: statuses, timeline, and whom it is about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lienthong.services.container import Container
+from lienthong.services.views import DossierView, local_time, view_of
+
+
+@dataclass(frozen=True)
+class DossierStatusReport:
+    view: DossierView
+    payload: dict[str, Any]
+    timeline: list[dict[str, Any]]
+
+
+def dossier_status(container: Container, reference: str) -> DossierStatusReport:
+    """Read in one transaction; raises ``DossierNotFound``. Times are local."""
+    timezone = container.settings.calendar.timezone
+    with container.unit_of_work() as uow:
+        dossier = uow.dossiers.get(reference)
+        timeline = [
+            {
+                "at": local_time(e.record.occurred_at, timezone),
+                "actor": e.record.actor,
+                "action": e.record.action,
+                "step": e.record.step_kind,
+                "before": e.record.status_before,
+                "after": e.record.status_after,
+                "reason": e.record.reason,
+            }
+            for e in uow.audit.entries(reference)
+        ]
+        return DossierStatusReport(view_of(dossier, timezone), dict(dossier.payload), timeline)
