@@ -142,7 +142,9 @@ def test_roles_outside_their_scope_are_refused_audited_and_change_nothing(api: A
         api.http.get(f"{DOSSIERS}/{REFERENCE}", headers=api.auth("agency:police")),
         api.http.get(f"{DOSSIERS}/{REFERENCE}", headers=api.auth("hospital")),
         api.http.post(
-            f"{DOSSIERS}/{REFERENCE}/withdrawal", json=withdrawal, headers=api.auth("supervisor:056")
+            f"{DOSSIERS}/{REFERENCE}/withdrawal",
+            json=withdrawal,
+            headers=api.auth("supervisor:056"),
         ),
         api.http.post(f"{DOSSIERS}/{REFERENCE}/supplements", json={}, headers=api.auth("hospital")),
     ]
