@@ -32,7 +32,7 @@ from lienthong.models import lifecycle
 from lienthong.models.audit import GENESIS_HASH, AuditEntry, AuditRecord, chained
 from lienthong.models.clients import Client, Role
 from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
-from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.status import Agency, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
 
@@ -322,6 +322,15 @@ class SqlOutbox:
             query = query.where(Notification.dossier_reference == reference)
         count, earliest = self._session.execute(query).one()
         return int(count), earliest
+
+    def told(self, reference: str) -> list[Told]:
+        n = tables.Notification
+        rows = self._session.execute(
+            select(n.agency, n.event_type, n.step_kind, n.created_at, n.delivered_at)
+            .where(n.dossier_reference == reference)
+            .order_by(n.id)
+        )
+        return [Told(*row) for row in rows]
 
 
 class SqlSupplementLog:

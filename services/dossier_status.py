@@ -1,4 +1,5 @@
-"""A dossier as its callers see it over the API: statuses, timeline, and whom it is about."""
+"""A dossier as its callers see it over the API: statuses, timeline, whom it is about, and
+which agencies were told what, and when (Tell-Us-Once)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class DossierStatusReport:
     view: DossierView
     payload: dict[str, Any]
     timeline: list[dict[str, Any]]
+    told: list[dict[str, Any]]
 
 
 def dossier_status(container: Container, reference: str) -> DossierStatusReport:
@@ -33,4 +35,16 @@ def dossier_status(container: Container, reference: str) -> DossierStatusReport:
             }
             for e in uow.audit.entries(reference)
         ]
-        return DossierStatusReport(view_of(dossier, timezone), dict(dossier.payload), timeline)
+        told = [
+            {
+                "agency": t.agency.value,
+                "event": t.event_type,
+                "step": None if t.step_kind is None else t.step_kind.value,
+                "queued_at": local_time(t.queued_at, timezone),
+                "delivered_at": local_time(t.delivered_at, timezone),
+            }
+            for t in uow.outbox.told(reference)
+        ]
+        return DossierStatusReport(
+            view_of(dossier, timezone), dict(dossier.payload), timeline, told
+        )

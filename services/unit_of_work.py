@@ -19,7 +19,7 @@ from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.models.audit import AuditEntry, AuditRecord
 from lienthong.models.clients import Client
 from lienthong.models.lifecycle import Dossier, DossierNotFound
-from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
 from lienthong.models.status import Agency, StepKind
@@ -91,6 +91,9 @@ class Outbox(Protocol):
 
     def pending(self, reference: str | None) -> tuple[int, datetime | None]:
         """How many are still to deliver, and the earliest next attempt."""
+
+    def told(self, reference: str) -> list[Told]:
+        """Every notice queued about the dossier, oldest first, delivered or not."""
 
 
 class SupplementLog(Protocol):

@@ -24,7 +24,7 @@ from lienthong.models.clients import Client
 from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
-from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
 from lienthong.models.status import Agency, StepKind, StepStatus
@@ -42,6 +42,7 @@ class StoredNotice:
     attempts: int = 0
     delivered_at: datetime | None = None
     outcomes: list[DeliveryOutcome] = field(default_factory=list)
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -155,7 +156,9 @@ class FakeOutbox:
         # The real outbox's unique dedupe key refuses this at commit (an integrity fault):
         # services ask queued() first.
         assert not self.queued([notice.dedupe_key]), f"{notice.dedupe_key} is queued already"
-        stored = StoredNotice(next(self._uow.store.ids), str(uuid.uuid4()), notice, now)
+        stored = StoredNotice(
+            next(self._uow.store.ids), str(uuid.uuid4()), notice, now, created_at=now
+        )
         self._uow.state.notices.append(stored)
 
     def queued(self, dedupe_keys: Collection[str]) -> set[str]:
@@ -204,6 +207,19 @@ class FakeOutbox:
             if n.delivered_at is None and reference in (None, n.notice.dossier_reference)
         ]
         return len(waiting), min(waiting, default=None)
+
+    def told(self, reference: str) -> list[Told]:
+        return [
+            Told(
+                n.notice.agency,
+                n.notice.event_type,
+                n.notice.step_kind,
+                n.created_at or n.next_attempt_at,
+                n.delivered_at,
+            )
+            for n in self._uow.state.notices
+            if n.notice.dossier_reference == reference
+        ]
 
 
 class FakeSupplements:

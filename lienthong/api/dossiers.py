@@ -69,8 +69,17 @@ class EventOut(BaseModel):
     reason: str | None
 
 
+class ToldOut(BaseModel):
+    agency: str
+    event: str
+    step: str | None
+    queued_at: str | None
+    delivered_at: str | None = Field(description="null: not yet acknowledged by the agency")
+
+
 class DossierOut(BaseModel):
-    """A dossier's status and timeline; ``people`` is masked for the portal."""
+    """A dossier's status and timeline; ``people`` is masked for the portal; ``told``: which
+    agencies were told what, and when (Tell-Us-Once)."""
 
     reference: str
     chain: str | None
@@ -82,6 +91,7 @@ class DossierOut(BaseModel):
     people: dict[str, dict[str, str]]
     steps: list[StepOut]
     timeline: list[EventOut]
+    told: list[ToldOut]
 
 
 class Accepted(BaseModel):
@@ -145,6 +155,7 @@ def _dossier_out(report: DossierStatusReport, masked: bool) -> DossierOut:
             for s in view.steps
         ],
         timeline=[EventOut(**{**e, "reason": shown(e["reason"])}) for e in report.timeline],
+        told=[ToldOut(**t) for t in report.told],
     )
 
 

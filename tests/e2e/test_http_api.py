@@ -79,5 +79,6 @@ def test_a_dossier_submitted_over_http_runs_its_chain(
         assert body["masked"]
         assert dossier["mother"]["personal_id"] not in status.text
         assert {s["status"] for s in body["steps"]} == {"succeeded"}
+        assert {t["agency"] for t in body["told"]} >= {s["agency"] for s in body["steps"]}
     finally:
         processes.stop_all()

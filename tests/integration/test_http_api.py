@@ -218,6 +218,8 @@ def test_supplement_and_withdrawal(api: Api) -> None:
     assert withdrawn.status_code == 200
     status = api.http.get(f"{DOSSIERS}/{REFERENCE}", headers=operator).json()
     assert status["status"] == "withdrawn"
+    told = {(t["agency"], t["event"], t["step"]) for t in status["told"]}
+    assert ("police", "step.withdrawn", "residence_registration") in told, told
     operator_id = f"client:{api.tokens['operator:22738'].split('.')[0]}"
     assert {e["actor"] for e in status["timeline"] if e["action"] != "step_started"} >= {
         operator_id
