@@ -4,6 +4,12 @@ A credential reads ``<client id>.<secret>`` (the ``Authorization: Bearer`` token
 records its own parameters (``scrypt$<n>$<r>$<p>$<salt>$<digest>``, base64), so the cost
 can be raised later without invalidating the secrets already issued; comparisons are
 constant-time (hmac.compare_digest).
+
+scrypt costs tens of milliseconds on purpose, too much for every request of a busy caller:
+a secret once found to match a hash is remembered (its SHA-256, never the secret, with the
+hash it matched) for the life of the process, the most recent few thousand. A rotated
+secret has a new hash and a revoked client is refused before its secret is checked, so the
+memory never outlives a credential.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
+from collections import OrderedDict
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -20,6 +28,9 @@ _SALT_BYTES = 16
 _DIGEST_BYTES = 32
 _SECRET_BYTES = 32
 _ID_BYTES = 8
+_REMEMBERED = 4096
+_verified: OrderedDict[tuple[bytes, str], None] = OrderedDict()
+_verified_lock = threading.Lock()
 
 
 def new_client_id() -> str:
@@ -46,9 +57,13 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _encoded(secret: str) -> bytes:
+    return secret.encode("utf-8", "surrogatepass")
+
+
 def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(
-        secret.encode("utf-8", "surrogatepass"),
+        _encoded(secret),
         salt=salt,
         n=n,
         r=r,
@@ -66,6 +81,21 @@ def hash_secret(secret: str, n: int = SCRYPT_N) -> str:
 
 def secret_matches(secret: str, stored: str) -> bool:
     """Whether ``secret`` is the one ``stored`` was made from (constant-time)."""
+    seen = (hashlib.sha256(_encoded(secret)).digest(), stored)
+    with _verified_lock:
+        if seen in _verified:
+            _verified.move_to_end(seen)
+            return True
+    if not _scrypt_matches(secret, stored):
+        return False
+    with _verified_lock:
+        _verified[seen] = None
+        while len(_verified) > _REMEMBERED:
+            _verified.popitem(last=False)
+    return True
+
+
+def _scrypt_matches(secret: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":

@@ -58,5 +58,7 @@ def _same_as(container: Container, raw: Mapping[str, Any], existing: Dossier) ->
     if existing.status != DossierStatus.REJECTED and (
         parsed.model_dump(mode="json") == existing.payload
     ):
-        return IntakeResult(existing.reference, existing.chain, True)
+        return IntakeResult(
+            existing.reference, existing.chain, True, late_filing_reason=parsed.late_filing_reason
+        )
     raise DifferentDossier(existing.reference)
