@@ -39,8 +39,9 @@ from lienthong.models.audit import (
     StoredEvent,
     chained,
 )
+from lienthong.models.clients import Client, Role
 from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
-from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.status import Agency, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
 
@@ -398,6 +399,15 @@ class SqlOutbox:
         count, earliest = self._session.execute(query).one()
         return int(count), earliest
 
+    def told(self, reference: str) -> list[Told]:
+        n = tables.Notification
+        rows = self._session.execute(
+            select(n.agency, n.event_type, n.step_kind, n.created_at, n.delivered_at)
+            .where(n.dossier_reference == reference)
+            .order_by(n.id)
+        )
+        return [Told(*row) for row in rows]
+
 
 class SqlSupplementLog:
     def __init__(self, session: Session) -> None:
@@ -430,6 +440,50 @@ class SqlSupplementLog:
         return int(rounds or 0)
 
 
+def _client(row: tables.ApiClient) -> Client:
+    return Client(
+        client_id=row.client_id,
+        name=row.name,
+        role=Role.parse(row.role),
+        secret_hash=row.secret_hash,
+        created_at=row.created_at,
+        rotated_at=row.rotated_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SqlClientRegistry:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, client: Client) -> None:
+        row = tables.ApiClient(client_id=client.client_id)
+        _copy_client(client, row)
+        self._session.add(row)
+
+    def find(self, client_id: str) -> Client | None:
+        row = self._session.get(tables.ApiClient, client_id)
+        return None if row is None else _client(row)
+
+    def all(self) -> list[Client]:
+        rows = self._session.scalars(select(tables.ApiClient).order_by(tables.ApiClient.created_at))
+        return [_client(row) for row in rows]
+
+    def save(self, client: Client) -> None:
+        row = self._session.get(tables.ApiClient, client.client_id)
+        assert row is not None, "save() a client that was added or found"
+        _copy_client(client, row)
+
+
+def _copy_client(client: Client, row: tables.ApiClient) -> None:
+    row.name = client.name
+    row.role = str(client.role)
+    row.secret_hash = client.secret_hash
+    row.created_at = client.created_at
+    row.rotated_at = client.rotated_at
+    row.revoked_at = client.revoked_at
+
+
 class SqlUnitOfWork:
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
 
@@ -440,6 +494,7 @@ class SqlUnitOfWork:
     supplements: SqlSupplementLog
     sweep: SqlSweepQueries
     reports: SqlReportQueries
+    clients: SqlClientRegistry
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -452,6 +507,7 @@ class SqlUnitOfWork:
         self.supplements = SqlSupplementLog(self.session)
         self.sweep = SqlSweepQueries(self.session)
         self.reports = SqlReportQueries(self.session)
+        self.clients = SqlClientRegistry(self.session)
         return self
 
     def __exit__(

@@ -258,3 +258,17 @@ class NotificationAttempt(Base):
     duration_ms: Mapped[int]
 
     notification: Mapped[Notification] = relationship(back_populates="attempt_log")
+
+
+class ApiClient(Base):
+    """A system allowed to call our API (models/clients.py): its secret only as a hash."""
+
+    __tablename__ = "api_clients"
+
+    client_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

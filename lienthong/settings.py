@@ -63,6 +63,11 @@ class ApiSettings(BaseModel):
     # How a decided dossier continues when its run cannot be resumed (no suspended run):
     # a new run of the chain's deployment, or a run in the API process.
     run_chains_with_deployments: bool = True
+    # Whether a dossier accepted over the API starts its chain at once (as `lienthong
+    # submit` does); off, it waits for `lienthong run` or the sweep.
+    start_chains: bool = True
+    # scrypt's cost (N, a power of two) for new client secrets; the hash keeps its own cost.
+    client_secret_cost: int = Field(2**14, ge=2**4, le=2**20)
 
 
 def _default_endpoint(

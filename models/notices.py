@@ -58,6 +58,17 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Told:
+    """Tell-Us-Once, as the citizen sees it: which agency was told what, and when."""
+
+    agency: Agency
+    event_type: str
+    step_kind: StepKind | None
+    queued_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
 class OutgoingNotice:
     """A queued notification claimed for one delivery attempt."""
 

@@ -17,8 +17,9 @@ from typing import Protocol, Self
 
 from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.models.audit import AuditEntry, AuditRecord, RecordedDossier, StoredEvent
+from lienthong.models.clients import Client
 from lienthong.models.lifecycle import Dossier, DossierNotFound
-from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
 from lienthong.models.status import Agency, StepKind
@@ -101,6 +102,9 @@ class Outbox(Protocol):
     def pending(self, reference: str | None) -> tuple[int, datetime | None]:
         """How many are still to deliver, and the earliest next attempt."""
 
+    def told(self, reference: str) -> list[Told]:
+        """Every notice queued about the dossier, oldest first, delivered or not."""
+
 
 class SupplementLog(Protocol):
     """What applicants brought after a request for supplementation: kept, never overwritten."""
@@ -134,6 +138,20 @@ class ReportQueries(Protocol):
     def figures(self, period: Period, scope: Scope) -> tuple[list[Row], list[DayPoint]]: ...
 
 
+class ClientRegistry(Protocol):
+    """The systems allowed to call our API (models/clients.py)."""
+
+    def add(self, client: Client) -> None: ...
+
+    def find(self, client_id: str) -> Client | None: ...
+
+    def all(self) -> list[Client]:
+        """Every client, revoked ones too, oldest first."""
+
+    def save(self, client: Client) -> None:
+        """Keep the changes made to a client read from :meth:`find`."""
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
 
@@ -154,6 +172,9 @@ class UnitOfWork(Protocol):
 
     @property
     def reports(self) -> ReportQueries: ...
+
+    @property
+    def clients(self) -> ClientRegistry: ...
 
     def __enter__(self) -> Self: ...
 

@@ -28,10 +28,11 @@ from lienthong.models.audit import (
     chained,
     stored_form,
 )
+from lienthong.models.clients import Client
 from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
-from lienthong.models.notices import Notice, OutgoingNotice
+from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
 from lienthong.models.status import Agency, StepKind, StepStatus
@@ -49,6 +50,7 @@ class StoredNotice:
     attempts: int = 0
     delivered_at: datetime | None = None
     outcomes: list[DeliveryOutcome] = field(default_factory=list)
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -66,6 +68,7 @@ class FakeStore:
         default_factory=list
     )
     leases: dict[str, Lease] = field(default_factory=dict)
+    clients: dict[str, Client] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     commits: int = 0
 
@@ -171,7 +174,9 @@ class FakeOutbox:
         # The real outbox's unique dedupe key refuses this at commit (an integrity fault):
         # services ask queued() first.
         assert not self.queued([notice.dedupe_key]), f"{notice.dedupe_key} is queued already"
-        stored = StoredNotice(next(self._uow.store.ids), str(uuid.uuid4()), notice, now)
+        stored = StoredNotice(
+            next(self._uow.store.ids), str(uuid.uuid4()), notice, now, created_at=now
+        )
         self._uow.state.notices.append(stored)
 
     def queued(self, dedupe_keys: Collection[str]) -> set[str]:
@@ -221,6 +226,19 @@ class FakeOutbox:
         ]
         return len(waiting), min(waiting, default=None)
 
+    def told(self, reference: str) -> list[Told]:
+        return [
+            Told(
+                n.notice.agency,
+                n.notice.event_type,
+                n.notice.step_kind,
+                n.created_at or n.next_attempt_at,
+                n.delivered_at,
+            )
+            for n in self._uow.state.notices
+            if n.notice.dossier_reference == reference
+        ]
+
 
 class FakeSupplements:
     def __init__(self, uow: FakeUnitOfWork) -> None:
@@ -237,6 +255,26 @@ class FakeSupplements:
         kept = self._uow.state.supplements
         kept.append((dossier.reference, step_kind, received_at, actor, dict(payload)))
         return sum(1 for ref, kind, *_ in kept if ref == dossier.reference and kind == step_kind)
+
+
+class FakeClients:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, client: Client) -> None:
+        self.save(client)
+
+    def find(self, client_id: str) -> Client | None:
+        client = self._uow.state.clients.get(client_id)
+        return None if client is None else replace(client)
+
+    def all(self) -> list[Client]:
+        return sorted(
+            (replace(c) for c in self._uow.state.clients.values()), key=lambda c: c.created_at
+        )
+
+    def save(self, client: Client) -> None:
+        self._uow.state.clients[client.client_id] = replace(client)
 
 
 class NoSqlHere:
@@ -267,6 +305,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self)
         self.supplements = FakeSupplements(self)
         self.sweep = self.reports = NoSqlHere()
+        self.clients = FakeClients(self)
         return self
 
     def __exit__(
@@ -307,6 +346,7 @@ class FakeUnitOfWork:
         self.store.audit = list(self.state.audit)
         self.store.supplements = list(self.state.supplements)
         self.store.leases = dict(self.state.leases)
+        self.store.clients = dict(self.state.clients)
         self.store.commits += 1
 
     def rollback(self) -> None:
@@ -318,6 +358,7 @@ class FakeUnitOfWork:
             notices=list(self.store.notices),
             supplements=list(self.store.supplements),
             leases=dict(self.store.leases),
+            clients=dict(self.store.clients),
         )
         self.owned: set[str] = set()
         self.owned_notices: set[int] = set()

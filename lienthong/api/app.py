@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from lienthong.api import decisions
+from lienthong.api import decisions, dossiers
 from lienthong.services.container import Container
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(container: Container) -> FastAPI:
-    """Our API over ``container``: agencies' decision callbacks, a health check, and a
-    background poller for decisions whose callbacks are overdue."""
+    """Our API over ``container``: the dossier API (/v1), agencies' decision callbacks, a
+    health check, and a background poller for decisions whose callbacks are overdue."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -33,11 +33,15 @@ def create_app(container: Container) -> FastAPI:
 
     app = FastAPI(
         title="Liên thông",
-        description="Agencies post their decisions here (docs/agency-api.md).",
+        description=(
+            "Dossiers from the portal and communes, their status for those who may see it "
+            "(docs/http-api.md); agencies' decisions (docs/agency-api.md)."
+        ),
         version="1",
         lifespan=lifespan,
     )
     app.include_router(decisions.build_router(container))
+    app.include_router(dossiers.build_router(container))
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "serve",
     "automations",
     "api",
+    "clients",
     "sweep",
     "report",
 )

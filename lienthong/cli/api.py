@@ -1,4 +1,5 @@
-"""``lienthong api``: serve our HTTP API (agencies' decision callbacks) with uvicorn."""
+"""``lienthong api``: serve our HTTP API (the /v1 dossier API, agencies' decision callbacks)
+with uvicorn."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "api",
-        help="serve our HTTP API: agencies post their decisions to it",
+        help="serve our HTTP API: dossiers in, status out, agencies' decisions in",
         description=(
-            "Receive agencies' signed decision callbacks (POST /agency-decisions/<agency>), "
+            "Serve the dossier API (/v1: submit, status, supplement, withdraw; callers "
+            "authenticate with credentials from `lienthong clients`; OpenAPI at /docs) and "
+            "receive agencies' signed decision callbacks (POST /agency-decisions/<agency>), "
             "record them and resume the dossiers' chains; poll agencies for decisions whose "
             "callbacks are overdue. Address: LIENTHONG_API__HOST / LIENTHONG_API__PORT."
         ),

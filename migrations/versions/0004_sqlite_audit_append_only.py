@@ -4,8 +4,8 @@ A writer with the file can still drop the triggers; that is what the hash chain,
 replay against the rows and the published anchors (``lienthong audit verify``) detect.
 SQLite has no TRUNCATE: its ``DELETE FROM`` without WHERE fires the DELETE trigger.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 00:30:00
 """
 

@@ -1,0 +1,50 @@
+"""A dossier as its callers see it over the API: statuses, timeline, whom it is about, and
+which agencies were told what, and when (Tell-Us-Once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lienthong.services.container import Container
+from lienthong.services.views import DossierView, local_time, view_of
+
+
+@dataclass(frozen=True)
+class DossierStatusReport:
+    view: DossierView
+    payload: dict[str, Any]
+    timeline: list[dict[str, Any]]
+    told: list[dict[str, Any]]
+
+
+def dossier_status(container: Container, reference: str) -> DossierStatusReport:
+    """Read in one transaction; raises ``DossierNotFound``. Times are local."""
+    timezone = container.settings.calendar.timezone
+    with container.unit_of_work() as uow:
+        dossier = uow.dossiers.get(reference)
+        timeline = [
+            {
+                "at": local_time(e.record.occurred_at, timezone),
+                "actor": e.record.actor,
+                "action": e.record.action,
+                "step": e.record.step_kind,
+                "before": e.record.status_before,
+                "after": e.record.status_after,
+                "reason": e.record.reason,
+            }
+            for e in uow.audit.entries(reference)
+        ]
+        told = [
+            {
+                "agency": t.agency.value,
+                "event": t.event_type,
+                "step": None if t.step_kind is None else t.step_kind.value,
+                "queued_at": local_time(t.queued_at, timezone),
+                "delivered_at": local_time(t.delivered_at, timezone),
+            }
+            for t in uow.outbox.told(reference)
+        ]
+        return DossierStatusReport(
+            view_of(dossier, timezone), dict(dossier.payload), timeline, told
+        )
