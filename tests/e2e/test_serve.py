@@ -37,6 +37,7 @@ from lienthong.deployments.crash_detection import (
     CRASHED_MESSAGE,
     MISSED_HEARTBEATS,
 )
+from lienthong.deployments.serve import deployment_specs
 from lienthong.flows.sweep import overdue_sweep
 from lienthong.models.status import DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
@@ -67,7 +68,8 @@ STOP_BOUND = 30.0
 # The least Prefect allows (PREFECT_FLOWS_HEARTBEAT_FREQUENCY >= 30): the automation then
 # waits 3 x 30 s.
 HEARTBEAT_SECONDS = 30
-SERVING = "lienthong serve: serving 4 deployments"
+# Every deployment of the packaged prefect.yaml.
+SERVING = f"lienthong serve: serving {len(deployment_specs())} deployments"
 
 
 @dataclass
