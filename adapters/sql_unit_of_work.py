@@ -30,6 +30,7 @@ from lienthong.adapters.report_queries import SqlReportQueries
 from lienthong.adapters.sweep_queries import SqlSweepQueries
 from lienthong.models import lifecycle
 from lienthong.models.audit import GENESIS_HASH, AuditEntry, AuditRecord, chained
+from lienthong.models.history import ClockEvent
 from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice
 from lienthong.models.status import Agency, StepKind, StepStatus
@@ -354,6 +355,24 @@ class SqlSupplementLog:
         return int(rounds or 0)
 
 
+class SqlClockHistory:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, events: Sequence[ClockEvent]) -> None:
+        self._session.add_all(
+            tables.ClockEvent(
+                dossier_id=e.dossier_id,
+                step_kind=e.step_kind,
+                event=e.event,
+                occurred_at=e.occurred_at,
+                due_at=e.due_at,
+                first=e.first,
+            )
+            for e in events
+        )
+
+
 class SqlUnitOfWork:
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
 
@@ -362,6 +381,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     outbox: SqlOutbox
     supplements: SqlSupplementLog
+    clocks: SqlClockHistory
     sweep: SqlSweepQueries
     reports: SqlReportQueries
 
@@ -374,6 +394,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self.session)
         self.outbox = SqlOutbox(self.session)
         self.supplements = SqlSupplementLog(self.session)
+        self.clocks = SqlClockHistory(self.session)
         self.sweep = SqlSweepQueries(self.session)
         self.reports = SqlReportQueries(self.session)
         return self

@@ -22,6 +22,7 @@ from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.models.audit import GENESIS_HASH, AuditEntry, AuditRecord, chained
 from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
+from lienthong.models.history import ClockEvent
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice
 from lienthong.models.overdue import DossierCandidate, StepCandidate
@@ -58,6 +59,7 @@ class FakeStore:
         default_factory=list
     )
     leases: dict[str, Lease] = field(default_factory=dict)
+    clocks: list[ClockEvent] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     commits: int = 0
 
@@ -221,6 +223,14 @@ class FakeSupplements:
         return sum(1 for ref, kind, *_ in kept if ref == dossier.reference and kind == step_kind)
 
 
+class FakeClockHistory:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, events: Sequence[ClockEvent]) -> None:
+        self._uow.state.clocks.extend(events)
+
+
 class NoSqlHere:
     """The sweep's and report's queries are SQL: their tests use the real databases."""
 
@@ -248,6 +258,7 @@ class FakeUnitOfWork:
         self.audit = FakeAuditLog(self)
         self.outbox = FakeOutbox(self)
         self.supplements = FakeSupplements(self)
+        self.clocks = FakeClockHistory(self)
         self.sweep = self.reports = NoSqlHere()
         return self
 
@@ -288,6 +299,7 @@ class FakeUnitOfWork:
         ]
         self.store.audit = list(self.state.audit)
         self.store.supplements = list(self.state.supplements)
+        self.store.clocks = list(self.state.clocks)
         self.store.leases = dict(self.state.leases)
         self.store.commits += 1
 
@@ -299,6 +311,7 @@ class FakeUnitOfWork:
             audit=list(self.store.audit),
             notices=list(self.store.notices),
             supplements=list(self.store.supplements),
+            clocks=list(self.store.clocks),
             leases=dict(self.store.leases),
         )
         self.owned: set[str] = set()

@@ -24,16 +24,17 @@ def sample() -> MonthlyReport:
                 chain,
                 None,
                 Figures(
-                    received=50,
-                    resolved=resolved,
-                    resolved_on_time=resolved - 3 if resolved else 0,
-                    late=3 if resolved else 0,
-                    awaiting_supplement=4,
+                    carried_over=10,
+                    new=40,
+                    resolved_early=resolved - 13 if resolved else 0,
+                    resolved_on_time=10 if resolved else 0,
+                    resolved_late=3 if resolved else 0,
+                    returned=4,
                 ),
             )
         )
         rows += [
-            Row(chain, kind, Figures(received=7, resolved=7, resolved_on_time=7)) for kind in kinds
+            Row(chain, kind, Figures(new=7, resolved_on_time=7)) for kind in kinds
         ]
     days = [DayPoint(d, received=d.day % 4, resolved=d.day % 3) for d in PERIOD.days()]
     return MonthlyReport(
@@ -53,6 +54,8 @@ def test_csv_round_trips():
     assert list(rows[0]) == list(HEADERS)
     assert rows[0]["step"] == "(whole chain)"
     assert rows[0]["on_time_rate"] == "0.9250"
+    assert (rows[0]["received"], rows[0]["carried_over"], rows[0]["new"]) == ("50", "10", "40")
+    assert rows[0]["resolved"] == "40"
     death = next(r for r in rows if r["chain"] == "death" and r["step"] == "(whole chain)")
     assert death["on_time_rate"] == ""  # nothing resolved: no rate, not 0%
 
@@ -63,7 +66,7 @@ def test_html_is_self_contained_with_inline_svg_charts():
     assert html.count("<rect") >= 2 * 28
     assert "<style>" in html
     assert not re.search(r"https?://|<script|<link|@import|url\(", html)
-    assert "Liên thông monthly report 2025-02" in html
+    assert "Liên thông report 2025-02" in html
 
 
 def test_as_of_is_local_time_in_every_renderer():
