@@ -33,9 +33,7 @@ def sample() -> MonthlyReport:
                 ),
             )
         )
-        rows += [
-            Row(chain, kind, Figures(new=7, resolved_on_time=7)) for kind in kinds
-        ]
+        rows += [Row(chain, kind, Figures(new=7, resolved_on_time=7)) for kind in kinds]
     days = [DayPoint(d, received=d.day % 4, resolved=d.day % 3) for d in PERIOD.days()]
     return MonthlyReport(
         PERIOD, Scope(province="079"), datetime(2025, 3, 2, tzinfo=UTC), rows, days
