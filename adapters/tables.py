@@ -204,7 +204,9 @@ class ClockEvent(Base):
         # A period's events of one kind (received, returned) is a range scan.
         Index("ix_clock_events_event_occurred", "event", "occurred_at"),
         # The due instant in force at a moment: the latest event of a dossier or step before it.
-        Index("ix_clock_events_dossier_step_occurred", "dossier_id", "step_kind", "occurred_at"),
+        Index(
+            "ix_clock_events_dossier_step_occurred", "dossier_id", "step_kind", "occurred_at", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

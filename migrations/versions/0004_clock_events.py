@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_clock_events_dossier_step_occurred",
         "clock_events",
-        ["dossier_id", "step_kind", "occurred_at"],
+        ["dossier_id", "step_kind", "occurred_at", "id"],
     )
     with op.batch_alter_table("steps") as batch:
         batch.add_column(sa.Column("first_started_at", sa.DateTime(timezone=True), nullable=True))
