@@ -464,3 +464,39 @@ def test_cli_rejects_an_unknown_province(capsys):
 def test_flow_rejects_an_unknown_province():
     with pytest.raises(ValueError, match="unknown province code '999'"):
         build_flow_report("2025-03", "999")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "label"),
+    [("--quarter", "2025-Q1", "2025-Q1"), ("--year", "2025", "2025")],
+)
+def test_cli_reports_a_quarter_or_a_year(
+    database_url, session_factory, monkeypatch, capsys, option, value, label
+):
+    dossiers = generate(seed=9, count=40)
+    store(session_factory, dossiers)
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", database_url)
+    parser = argparse.ArgumentParser()
+    report_command.register(parser.add_subparsers())
+    args = parser.parse_args(["report", option, value, "--format", "csv"])
+    assert args.func(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    period = (Period.of_quarter if option == "--quarter" else Period.of_year)(value, HCM)
+    new = sum(
+        period.start <= d.received_at < period.end
+        for d in dossiers
+        if d.chain == Chain.BIRTH and d.status != DossierStatus.REJECTED
+    )
+    birth = next(line for line in lines if line.startswith("birth,(whole chain),"))
+    assert birth.split(",")[5] == str(new)  # chain, step, agency, received, carried_over, new
+    assert new > 0
+
+
+def test_cli_takes_one_period_only(capsys):
+    parser = argparse.ArgumentParser(prog="lienthong")
+    report_command.register(parser.add_subparsers())
+    for argv in (["--month", "2025-03", "--year", "2025"], [], ["--quarter", "2025-Q5"]):
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(["report", *argv])
+        assert exited.value.code == 2
+    assert "YYYY-Qn" in capsys.readouterr().err
