@@ -10,6 +10,7 @@ import csv
 import io
 from html import escape
 
+from lienthong.models import report_form
 from lienthong.models.report import MonthlyReport, Row
 
 # The form's columns: each total, then its parts (models/report.py defines them).
@@ -71,13 +72,23 @@ def render_table(report: MonthlyReport) -> str:
     return f"{title(report)} (as of {as_of(report)})\n\n" + "\n".join(body) + "\n"
 
 
+def form_cells(row: Row) -> list[str | int | float | None]:
+    """A row in the form's words (models/report_form.py): names, counts, the rate (0..1)."""
+    return [
+        *report_form.labels(row),
+        *(int(getattr(row.figures, name)) for name in COLUMNS),
+        row.figures.on_time_rate,
+    ]
+
+
 def render_csv(report: MonthlyReport) -> str:
+    """The form's columns under their Vietnamese headings; the rate as a fraction (0.9250)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADERS)
+    writer.writerow(report_form.HEADINGS[name] for name in HEADERS)
     for row in report.rows:
-        rate = row.figures.on_time_rate
-        writer.writerow([*row_cells(row)[:-1], "" if rate is None else f"{rate:.4f}"])
+        *cells, rate = form_cells(row)
+        writer.writerow([*cells, "" if rate is None else f"{rate:.4f}"])
     return out.getvalue()
 
 

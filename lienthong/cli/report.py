@@ -21,8 +21,8 @@ from lienthong.models.identifiers import PROVINCE_CODES
 from lienthong.models.report import MonthlyReport, Period, Scope
 from lienthong.services.report import monthly_report
 from lienthong.services.report_render import RENDERERS
+from lienthong.services.report_xlsx import render_xlsx
 from lienthong.settings import Settings
-
 
 PeriodOf = Callable[[str, ZoneInfo], Period]
 
@@ -68,12 +68,16 @@ def _report(args: argparse.Namespace) -> int:
         report = _build(settings, period_of, label, Scope(args.province, args.commune))
     except (DatabaseUnavailable, DBAPIError) as exc:
         return unavailable(settings.resolved_database_url(), exc)
-    rendered = RENDERERS[args.format](report)
+    if args.format == "xlsx":
+        rendered = render_xlsx(report)
+    else:
+        rendered = RENDERERS[args.format](report).encode("utf-8")
     if args.out is None:
-        sys.stdout.write(rendered)
+        sys.stdout.buffer.write(rendered)
+        sys.stdout.flush()
         return 0
     try:
-        args.out.write_text(rendered, encoding="utf-8")
+        args.out.write_bytes(rendered)
     except OSError as exc:
         print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -102,6 +106,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--province", type=_province, help="only dossiers of this province code (e.g. 079)"
     )
     parser.add_argument("--commune", help="only dossiers of this commune code")
-    parser.add_argument("--format", choices=sorted(RENDERERS), default="table")
+    parser.add_argument(
+        "--format",
+        choices=sorted([*RENDERERS, "xlsx"]),
+        default="table",
+        help="csv and xlsx use the reporting form's Vietnamese headings",
+    )
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
     parser.set_defaults(func=_report)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from lienthong.adapters.report_queries import figures
@@ -26,7 +27,10 @@ from lienthong.models.report import (
     Period,
     Scope,
 )
+from lienthong.models.report_form import CHAINS, WHOLE_CHAIN
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.services.report_render import COLUMNS
+from lienthong.services.report_xlsx import TABLE_ROW
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 CLOSED_STEPS = (StepStatus.SUCCEEDED, StepStatus.REFUSED, StepStatus.WITHDRAWN)
@@ -385,7 +389,9 @@ def test_cli_writes_csv(database_url, session_factory, tmp_path, monkeypatch, ca
     )
     assert args.func(args) == 0
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("chain,step,agency,received,carried_over,new,resolved")
+    assert lines[0].startswith(
+        "Nhóm thủ tục liên thông,Thủ tục,Cơ quan giải quyết,Tổng số hồ sơ nhận giải quyết,"
+    )
     # header; per chain its row, its steps' rows and its agencies' rows
     assert len(lines) == 1 + (1 + 3 + 3) + (1 + 4 + 3)
     assert "wrote" in capsys.readouterr().out
@@ -487,7 +493,7 @@ def test_cli_reports_a_quarter_or_a_year(
         for d in dossiers
         if d.chain == Chain.BIRTH and d.status != DossierStatus.REJECTED
     )
-    birth = next(line for line in lines if line.startswith("birth,(whole chain),"))
+    birth = next(line for line in lines if line.startswith(f"{CHAINS[Chain.BIRTH]},{WHOLE_CHAIN},"))
     assert birth.split(",")[5] == str(new)  # chain, step, agency, received, carried_over, new
     assert new > 0
 
@@ -500,3 +506,23 @@ def test_cli_takes_one_period_only(capsys):
             parser.parse_args(["report", *argv])
         assert exited.value.code == 2
     assert "YYYY-Qn" in capsys.readouterr().err
+
+
+def test_cli_writes_an_excel_workbook_with_the_reports_figures(
+    database_url, session_factory, tmp_path, monkeypatch
+):
+    dossiers = generate(seed=10, count=60)
+    store(session_factory, dossiers)
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", database_url)
+    out = tmp_path / "march.xlsx"
+    args = _parse("--province", "079", "--format", "xlsx", "--out", str(out))
+    assert args.func(args) == 0
+    sheet = load_workbook(out)["Báo cáo"]
+    expected = run(session_factory, Scope(province="079"))
+    written = [[c.value for c in row] for row in sheet.iter_rows(min_row=TABLE_ROW + 1)]
+    table = written[: len(expected.rows)]
+    assert [cells[3:-1] for cells in table] == [
+        [getattr(row.figures, name) for name in COLUMNS] for row in expected.rows
+    ]
+    assert any(any(cells[3:-1]) for cells in table)
+    assert sheet["A2"].value.endswith("(mã 079)")
