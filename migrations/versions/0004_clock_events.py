@@ -17,6 +17,25 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The history the existing rows imply: each received dossier's and started step's clock
+# with its current due instant, and a return for each step (and its dossier) now awaiting
+# the applicant, at the request (its finished_at). Earlier returns are not in the old record.
+BACKFILL = """
+INSERT INTO clock_events (dossier_id, step_kind, event, occurred_at, due_at, first)
+SELECT id, NULL, 'clock_started', clock_started_at, due_at, FALSE FROM dossiers
+ WHERE status <> 'rejected' AND chain IS NOT NULL AND clock_started_at IS NOT NULL
+UNION ALL
+SELECT dossier_id, kind, 'clock_started', started_at, due_at, TRUE FROM steps
+ WHERE started_at IS NOT NULL
+UNION ALL
+SELECT dossier_id, kind, 'returned', finished_at, NULL, FALSE FROM steps
+ WHERE status = 'awaiting_supplement' AND finished_at IS NOT NULL
+UNION ALL
+SELECT dossier_id, NULL, 'returned', finished_at, NULL, FALSE FROM steps
+ WHERE status = 'awaiting_supplement' AND finished_at IS NOT NULL
+"""
+
+
 def upgrade() -> None:
     op.create_table(
         "clock_events",
@@ -43,6 +62,7 @@ def upgrade() -> None:
         batch.create_index("ix_steps_first_started_at", ["first_started_at"])
     # Steps started before this revision: their latest start is the best record of the first.
     op.execute("UPDATE steps SET first_started_at = started_at")
+    op.execute(BACKFILL)
 
 
 def downgrade() -> None:
