@@ -110,10 +110,12 @@ def _resolution(
     finished: ColumnElement[str],
     due: ColumnElement[str],
 ) -> dict[str, ColumnElement[bool]]:
-    """Before the due day, on it (by the due instant), after the due instant."""
+    """Before the due day, on it (by the due instant), after the due instant. "On time"
+    counts every one done by its due instant here, less the early ones in :func:`_figures`,
+    so the local days are compared once per row."""
     return {
         "resolved_early": and_(resolved, on_time.is_(True), finished < due),
-        "resolved_on_time": and_(resolved, on_time.is_(True), or_(due.is_(None), finished >= due)),
+        "resolved_on_time": and_(resolved, on_time.is_(True)),
         "resolved_late": and_(resolved, on_time.is_(False)),
     }
 
@@ -291,6 +293,7 @@ def day_query(period: Period, scope: Scope, dialect: str) -> Select[tuple[Any, .
 def _figures(values: tuple[Any, ...]) -> Figures:
     counts = {name: int(v or 0) for name, v in zip(FIGURES, values, strict=True)}
     counts["in_progress_within"] -= counts["in_progress_overdue"]  # the backlog, less overdue
+    counts["resolved_on_time"] -= counts["resolved_early"]  # by the due instant, less early
     return Figures(**counts)
 
 
