@@ -40,6 +40,7 @@ from lienthong.models.audit import (
     chained,
 )
 from lienthong.models.clients import Client, Role
+from lienthong.models.history import ClockEvent
 from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.status import Agency, StepKind, StepStatus
@@ -484,6 +485,24 @@ def _copy_client(client: Client, row: tables.ApiClient) -> None:
     row.revoked_at = client.revoked_at
 
 
+class SqlClockHistory:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, events: Sequence[ClockEvent]) -> None:
+        self._session.add_all(
+            tables.ClockEvent(
+                dossier_id=e.dossier_id,
+                step_kind=e.step_kind,
+                event=e.event,
+                occurred_at=e.occurred_at,
+                due_at=e.due_at,
+                first=e.first,
+            )
+            for e in events
+        )
+
+
 class SqlUnitOfWork:
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
 
@@ -492,6 +511,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     outbox: SqlOutbox
     supplements: SqlSupplementLog
+    clocks: SqlClockHistory
     sweep: SqlSweepQueries
     reports: SqlReportQueries
     clients: SqlClientRegistry
@@ -505,6 +525,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self.session)
         self.outbox = SqlOutbox(self.session)
         self.supplements = SqlSupplementLog(self.session)
+        self.clocks = SqlClockHistory(self.session)
         self.sweep = SqlSweepQueries(self.session)
         self.reports = SqlReportQueries(self.session)
         self.clients = SqlClientRegistry(self.session)

@@ -145,6 +145,7 @@ class Step(Base):
         # The monthly report (lienthong/report.py, migration 0002).
         Index("ix_steps_started_at", "started_at"),
         Index("ix_steps_finished_at", "finished_at"),
+        Index("ix_steps_first_started_at", "first_started_at"),
         # A decision is matched to its step by the agency's receipt (migration 0003).
         UniqueConstraint("agency", "receipt_number", name="uq_steps_agency_receipt"),
     )
@@ -164,6 +165,7 @@ class Step(Base):
     missing_items: Mapped[list[Any] | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
+    first_started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     on_time: Mapped[bool | None] = mapped_column(Boolean)
@@ -191,6 +193,30 @@ class Supplement(Base):
     received_at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]]
+
+
+class ClockEvent(Base):
+    """Append-only history of the statutory clocks (models/history.py, migration 0004): what
+    a report for a past month needs, in integer keys and indexed instants."""
+
+    __tablename__ = "clock_events"
+    __table_args__ = (
+        # A period's events of one kind (received, returned) is a range scan.
+        Index("ix_clock_events_event_occurred", "event", "occurred_at"),
+        # The due instant in force at a moment: the latest event of a dossier or step before it.
+        Index(
+            "ix_clock_events_dossier_step_occurred", "dossier_id", "step_kind", "occurred_at", "id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"))
+    # None: the dossier's (the chain's) clock; otherwise that step's.
+    step_kind: Mapped[StepKind | None] = mapped_column(_enum(StepKind))
+    event: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    first: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEvent(Base):

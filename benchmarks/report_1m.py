@@ -115,6 +115,7 @@ def _steps(
                 "1",
                 f"{reference}:{kind}:r0",
                 ts(started),
+                ts(started),
                 ts(finished),
                 ts(due),
                 flag(on_time),
@@ -181,8 +182,24 @@ DOSSIER_COLUMNS = (
 )
 STEP_COLUMNS = (
     "id, dossier_id, kind, agency, position, status, attempts, idempotency_key, started_at, "
-    "finished_at, due_at, on_time, updated_at, version_id"
+    "first_started_at, finished_at, due_at, on_time, updated_at, version_id"
 )
+
+# The clock history the generated rows imply (models/history.py): each start, each return.
+CLOCK_HISTORY = """
+INSERT INTO clock_events (dossier_id, step_kind, event, occurred_at, due_at, first)
+SELECT id, NULL, 'clock_started', clock_started_at, due_at, false FROM dossiers
+ WHERE status <> 'rejected' AND clock_started_at IS NOT NULL
+UNION ALL
+SELECT dossier_id, kind, 'clock_started', started_at, due_at, true FROM steps
+ WHERE started_at IS NOT NULL
+UNION ALL
+SELECT dossier_id, kind, 'returned', finished_at, NULL, false FROM steps
+ WHERE status = 'awaiting_supplement'
+UNION ALL
+SELECT dossier_id, NULL, 'returned', finished_at, NULL, false FROM steps
+ WHERE status = 'awaiting_supplement'
+"""
 
 
 def load(engine: Engine, total: int) -> None:
@@ -197,7 +214,8 @@ def load(engine: Engine, total: int) -> None:
                 f"COPY dossiers ({DOSSIER_COLUMNS}) FROM STDIN", io.StringIO(dossiers)
             )
             cursor.copy_expert(f"COPY steps ({STEP_COLUMNS}) FROM STDIN", io.StringIO(steps))
-        for table in ("dossiers", "steps"):
+        cursor.execute(CLOCK_HISTORY)
+        for table in ("dossiers", "steps", "clock_events"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
@@ -209,6 +227,7 @@ def load(engine: Engine, total: int) -> None:
         maintenance = raw.cursor()
         maintenance.execute("VACUUM ANALYZE dossiers")
         maintenance.execute("VACUUM ANALYZE steps")
+        maintenance.execute("VACUUM ANALYZE clock_events")
     finally:
         connection.close()
 

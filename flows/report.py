@@ -27,7 +27,7 @@ def _build(month: str | None, province: str | None) -> MonthlyReport:
 def artifact_key(report: MonthlyReport) -> str:
     """Lowercase letters, digits and dashes only: ``monthly-report-2025-03[-p079]``."""
     suffix = f"-p{report.scope.province.lower()}" if report.scope.province else ""
-    return f"monthly-report-{report.period.month}{suffix}"
+    return f"monthly-report-{report.period.label.lower()}{suffix}"
 
 
 @flow(name="monthly-report", persist_result=False)
@@ -45,10 +45,12 @@ async def monthly_report_flow(month: str | None = None, province: str | None = N
         f = row.figures
         rate = "-" if f.on_time_rate is None else f"{f.on_time_rate:.1%}"
         lines.append(
-            f"- **{row.chain.value}**: {f.received} received, {f.resolved} resolved "
-            f"({f.resolved_on_time} on time, {f.late} late, on-time rate {rate}), "
-            f"{f.in_progress} in progress, {f.awaiting_supplement} awaiting supplementation, "
-            f"{f.refused} refused, {f.withdrawn} withdrawn"
+            f"- **{row.chain.value}**: {f.received} received ({f.carried_over} carried over, "
+            f"{f.new} new), {f.resolved} resolved ({f.resolved_early} early, "
+            f"{f.resolved_on_time} on time, {f.resolved_late} late, on-time rate {rate}), "
+            f"{f.in_progress} in progress ({f.in_progress_overdue} overdue), "
+            f"{f.returned} returned for supplementation, {f.refused} refused, "
+            f"{f.withdrawn} withdrawn"
         )
     await acreate_markdown_artifact(
         key=f"{key}-summary", markdown="\n".join(lines) + "\n", description=title(report)

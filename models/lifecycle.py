@@ -97,6 +97,8 @@ class Step:
     missing_items: list[Any] | None = None
     last_error: str | None = None
     started_at: datetime | None = None
+    # The agency's first start (``started_at`` is the latest, restarted by a supplement).
+    first_started_at: datetime | None = None
     finished_at: datetime | None = None
     due_at: datetime | None = None
     on_time: bool | None = None
@@ -254,6 +256,23 @@ class Dossier:
     def later_agencies(self, step: Step) -> list[Agency]:
         return [s.agency for s in self.steps if s.position > step.position]
 
+    def available_at(self, step: Step) -> datetime | None:
+        """When the dossier became available to ``step``'s agency: the completion of the step
+        before it, or the start of the chain's clock (reception, or the supplement's arrival)
+        for the first step. The agency's statutory time counts from then, not from when our
+        call reached it: a slow hand-over is the receiving agency's delay in the report.
+        """
+        if self.clock_started_at is None:
+            return None
+        earlier = [
+            s.finished_at
+            for s in self.steps
+            if s.position < step.position
+            and s.status == StepStatus.SUCCEEDED
+            and s.finished_at is not None
+        ]
+        return max([self.clock_started_at, *earlier])
+
     def earlier_results(self, step: Step) -> dict[StepKind, dict[str, Any]]:
         """What the steps before ``step`` registered (the child's ID, a registration number)."""
         return {
@@ -281,7 +300,8 @@ class Dossier:
         else:
             if step.started_at is None or step.status == StepStatus.PENDING:
                 step.started_at = now
-                step.due_at = deadlines.step_due_at(step.kind, now)
+                step.first_started_at = step.first_started_at or now
+                step.due_at = deadlines.step_due_at(step.kind, self.available_at(step) or now)
             changes = [self._change_step(step, StepStatus.IN_PROGRESS, now, details=details)]
         return changes + self._set_status(DossierStatus.IN_PROGRESS, now)
 
@@ -364,7 +384,8 @@ class Dossier:
         step.verification = True
         step.updated_at = now
         if step.started_at is not None:
-            step.due_at = deadlines.step_due_at(kind, step.started_at, verification=True)
+            since = self.available_at(step) or step.started_at
+            step.due_at = deadlines.step_due_at(kind, since, verification=True)
         if self.chain is not None and self.clock_started_at is not None:
             self.due_at = deadlines.chain_due_at(
                 self.chain,

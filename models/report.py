@@ -1,49 +1,27 @@
-"""The monthly report: dossiers and steps received, resolved, on time, late, still open.
+"""The report a province files: the one-stop shop's reporting form, per chain, step and agency.
 
-The period is a calendar month in local time (Asia/Ho_Chi_Minh by default):
-``[first day 00:00, first day of the next month 00:00)``. Optionally only one province
-and/or one commune. Dossiers rejected at intake never entered a chain and are not counted.
+The figures are those of the form the provinces fill for administrative procedures
+("tình hình tiếp nhận, giải quyết TTHC"), as the seed reports use them:
 
-Per chain (dossier level, the figure a one-stop shop reports for the chain as a whole):
+- received ("số hồ sơ nhận giải quyết"): ``carried_over`` ("từ kỳ trước chuyển qua": received
+  before the period, not closed when it began) and ``new`` ("mới tiếp nhận": received in it);
+- resolved ("đã giải quyết") in the period: ``resolved_early`` ("trước hạn": on a local day
+  before the due day), ``resolved_on_time`` ("đúng hạn": on the due day, by the due instant),
+  ``resolved_late`` ("quá hạn": after the due instant);
+- in progress at the end of the period ("đang giải quyết"): ``in_progress_within`` ("trong
+  hạn") and ``in_progress_overdue`` ("quá hạn"), by the due instant in force at that moment;
+- ``returned`` ("trả hồ sơ bổ sung"): returned for supplementation in the period, each dossier
+  (or step) once, even if it was completed later;
+- ``refused`` ("từ chối") and ``withdrawn`` ("rút hồ sơ") in the period.
 
-- ``received``: dossiers received in the period (``received_at``).
-- ``resolved``: dossiers completed in the period (``completed_at``): every step succeeded or
-  was not applicable, and the result was returned.
-- ``resolved_on_time`` / ``late``: of those, completed by / after the chain's due instant.
-- ``in_progress``: dossiers received before the end of the period and still being processed
-  when the report is produced (status ``received`` or ``in_progress``).
-- ``awaiting_supplement``: dossiers received before the end of the period and waiting for
-  the applicant's supplement when the report is produced (returned for supplementation).
-- ``refused``: dossiers refused in the period (an agency's refusal with its reason, or the
-  applicant's supplementation window lapsing), dated by their last status change.
-- ``withdrawn``: dossiers withdrawn in the period, dated the same way.
-- ``on_time_rate``: ``resolved_on_time / resolved`` (none when nothing was resolved).
+Every figure is a fact about instants up to the end of the period, read from what the record
+never rewrites (reception, completion and closing instants, a step's first start, the clock
+history of models/history.py): a past period's report gives the same figures whenever it is
+produced. docs/reporting.md defines each figure and each clock.
 
-Per step (the agency's own procedure; steps not applicable to a dossier are not counted):
-
-- ``received``: steps whose clock last started in the period (``started_at``: the agency got
-  a complete dossier). A step counts once: a supplement restarts its clock and overwrites
-  ``started_at``, so a step returned for supplementation counts in the month it was sent
-  again, not in both months (the earlier start is in the audit trail).
-- ``resolved`` / ``resolved_on_time`` / ``late``: steps that succeeded in the period
-  (``finished_at``), by / after the step's due instant.
-- ``in_progress``: steps started before the end of the period that the agency has not
-  decided yet when the report is produced (``in_progress``; ``failed``: our calls to the
-  agency ran out of retries and the sweep will resume them; ``error``: a permanent error a
-  person must fix, the citizen still waiting: ``models.status.STOPPED_STEP_STATUSES``).
-- ``awaiting_supplement``: steps started before the end of the period now waiting for the
-  applicant after the agency asked for a supplement.
-- ``refused``: steps refused in the period (``finished_at``).
-- ``withdrawn``: steps withdrawn in the period (``updated_at``).
-
-``in_progress`` and ``awaiting_supplement`` describe the backlog when the report runs (the
-record keeps current statuses; their history is in the audit trail), so run the report
-for a month shortly after it ends. The daily series counts dossiers received and resolved
-per local day of the period.
-
-Everything is computed by the database (adapters/report_queries.py): one GROUP BY query
-with conditional aggregates for dossiers, one for steps, one for the daily series;
-identical SQL on SQLite and PostgreSQL except for the local-day expression of the series.
+The period is a calendar month, quarter or year in local time (Asia/Ho_Chi_Minh by default):
+``[first day 00:00, first day of the next period 00:00)``. Optionally only one province and/or
+one commune. Dossiers rejected at intake never entered a chain and are not counted.
 """
 
 from __future__ import annotations
@@ -53,27 +31,41 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from lienthong.models.chains import birth_plan, death_plan
 from lienthong.models.jurisdictions import grouped_provinces
-from lienthong.models.status import Chain, StepKind
+from lienthong.models.status import Agency, Chain, FuneralPayerBasis, StepKind
 
 FIGURES = (
-    "received",
-    "resolved",
+    "carried_over",
+    "new",
+    "resolved_early",
     "resolved_on_time",
-    "late",
-    "in_progress",
-    "awaiting_supplement",
+    "resolved_late",
+    "in_progress_within",
+    "in_progress_overdue",
+    "returned",
     "refused",
     "withdrawn",
 )
+# Who usually performs each step: the row a step gets when no agency performed it.
+USUAL_AGENCY: dict[StepKind, Agency] = {
+    p.kind: p.agency for p in [*birth_plan(), *death_plan(4, FuneralPayerBasis.INSURED)]
+}
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def _first_of(year: int, month: int, timezone: ZoneInfo) -> datetime:
+    """00:00 local on the first day of ``month`` (13 is January of the next year)."""
+    return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=timezone)
 
 
 @dataclass(frozen=True)
 class Period:
-    """A calendar month in local time."""
+    """A calendar month (``2025-03``), quarter (``2025-Q1``) or year (``2025``), local time."""
 
-    month: str
+    label: str
     start: datetime
     end: datetime
 
@@ -83,9 +75,22 @@ class Period:
         if match is None:
             raise ValueError(f"month must read YYYY-MM, not {month!r}")
         year, number = int(match[1]), int(match[2])
-        start = datetime(year, number, 1, tzinfo=timezone)
-        following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=timezone)
-        return cls(month, start, following)
+        return cls(month, _first_of(year, number, timezone), _first_of(year, number + 1, timezone))
+
+    @classmethod
+    def of_quarter(cls, quarter: str, timezone: ZoneInfo) -> Period:
+        match = _QUARTER.match(quarter)
+        if match is None:
+            raise ValueError(f"quarter must read YYYY-Qn (n from 1 to 4), not {quarter!r}")
+        year, first = int(match[1]), 3 * int(match[2]) - 2
+        return cls(quarter, _first_of(year, first, timezone), _first_of(year, first + 3, timezone))
+
+    @classmethod
+    def of_year(cls, year: str, timezone: ZoneInfo) -> Period:
+        if _YEAR.match(year) is None:
+            raise ValueError(f"year must read YYYY, not {year!r}")
+        number = int(year)
+        return cls(year, _first_of(number, 1, timezone), _first_of(number + 1, 1, timezone))
 
     @classmethod
     def before(cls, now: datetime, timezone: ZoneInfo) -> Period:
@@ -101,27 +106,49 @@ class Period:
 
 @dataclass(frozen=True)
 class Figures:
-    received: int = 0
-    resolved: int = 0
+    carried_over: int = 0
+    new: int = 0
+    resolved_early: int = 0
     resolved_on_time: int = 0
-    late: int = 0
-    in_progress: int = 0
-    awaiting_supplement: int = 0
+    resolved_late: int = 0
+    in_progress_within: int = 0
+    in_progress_overdue: int = 0
+    returned: int = 0
     refused: int = 0
     withdrawn: int = 0
 
     @property
+    def received(self) -> int:
+        return self.carried_over + self.new
+
+    @property
+    def resolved(self) -> int:
+        return self.resolved_early + self.resolved_on_time + self.resolved_late
+
+    @property
+    def in_progress(self) -> int:
+        return self.in_progress_within + self.in_progress_overdue
+
+    @property
     def on_time_rate(self) -> float | None:
-        return self.resolved_on_time / self.resolved if self.resolved else None
+        """Resolved early or on time / resolved ("tỷ lệ đúng hạn"); none if nothing resolved."""
+        if not self.resolved:
+            return None
+        return (self.resolved_early + self.resolved_on_time) / self.resolved
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(*(getattr(self, n) + getattr(other, n) for n in FIGURES))
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the report: a whole chain (``step`` is None) or one of its steps."""
+    """One line of the report: a whole chain (``step`` and ``agency`` None), one step as
+    performed by one agency, or an agency's steps of a chain together (``step`` None)."""
 
     chain: Chain
     step: StepKind | None
     figures: Figures
+    agency: Agency | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +187,7 @@ class MonthlyReport:
     days: list[DayPoint]
 
     def chain_rows(self) -> list[Row]:
-        return [row for row in self.rows if row.step is None]
+        return [row for row in self.rows if row.step is None and row.agency is None]
 
     def local_as_of(self) -> datetime:
         """When the report was produced, in the period's (local) time zone."""

@@ -15,6 +15,7 @@ from typing import Any
 from lienthong.models.audit import AuditRecord
 from lienthong.models.calendar import WorkingCalendar
 from lienthong.models.chains import agencies_to_notify
+from lienthong.models.history import clock_events
 from lienthong.models.lifecycle import (
     NOTIFIED_STEP_STATUSES,
     STEP_STATUS_CHANGED,
@@ -75,8 +76,10 @@ def record(
     now: datetime,
     calendar: WorkingCalendar,
 ) -> None:
-    """Audit every change in order, and queue the notices of each step status told."""
+    """Audit every change in order, keep the clock events it makes (the reports' history),
+    and queue the notices of each step status told."""
     for change in changes:
+        uow.clocks.add(clock_events(dossier, change, now))
         step = change.step
         event_id = audit(
             uow,

@@ -1,4 +1,4 @@
-"""The monthly report as a plain text table, CSV, or one self-contained HTML file.
+"""The report as a plain text table, CSV, or one self-contained HTML file.
 
 The HTML page carries its CSS and an SVG chart inline (received vs resolved per day, and
 the on-time rate per chain): it can be mailed or archived and opens without a network.
@@ -10,9 +10,27 @@ import csv
 import io
 from html import escape
 
-from lienthong.models.report import FIGURES, MonthlyReport, Row
+from lienthong.models import report_form
+from lienthong.models.report import MonthlyReport, Row
 
-HEADERS = ("chain", "step", *FIGURES, "on_time_rate")
+# The form's columns: each total, then its parts (models/report.py defines them).
+COLUMNS = (
+    "received",
+    "carried_over",
+    "new",
+    "resolved",
+    "resolved_early",
+    "resolved_on_time",
+    "resolved_late",
+    "in_progress",
+    "in_progress_within",
+    "in_progress_overdue",
+    "returned",
+    "refused",
+    "withdrawn",
+)
+HEADERS = ("chain", "step", "agency", *COLUMNS, "on_time_rate")
+_LABELS = 3
 
 
 def _rate(row: Row) -> str:
@@ -21,9 +39,13 @@ def _rate(row: Row) -> str:
 
 
 def row_cells(row: Row) -> list[str]:
-    figures = [str(getattr(row.figures, name)) for name in FIGURES]
-    step = row.step.value if row.step else "(whole chain)"
-    return [row.chain.value, step, *figures, _rate(row)]
+    figures = [str(getattr(row.figures, name)) for name in COLUMNS]
+    if row.step is not None:
+        step = row.step.value
+    else:
+        step = "(whole chain)" if row.agency is None else "(all its steps)"
+    agency = row.agency.value if row.agency else ""
+    return [row.chain.value, step, agency, *figures, _rate(row)]
 
 
 def as_of(report: MonthlyReport) -> str:
@@ -32,7 +54,7 @@ def as_of(report: MonthlyReport) -> str:
 
 
 def title(report: MonthlyReport) -> str:
-    return f"Liên thông monthly report {report.period.month}, {report.scope.label()}"
+    return f"Liên thông report {report.period.label}, {report.scope.label()}"
 
 
 def render_table(report: MonthlyReport) -> str:
@@ -41,7 +63,7 @@ def render_table(report: MonthlyReport) -> str:
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            c.ljust(w) if i < 2 else c.rjust(w)
+            c.ljust(w) if i < _LABELS else c.rjust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
@@ -50,13 +72,23 @@ def render_table(report: MonthlyReport) -> str:
     return f"{title(report)} (as of {as_of(report)})\n\n" + "\n".join(body) + "\n"
 
 
+def form_cells(row: Row) -> list[str | int | float | None]:
+    """A row in the form's words (models/report_form.py): names, counts, the rate (0..1)."""
+    return [
+        *report_form.labels(row),
+        *(int(getattr(row.figures, name)) for name in COLUMNS),
+        row.figures.on_time_rate,
+    ]
+
+
 def render_csv(report: MonthlyReport) -> str:
+    """The form's columns under their Vietnamese headings; the rate as a fraction (0.9250)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADERS)
+    writer.writerow(report_form.HEADINGS[name] for name in HEADERS)
     for row in report.rows:
-        rate = row.figures.on_time_rate
-        writer.writerow([*row_cells(row)[:-1], "" if rate is None else f"{rate:.4f}"])
+        *cells, rate = form_cells(row)
+        writer.writerow([*cells, "" if rate is None else f"{rate:.4f}"])
     return out.getvalue()
 
 
@@ -64,7 +96,7 @@ _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
-th:nth-child(-n+2), td:nth-child(-n+2) { text-align: left; }
+th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; }
 tr.chain td { font-weight: bold; background: #f3f3f3; }
 .legend span { display: inline-block; width: 0.8rem; height: 0.8rem; margin: 0 0.3rem; }
 """
@@ -134,7 +166,7 @@ def _rate_chart(report: MonthlyReport, width: int = 760) -> str:
 def render_html(report: MonthlyReport) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in HEADERS)
     body = "".join(
-        f'<tr class="{"chain" if row.step is None else "step"}">'
+        f'<tr class="{"chain" if row.step is None and row.agency is None else "step"}">'
         + "".join(f"<td>{escape(c)}</td>" for c in row_cells(row))
         + "</tr>"
         for row in report.rows

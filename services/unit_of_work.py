@@ -18,6 +18,7 @@ from typing import Protocol, Self
 from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.models.audit import AuditEntry, AuditRecord, RecordedDossier, StoredEvent
 from lienthong.models.clients import Client
+from lienthong.models.history import ClockEvent
 from lienthong.models.lifecycle import Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
@@ -120,6 +121,12 @@ class SupplementLog(Protocol):
         """Keep one supplement; returns how many the step has had (its round)."""
 
 
+class ClockHistory(Protocol):
+    """Append-only history of the statutory clocks (models/history.py)."""
+
+    def add(self, events: Sequence[ClockEvent]) -> None: ...
+
+
 class SweepQueries(Protocol):
     """The candidates of the overdue sweep, pre-filtered by the database."""
 
@@ -166,6 +173,9 @@ class UnitOfWork(Protocol):
 
     @property
     def supplements(self) -> SupplementLog: ...
+
+    @property
+    def clocks(self) -> ClockHistory: ...
 
     @property
     def sweep(self) -> SweepQueries: ...

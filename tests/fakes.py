@@ -31,6 +31,7 @@ from lienthong.models.audit import (
 from lienthong.models.clients import Client
 from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
+from lienthong.models.history import ClockEvent
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
@@ -69,6 +70,7 @@ class FakeStore:
     )
     leases: dict[str, Lease] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
+    clocks: list[ClockEvent] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     commits: int = 0
 
@@ -277,6 +279,14 @@ class FakeClients:
         self._uow.state.clients[client.client_id] = replace(client)
 
 
+class FakeClockHistory:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, events: Sequence[ClockEvent]) -> None:
+        self._uow.state.clocks.extend(events)
+
+
 class NoSqlHere:
     """The sweep's and report's queries are SQL: their tests use the real databases."""
 
@@ -304,6 +314,7 @@ class FakeUnitOfWork:
         self.audit = FakeAuditLog(self)
         self.outbox = FakeOutbox(self)
         self.supplements = FakeSupplements(self)
+        self.clocks = FakeClockHistory(self)
         self.sweep = self.reports = NoSqlHere()
         self.clients = FakeClients(self)
         return self
@@ -345,6 +356,7 @@ class FakeUnitOfWork:
         ]
         self.store.audit = list(self.state.audit)
         self.store.supplements = list(self.state.supplements)
+        self.store.clocks = list(self.state.clocks)
         self.store.leases = dict(self.state.leases)
         self.store.clients = dict(self.state.clients)
         self.store.commits += 1
@@ -357,6 +369,7 @@ class FakeUnitOfWork:
             audit=list(self.store.audit),
             notices=list(self.store.notices),
             supplements=list(self.store.supplements),
+            clocks=list(self.store.clocks),
             leases=dict(self.store.leases),
             clients=dict(self.store.clients),
         )

@@ -1,4 +1,5 @@
-"""``lienthong report --month YYYY-MM``: the monthly report as a table, CSV or HTML file.
+"""``lienthong report --month YYYY-MM | --quarter YYYY-Qn | --year YYYY``: the report as a
+table, CSV or HTML file.
 
 Exit codes: 0 written; 1 the output file cannot be written; 2 the database is missing or
 unreachable; argparse's 2 for bad options (a malformed month, an unknown province code).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,26 +21,33 @@ from lienthong.models.identifiers import PROVINCE_CODES
 from lienthong.models.report import MonthlyReport, Period, Scope
 from lienthong.services.report import monthly_report
 from lienthong.services.report_render import RENDERERS
+from lienthong.services.report_xlsx import render_xlsx
 from lienthong.settings import Settings
 
+PeriodOf = Callable[[str, ZoneInfo], Period]
 
-def _build(settings: Settings, month: str, scope: Scope) -> MonthlyReport:
+
+def _build(settings: Settings, period_of: PeriodOf, label: str, scope: Scope) -> MonthlyReport:
     require_existing_database(settings.resolved_database_url())
     container = build_container(settings)
     try:
-        period = Period.of_month(month, container.deadlines.calendar.timezone)
+        period = period_of(label, container.deadlines.calendar.timezone)
         return monthly_report(container, period, scope)
     finally:
         container.close()
 
 
-def _month(value: str) -> str:
-    """Reject a malformed month while parsing, with argparse's usage message."""
-    try:
-        Period.of_month(value, ZoneInfo("UTC"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    return value
+def _checked(period_of: PeriodOf) -> Callable[[str], str]:
+    """Reject a malformed period while parsing, with argparse's usage message."""
+
+    def check(value: str) -> str:
+        try:
+            period_of(value, ZoneInfo("UTC"))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+        return value
+
+    return check
 
 
 def _province(value: str) -> str:
@@ -55,15 +64,20 @@ def _province(value: str) -> str:
 def _report(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
-        report = _build(settings, args.month, Scope(args.province, args.commune))
+        period_of, label = _chosen(args)
+        report = _build(settings, period_of, label, Scope(args.province, args.commune))
     except (DatabaseUnavailable, DBAPIError) as exc:
         return unavailable(settings.resolved_database_url(), exc)
-    rendered = RENDERERS[args.format](report)
+    if args.format == "xlsx":
+        rendered = render_xlsx(report)
+    else:
+        rendered = RENDERERS[args.format](report).encode("utf-8")
     if args.out is None:
-        sys.stdout.write(rendered)
+        sys.stdout.buffer.write(rendered)
+        sys.stdout.flush()
         return 0
     try:
-        args.out.write_text(rendered, encoding="utf-8")
+        args.out.write_bytes(rendered)
     except OSError as exc:
         print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -71,15 +85,32 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chosen(args: argparse.Namespace) -> tuple[PeriodOf, str]:
+    if args.quarter is not None:
+        return Period.of_quarter, str(args.quarter)
+    if args.year is not None:
+        return Period.of_year, str(args.year)
+    return Period.of_month, str(args.month)
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "report", help="monthly figures per chain and step (docs/reporting.md)"
+        "report",
+        help="the reporting form's figures per chain, step and agency (docs/reporting.md)",
     )
-    parser.add_argument("--month", required=True, type=_month, help="YYYY-MM, local time")
+    period = parser.add_mutually_exclusive_group(required=True)
+    period.add_argument("--month", type=_checked(Period.of_month), help="YYYY-MM, local time")
+    period.add_argument("--quarter", type=_checked(Period.of_quarter), help="YYYY-Qn (n: 1-4)")
+    period.add_argument("--year", type=_checked(Period.of_year), help="YYYY")
     parser.add_argument(
         "--province", type=_province, help="only dossiers of this province code (e.g. 079)"
     )
     parser.add_argument("--commune", help="only dossiers of this commune code")
-    parser.add_argument("--format", choices=sorted(RENDERERS), default="table")
+    parser.add_argument(
+        "--format",
+        choices=sorted([*RENDERERS, "xlsx"]),
+        default="table",
+        help="csv and xlsx use the reporting form's Vietnamese headings",
+    )
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
     parser.set_defaults(func=_report)

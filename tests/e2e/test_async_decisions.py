@@ -219,7 +219,8 @@ async def test_verification_moves_the_step_to_its_longer_limit(
     await run(api_app, reference)
     with api_app.unit_of_work() as uow:
         first = uow.dossiers.get(reference)
-        started = first.step(RESIDENCE).started_at
+        # The police's clock runs from when the residence step became available to it.
+        started = first.available_at(first.step(RESIDENCE))
         due_before = first.step(RESIDENCE).due_at
     assert started is not None
 

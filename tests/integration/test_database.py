@@ -333,3 +333,74 @@ def test_cli_upgrade_twice_is_a_no_op(
     assert f"already at revision {head_revision()} (head), nothing to do" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
     assert capsys.readouterr().out.strip().endswith(f"revision {head_revision()} (head)")
+
+
+def test_migration_0006_writes_the_history_the_existing_rows_imply(
+    empty_database_url: str,
+) -> None:
+    """A record from before the clocks' history: its starts and returns are backfilled."""
+    upgrade_database(empty_database_url, "0005")
+    engine = create_engine(empty_database_url, poolclass=NullPool)
+    at = "2025-03-10 03:00:00+00:00"
+    due = "2025-03-12 16:59:59+00:00"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO dossiers (id, reference, chain, status, province_code, "
+                    "commune_code, received_at, clock_started_at, due_at, late_filing, payload, "
+                    "created_at, updated_at, version_id) VALUES (1, 'HT-2025-000001', 'birth', "
+                    "'awaiting_supplement', '079', '26734', :at, :at, :due, FALSE, '{}', :at, "
+                    ":at, 1)"
+                ),
+                {"at": at, "due": due},
+            )
+            for position, (kind, status, finished) in enumerate(
+                [
+                    ("birth_registration", "succeeded", at),
+                    ("residence_registration", "awaiting_supplement", at),
+                    ("child_health_card", "pending", None),
+                ]
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO steps (dossier_id, kind, agency, position, status, attempts, "
+                        "idempotency_key, started_at, finished_at, due_at, updated_at, "
+                        "version_id, verification) VALUES (1, :kind, 'justice', :position, "
+                        ":status, 1, :key, :started, :finished, :due, :at, 1, FALSE)"
+                    ),
+                    {
+                        "kind": kind,
+                        "position": position,
+                        "status": status,
+                        "key": f"k-{kind}",
+                        "started": at if finished else None,
+                        "finished": finished,
+                        "due": due,
+                        "at": at,
+                    },
+                )
+        upgrade_database(empty_database_url)
+        with engine.connect() as connection:
+            events = connection.execute(
+                text(
+                    "SELECT step_kind, event, first FROM clock_events "
+                    "ORDER BY event, step_kind NULLS FIRST"
+                    if engine.dialect.name == "postgresql"
+                    else "SELECT step_kind, event, first FROM clock_events "
+                    "ORDER BY event, step_kind IS NOT NULL, step_kind"
+                )
+            ).all()
+            firsts = connection.execute(
+                text("SELECT count(*) FROM steps WHERE first_started_at = started_at")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert [(k, e, bool(f)) for k, e, f in events] == [
+        (None, "clock_started", False),
+        ("birth_registration", "clock_started", True),
+        ("residence_registration", "clock_started", True),
+        (None, "returned", False),
+        ("residence_registration", "returned", False),
+    ]
+    assert firsts == 2

@@ -10,17 +10,30 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from lienthong.adapters.report_queries import figures
-from lienthong.adapters.tables import Dossier, Step
+from lienthong.adapters.tables import ClockEvent, Dossier, Step
 from lienthong.cli import report as report_command
 from lienthong.flows.report import _build as build_flow_report
 from lienthong.models.chains import CHAIN_STEPS
-from lienthong.models.report import FIGURES, Figures, MonthlyReport, Period, Scope
+from lienthong.models.history import CLOCK_STARTED, DUE_EXTENDED, RETURNED
+from lienthong.models.report import (
+    FIGURES,
+    USUAL_AGENCY,
+    Figures,
+    MonthlyReport,
+    Period,
+    Scope,
+)
+from lienthong.models.report_form import CHAINS, WHOLE_CHAIN
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.services.report_render import COLUMNS
+from lienthong.services.report_xlsx import TABLE_ROW
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+CLOSED_STEPS = (StepStatus.SUCCEEDED, StepStatus.REFUSED, StepStatus.WITHDRAWN)
 MARCH = Period.of_month("2025-03", HCM)
 AS_OF = datetime(2025, 4, 2, 3, 0, tzinfo=UTC)
 PROVINCES = {"001": ("00001", "00004"), "079": ("26734", "26737")}
@@ -35,13 +48,17 @@ EDGES = [
 ]
 
 
+Event = tuple[StepKind | None, str, datetime, datetime | None]
+
+
 @dataclass
 class FakeStep:
     kind: StepKind
     status: StepStatus
-    started_at: datetime | None
+    first_started_at: datetime | None
     finished_at: datetime | None
     on_time: bool | None
+    due_at: datetime | None
     updated_at: datetime
 
 
@@ -55,8 +72,10 @@ class FakeDossier:
     received_at: datetime
     completed_at: datetime | None
     on_time: bool | None
+    due_at: datetime | None
     updated_at: datetime
     steps: list[FakeStep] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
 
 def _instant(rng: random.Random) -> datetime:
@@ -68,6 +87,25 @@ def _instant(rng: random.Random) -> datetime:
 
 def _later(rng: random.Random, after: datetime) -> datetime:
     return rng.choice([after + timedelta(hours=rng.randrange(1, 400)), _instant(rng)])
+
+
+def _due(rng: random.Random, start: datetime) -> datetime | None:
+    return None if rng.random() < 0.05 else start + timedelta(hours=rng.randrange(1, 500))
+
+
+def _history(rng: random.Random, kind: StepKind | None, start: datetime) -> list[Event]:
+    """A clock started at ``start``, maybe returned (stopped in time or not), maybe restarted."""
+    due = _due(rng, start)
+    events: list[Event] = [(kind, CLOCK_STARTED, start, due)]
+    if rng.random() < 0.4:
+        returned = _later(rng, start)
+        events.append((kind, RETURNED, returned, rng.choice([None, due])))
+        if rng.random() < 0.5:
+            restarted = _later(rng, returned)
+            events.append((kind, CLOCK_STARTED, restarted, _due(rng, restarted)))
+    if rng.random() < 0.1:
+        events.append((kind, DUE_EXTENDED, _later(rng, start), _due(rng, start)))
+    return events
 
 
 def generate(seed: int, count: int = 160) -> list[FakeDossier]:
@@ -88,29 +126,37 @@ def generate(seed: int, count: int = 160) -> list[FakeDossier]:
             received_at=received,
             completed_at=completed,
             on_time=rng.choice([True, False]) if completed else None,
+            due_at=_due(rng, received),
             updated_at=completed or _later(rng, received),
         )
         if dossier.chain is not None and status != DossierStatus.REJECTED:
+            dossier.events += _history(rng, None, received)
             for kind in CHAIN_STEPS[dossier.chain]:
                 step_status = rng.choice(list(StepStatus))
-                started = None if step_status == StepStatus.PENDING else _later(rng, received)
+                started = (
+                    None
+                    if step_status in (StepStatus.PENDING, StepStatus.SKIPPED)
+                    and rng.random() < 0.7
+                    else _later(rng, received)
+                )
                 finished = (
                     _later(rng, started)
-                    if started
-                    and step_status
-                    in (StepStatus.SUCCEEDED, StepStatus.REFUSED, StepStatus.AWAITING_SUPPLEMENT)
+                    if started and step_status in (*CLOSED_STEPS, StepStatus.AWAITING_SUPPLEMENT)
                     else None
                 )
                 dossier.steps.append(
                     FakeStep(
                         kind=kind,
                         status=step_status,
-                        started_at=started,
+                        first_started_at=started,
                         finished_at=finished,
                         on_time=rng.choice([True, False]) if finished else None,
+                        due_at=_due(rng, started) if started else None,
                         updated_at=finished or _later(rng, received),
                     )
                 )
+                if started is not None:
+                    dossier.events += _history(rng, kind, started)
         dossiers.append(dossier)
     return dossiers
 
@@ -127,6 +173,7 @@ def store(session_factory: sessionmaker[Session], dossiers: list[FakeDossier]) -
                 received_at=d.received_at,
                 completed_at=d.completed_at,
                 on_time=d.on_time,
+                due_at=d.due_at,
                 late_filing=False,
                 payload={},
                 created_at=d.received_at,
@@ -136,18 +183,32 @@ def store(session_factory: sessionmaker[Session], dossiers: list[FakeDossier]) -
                 row.steps.append(
                     Step(
                         kind=s.kind,
-                        agency=Agency.JUSTICE,
+                        agency=USUAL_AGENCY[s.kind],
                         position=position,
                         status=s.status,
                         attempts=1,
                         idempotency_key=f"{d.reference}:{s.kind.value}:r0",
-                        started_at=s.started_at,
+                        started_at=s.first_started_at,
+                        first_started_at=s.first_started_at,
                         finished_at=s.finished_at,
                         on_time=s.on_time,
+                        due_at=s.due_at,
                         updated_at=s.updated_at,
                     )
                 )
             session.add(row)
+            session.flush()
+            session.add_all(
+                ClockEvent(
+                    dossier_id=row.id,
+                    step_kind=kind,
+                    event=event,
+                    occurred_at=occurred,
+                    due_at=due,
+                    first=False,
+                )
+                for kind, event, occurred, due in d.events
+            )
         session.commit()
 
 
@@ -155,24 +216,60 @@ def _in(at: datetime | None, period: Period) -> bool:
     return at is not None and period.start <= at < period.end
 
 
+def _day(at: datetime | None) -> date | None:
+    return None if at is None else at.astimezone(HCM).date()
+
+
+def _due_in_force(events: list[Event], kind: StepKind | None, moment: datetime) -> datetime | None:
+    before = [e for e in events if e[0] == kind and e[2] < moment]
+    return max(before, key=lambda e: e[2])[3] if before else None
+
+
+def _resolution(
+    resolved: list[tuple[bool | None, datetime | None, datetime | None]],
+) -> dict[str, int]:
+    """(on_time, finished, due) of each resolved one: early, on time, late."""
+    early = sum(
+        on_time is True and due is not None and _day(done) < _day(due)  # type: ignore[operator]
+        for on_time, done, due in resolved
+    )
+    return {
+        "resolved_early": early,
+        "resolved_on_time": sum(on_time is True for on_time, _, _ in resolved) - early,
+        "resolved_late": sum(on_time is False for on_time, _, _ in resolved),
+    }
+
+
+def _backlog(items: list[tuple[list[Event], StepKind | None]], end: datetime) -> dict[str, int]:
+    overdue = []
+    for events, kind in items:
+        due = _due_in_force(events, kind, end)
+        overdue.append(due is not None and due < end)
+    return {"in_progress_within": overdue.count(False), "in_progress_overdue": overdue.count(True)}
+
+
+def _returned(events: list[Event], kind: StepKind | None, p: Period) -> bool:
+    return any(e[0] == kind and e[1] == RETURNED and _in(e[2], p) for e in events)
+
+
 def expected_dossier_figures(dossiers: list[FakeDossier], chain: Chain, p: Period) -> Figures:
     counted = [d for d in dossiers if d.chain == chain and d.status != DossierStatus.REJECTED]
+
+    def open_at(d: FakeDossier, moment: datetime) -> bool:
+        closed = (d.completed_at is not None and d.completed_at < moment) or (
+            d.status in (DossierStatus.REFUSED, DossierStatus.WITHDRAWN) and d.updated_at < moment
+        )
+        return d.received_at < moment and not closed
+
     resolved = [
         d for d in counted if d.status == DossierStatus.COMPLETED and _in(d.completed_at, p)
     ]
     return Figures(
-        received=sum(_in(d.received_at, p) for d in counted),
-        resolved=len(resolved),
-        resolved_on_time=sum(d.on_time is True for d in resolved),
-        late=sum(d.on_time is False for d in resolved),
-        in_progress=sum(
-            d.status in (DossierStatus.RECEIVED, DossierStatus.IN_PROGRESS)
-            and d.received_at < p.end
-            for d in counted
-        ),
-        awaiting_supplement=sum(
-            d.status == DossierStatus.AWAITING_SUPPLEMENT and d.received_at < p.end for d in counted
-        ),
+        carried_over=sum(open_at(d, p.start) for d in counted),
+        new=sum(_in(d.received_at, p) for d in counted),
+        **_resolution([(d.on_time, d.completed_at, d.due_at) for d in resolved]),
+        **_backlog([(d.events, None) for d in counted if open_at(d, p.end)], p.end),
+        returned=sum(_returned(d.events, None, p) for d in counted),
         refused=sum(d.status == DossierStatus.REFUSED and _in(d.updated_at, p) for d in counted),
         withdrawn=sum(
             d.status == DossierStatus.WITHDRAWN and _in(d.updated_at, p) for d in counted
@@ -181,29 +278,24 @@ def expected_dossier_figures(dossiers: list[FakeDossier], chain: Chain, p: Perio
 
 
 def expected_step_figures(dossiers: list[FakeDossier], kind: StepKind, p: Period) -> Figures:
-    steps = [s for d in dossiers for s in d.steps if s.kind == kind]
-    resolved = [s for s in steps if s.status == StepStatus.SUCCEEDED and _in(s.finished_at, p)]
+    steps = [(d, s) for d in dossiers for s in d.steps if s.kind == kind]
 
-    def open_in(*statuses: StepStatus) -> int:
-        return sum(
-            s.status in statuses and s.started_at is not None and s.started_at < p.end
-            for s in steps
-        )
+    def open_at(s: FakeStep, moment: datetime) -> bool:
+        if s.first_started_at is None or s.first_started_at >= moment:
+            return False
+        if s.status in CLOSED_STEPS:
+            return s.finished_at is not None and s.finished_at >= moment
+        return s.status != StepStatus.SKIPPED
 
+    resolved = [s for _, s in steps if s.status == StepStatus.SUCCEEDED and _in(s.finished_at, p)]
     return Figures(
-        received=sum(_in(s.started_at, p) for s in steps),
-        resolved=len(resolved),
-        resolved_on_time=sum(s.on_time is True for s in resolved),
-        late=sum(s.on_time is False for s in resolved),
-        in_progress=open_in(
-            StepStatus.IN_PROGRESS,
-            StepStatus.AWAITING_DECISION,
-            StepStatus.FAILED,
-            StepStatus.ERROR,
-        ),
-        awaiting_supplement=open_in(StepStatus.AWAITING_SUPPLEMENT),
-        refused=sum(s.status == StepStatus.REFUSED and _in(s.finished_at, p) for s in steps),
-        withdrawn=sum(s.status == StepStatus.WITHDRAWN and _in(s.updated_at, p) for s in steps),
+        carried_over=sum(open_at(s, p.start) for _, s in steps),
+        new=sum(_in(s.first_started_at, p) for _, s in steps),
+        **_resolution([(s.on_time, s.finished_at, s.due_at) for s in resolved]),
+        **_backlog([(d.events, kind) for d, s in steps if open_at(s, p.end)], p.end),
+        returned=sum(_returned(d.events, kind, p) for d, _ in steps),
+        refused=sum(s.status == StepStatus.REFUSED and _in(s.finished_at, p) for _, s in steps),
+        withdrawn=sum(s.status == StepStatus.WITHDRAWN and _in(s.finished_at, p) for _, s in steps),
     )
 
 
@@ -227,12 +319,19 @@ def run(session_factory: sessionmaker[Session], scope: Scope) -> MonthlyReport:
 
 
 def check(report: MonthlyReport, dossiers: list[FakeDossier]) -> None:
-    actual = {(row.chain, row.step): row.figures for row in report.rows}
-    expected: dict[tuple[Chain, StepKind | None], Figures] = {}
+    actual = {(row.chain, row.step, row.agency): row.figures for row in report.rows}
+    expected: dict[tuple[Chain, StepKind | None, Agency | None], Figures] = {}
     for chain, kinds in CHAIN_STEPS.items():
-        expected[(chain, None)] = expected_dossier_figures(dossiers, chain, MARCH)
+        expected[(chain, None, None)] = expected_dossier_figures(dossiers, chain, MARCH)
         for kind in kinds:
-            expected[(chain, kind)] = expected_step_figures(dossiers, kind, MARCH)
+            expected[(chain, kind, USUAL_AGENCY[kind])] = expected_step_figures(
+                dossiers, kind, MARCH
+            )
+        for agency in {USUAL_AGENCY[k] for k in kinds}:
+            expected[(chain, None, agency)] = sum(
+                (expected[(chain, k, agency)] for k in kinds if USUAL_AGENCY[k] == agency),
+                Figures(),
+            )
     assert actual == expected
     assert [(d.day, d.received, d.resolved) for d in report.days] == expected_days(dossiers, MARCH)
 
@@ -274,7 +373,7 @@ def test_month_boundaries_are_local_time():
     assert period.start == datetime(2025, 11, 30, 17, 0, tzinfo=UTC)
     assert period.end == datetime(2025, 12, 31, 17, 0, tzinfo=UTC)
     # 1 March 2025 at 06:59 local is still February in UTC: the previous month is February.
-    assert Period.before(datetime(2025, 2, 28, 23, 59, tzinfo=UTC), HCM).month == "2025-02"
+    assert Period.before(datetime(2025, 2, 28, 23, 59, tzinfo=UTC), HCM).label == "2025-02"
     with pytest.raises(ValueError, match="YYYY-MM"):
         Period.of_month("2025-13", HCM)
 
@@ -290,38 +389,56 @@ def test_cli_writes_csv(database_url, session_factory, tmp_path, monkeypatch, ca
     )
     assert args.func(args) == 0
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("chain,step,received,resolved")
-    assert len(lines) == 1 + 2 + 3 + 4  # header, two chain rows, seven step rows
+    assert lines[0].startswith(
+        "Nhóm thủ tục liên thông,Thủ tục,Cơ quan giải quyết,Tổng số hồ sơ nhận giải quyết,"
+    )
+    # header; per chain its row, its steps' rows and its agencies' rows
+    assert len(lines) == 1 + (1 + 3 + 3) + (1 + 4 + 3)
     assert "wrote" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("status", [StepStatus.ERROR, StepStatus.AWAITING_DECISION])
 def test_steps_in_error_or_awaiting_a_decision_count_as_in_progress(session_factory, status):
     """A permanent error stops the step on our side; a receipt means the agency is deciding:
-    neither is decided."""
+    neither is decided, and each is late once its due instant in force has passed (for a
+    step awaiting a decision, the longer limit once the agency asked to verify)."""
     started = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)
-    dossier = FakeDossier(
-        reference="HS-ERR",
-        chain=Chain.BIRTH,
-        status=DossierStatus.IN_PROGRESS,
-        province="079",
-        commune="26734",
-        received_at=started,
-        completed_at=None,
-        on_time=None,
-        updated_at=started,
-        steps=[
-            FakeStep(StepKind.BIRTH_REGISTRATION, status, started, None, None, started),
-            FakeStep(
-                StepKind.RESIDENCE_REGISTRATION, StepStatus.PENDING, None, None, None, started
-            ),
-            FakeStep(StepKind.CHILD_HEALTH_CARD, StepStatus.PENDING, None, None, None, started),
-        ],
-    )
-    store(session_factory, [dossier])
-    figures = {(row.chain, row.step): row.figures for row in run(session_factory, Scope()).rows}
-    assert figures[(Chain.BIRTH, StepKind.BIRTH_REGISTRATION)] == Figures(received=1, in_progress=1)
-    assert figures[(Chain.BIRTH, None)] == Figures(received=1, in_progress=1)
+    due = datetime(2025, 3, 14, 17, 0, tzinfo=UTC)
+    extended = datetime(2025, 4, 3, 17, 0, tzinfo=UTC)
+    pending = [
+        FakeStep(kind, StepStatus.PENDING, None, None, None, None, started)
+        for kind in (StepKind.RESIDENCE_REGISTRATION, StepKind.CHILD_HEALTH_CARD)
+    ]
+    dossiers = [
+        FakeDossier(
+            reference=f"HS-ERR-{n}",
+            chain=Chain.BIRTH,
+            status=DossierStatus.IN_PROGRESS,
+            province="079",
+            commune="26734",
+            received_at=started,
+            completed_at=None,
+            on_time=None,
+            due_at=due,
+            updated_at=started,
+            steps=[
+                FakeStep(StepKind.BIRTH_REGISTRATION, status, started, None, None, due, started),
+                *pending,
+            ],
+            events=[
+                (None, CLOCK_STARTED, started, due),
+                (StepKind.BIRTH_REGISTRATION, CLOCK_STARTED, started, due),
+                *([(StepKind.BIRTH_REGISTRATION, DUE_EXTENDED, started, extended)] if n else []),
+            ],
+        )
+        for n in range(2)
+    ]
+    store(session_factory, dossiers)
+    rows = run(session_factory, Scope()).rows
+    figures = {(row.chain, row.step, row.agency): row.figures for row in rows}
+    step = figures[(Chain.BIRTH, StepKind.BIRTH_REGISTRATION, Agency.JUSTICE)]
+    assert step == Figures(new=2, in_progress_within=1, in_progress_overdue=1)
+    assert figures[(Chain.BIRTH, None, None)] == Figures(new=2, in_progress_overdue=2)
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -353,3 +470,59 @@ def test_cli_rejects_an_unknown_province(capsys):
 def test_flow_rejects_an_unknown_province():
     with pytest.raises(ValueError, match="unknown province code '999'"):
         build_flow_report("2025-03", "999")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "label"),
+    [("--quarter", "2025-Q1", "2025-Q1"), ("--year", "2025", "2025")],
+)
+def test_cli_reports_a_quarter_or_a_year(
+    database_url, session_factory, monkeypatch, capsys, option, value, label
+):
+    dossiers = generate(seed=9, count=40)
+    store(session_factory, dossiers)
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", database_url)
+    parser = argparse.ArgumentParser()
+    report_command.register(parser.add_subparsers())
+    args = parser.parse_args(["report", option, value, "--format", "csv"])
+    assert args.func(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    period = (Period.of_quarter if option == "--quarter" else Period.of_year)(value, HCM)
+    new = sum(
+        period.start <= d.received_at < period.end
+        for d in dossiers
+        if d.chain == Chain.BIRTH and d.status != DossierStatus.REJECTED
+    )
+    birth = next(line for line in lines if line.startswith(f"{CHAINS[Chain.BIRTH]},{WHOLE_CHAIN},"))
+    assert birth.split(",")[5] == str(new)  # chain, step, agency, received, carried_over, new
+    assert new > 0
+
+
+def test_cli_takes_one_period_only(capsys):
+    parser = argparse.ArgumentParser(prog="lienthong")
+    report_command.register(parser.add_subparsers())
+    for argv in (["--month", "2025-03", "--year", "2025"], [], ["--quarter", "2025-Q5"]):
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(["report", *argv])
+        assert exited.value.code == 2
+    assert "YYYY-Qn" in capsys.readouterr().err
+
+
+def test_cli_writes_an_excel_workbook_with_the_reports_figures(
+    database_url, session_factory, tmp_path, monkeypatch
+):
+    dossiers = generate(seed=10, count=60)
+    store(session_factory, dossiers)
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", database_url)
+    out = tmp_path / "march.xlsx"
+    args = _parse("--province", "079", "--format", "xlsx", "--out", str(out))
+    assert args.func(args) == 0
+    sheet = load_workbook(out)["Báo cáo"]
+    expected = run(session_factory, Scope(province="079"))
+    written = [[c.value for c in row] for row in sheet.iter_rows(min_row=TABLE_ROW + 1)]
+    table = written[: len(expected.rows)]
+    assert [cells[3:-1] for cells in table] == [
+        [getattr(row.figures, name) for name in COLUMNS] for row in expected.rows
+    ]
+    assert any(any(cells[3:-1]) for cells in table)
+    assert sheet["A2"].value.endswith("(mã 079)")

@@ -8,9 +8,15 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+from openpyxl import load_workbook
+
 from lienthong.models.chains import CHAIN_STEPS
 from lienthong.models.report import DayPoint, Figures, MonthlyReport, Period, Row, Scope
+from lienthong.models.report_form import CHAINS, HEADINGS, WHOLE_CHAIN
+from lienthong.models.status import Chain
 from lienthong.services.report_render import HEADERS, render_csv, render_html, render_table
+from lienthong.services.report_xlsx import TABLE_ROW, render_xlsx
 
 PERIOD = Period.of_month("2025-02", ZoneInfo("Asia/Ho_Chi_Minh"))
 
@@ -24,17 +30,16 @@ def sample() -> MonthlyReport:
                 chain,
                 None,
                 Figures(
-                    received=50,
-                    resolved=resolved,
-                    resolved_on_time=resolved - 3 if resolved else 0,
-                    late=3 if resolved else 0,
-                    awaiting_supplement=4,
+                    carried_over=10,
+                    new=40,
+                    resolved_early=resolved - 13 if resolved else 0,
+                    resolved_on_time=10 if resolved else 0,
+                    resolved_late=3 if resolved else 0,
+                    returned=4,
                 ),
             )
         )
-        rows += [
-            Row(chain, kind, Figures(received=7, resolved=7, resolved_on_time=7)) for kind in kinds
-        ]
+        rows += [Row(chain, kind, Figures(new=7, resolved_on_time=7)) for kind in kinds]
     days = [DayPoint(d, received=d.day % 4, resolved=d.day % 3) for d in PERIOD.days()]
     return MonthlyReport(
         PERIOD, Scope(province="079"), datetime(2025, 3, 2, tzinfo=UTC), rows, days
@@ -48,13 +53,41 @@ def test_table_has_a_line_per_row_and_the_rates():
     assert len([line for line in text.splitlines() if line.startswith(("birth", "death"))]) == 9
 
 
-def test_csv_round_trips():
-    rows = list(csv.DictReader(io.StringIO(render_csv(sample()))))
-    assert list(rows[0]) == list(HEADERS)
-    assert rows[0]["step"] == "(whole chain)"
+def test_csv_round_trips_under_the_forms_vietnamese_headings():
+    read = list(csv.DictReader(io.StringIO(render_csv(sample()))))
+    assert list(read[0]) == [HEADINGS[name] for name in HEADERS]
+    assert list(read[0])[:4] == [
+        "Nhóm thủ tục liên thông",
+        "Thủ tục",
+        "Cơ quan giải quyết",
+        "Tổng số hồ sơ nhận giải quyết",
+    ]
+    rows = [{name: r[HEADINGS[name]] for name in HEADERS} for r in read]
+    assert rows[0]["chain"] == CHAINS[Chain.BIRTH]
+    assert rows[0]["step"] == WHOLE_CHAIN
     assert rows[0]["on_time_rate"] == "0.9250"
-    death = next(r for r in rows if r["chain"] == "death" and r["step"] == "(whole chain)")
+    assert (rows[0]["received"], rows[0]["carried_over"], rows[0]["new"]) == ("50", "10", "40")
+    assert rows[0]["resolved"] == "40"
+    assert rows[1]["step"] == "Đăng ký khai sinh"
+    death = next(r for r in rows if r["chain"] == CHAINS[Chain.DEATH] and r["step"] == WHOLE_CHAIN)
     assert death["on_time_rate"] == ""  # nothing resolved: no rate, not 0%
+
+
+def test_xlsx_has_the_unit_the_period_the_figures_and_a_sign_off():
+    sheet = load_workbook(io.BytesIO(render_xlsx(sample())))["Báo cáo"]
+    texts = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert any("Hồ Chí Minh (mã 079)" in t for t in texts)
+    assert "Kỳ báo cáo: Tháng 02/2025 (từ ngày 01/02/2025 đến ngày 28/02/2025)" in texts
+    assert "NGƯỜI LẬP BIỂU" in texts
+    assert "THỦ TRƯỞNG ĐƠN VỊ" in texts
+    header = [c.value for c in sheet[TABLE_ROW]]
+    assert header == [HEADINGS[name] for name in HEADERS]
+    birth = [c.value for c in sheet[TABLE_ROW + 1]]
+    assert birth[:3] == [CHAINS[Chain.BIRTH], WHOLE_CHAIN, None]
+    figures = dict(zip(HEADERS[3:], birth[3:], strict=True))
+    assert (figures["received"], figures["resolved"], figures["returned"]) == (50, 40, 4)
+    assert figures["on_time_rate"] == pytest.approx(0.925)
+    assert sheet.cell(TABLE_ROW + 1, len(HEADERS)).number_format == "0.0%"
 
 
 def test_html_is_self_contained_with_inline_svg_charts():
@@ -63,7 +96,7 @@ def test_html_is_self_contained_with_inline_svg_charts():
     assert html.count("<rect") >= 2 * 28
     assert "<style>" in html
     assert not re.search(r"https?://|<script|<link|@import|url\(", html)
-    assert "Liên thông monthly report 2025-02" in html
+    assert "Liên thông report 2025-02" in html
 
 
 def test_as_of_is_local_time_in_every_renderer():

@@ -69,7 +69,9 @@ def test_beginning_a_step_counts_the_attempt_starts_its_clock_and_says_what_to_s
         1,
         clock.now(),
     )
-    assert step.due_at == container.deadlines.step_due_at(BIRTH, clock.now())
+    # The agency's clock runs from when the dossier became available to it: its reception.
+    assert step.due_at == container.deadlines.step_due_at(BIRTH, dossier.received_at)
+    assert dossier.received_at < clock.now()
     assert dossier.status == DossierStatus.IN_PROGRESS
     assert [(e.record.action, e.record.flow_run_id) for e in store.audit[1:]] == [
         ("step_status_changed", "run-1"),
@@ -122,7 +124,9 @@ def test_a_grant_is_recorded_told_onwards_and_handed_to_the_next_step(
     assert view.reference == REFERENCE
     assert (view.steps[0].kind, view.steps[0].status) == (BIRTH, StepStatus.SUCCEEDED)
     assert view.steps[0].agency_reference == "KS-1"
-    assert view.steps[0].on_time is True
+    # Received on 20 November, granted on the 23rd: late, the agency's clock started at
+    # reception (the dossier was available to it), not when our call reached it.
+    assert view.steps[0].on_time is False
     step = store.dossiers[REFERENCE].step(BIRTH)
     assert (step.result, step.finished_at) == (result, clock.now())
     # The performing agency and those of the later steps hear of it.
@@ -205,7 +209,7 @@ def test_operators_see_local_times(app: tuple[Container, FakeStore]) -> None:
     view = load_view(container, REFERENCE)
     timeline = events(container, REFERENCE)
 
-    assert view.steps[0].due_at == "2026-11-23T23:59:59+07:00"
+    assert view.steps[0].due_at == "2026-11-20T23:59:59+07:00"
     assert view.due_at is not None
     assert view.due_at.endswith("+07:00")
     assert [(e["action"], e["step"], e["after"]) for e in timeline] == [
