@@ -6,7 +6,7 @@
   ``awaiting_decision`` = the agency has it and decides later; ``failed`` = our retries ran
   out; ``error`` = a permanent error waiting for a person: the citizen is still waiting)
   whose ``due_at`` has passed. An agency late with its decision is chased: reminded first,
-  and **escalated** to the commune (and its province) once its decision is a full working
+  and **escalated** to the commune and the province once its decision is a full working
   day late (the due instant plus one working day has passed). Pending steps have no running clock;
   a step ``awaiting_supplement`` has a stopped clock (docs/deadlines.md): neither is overdue.
 - **due soon**: such a step due by the end of the ``due_soon_working_days``-th working day

@@ -127,8 +127,8 @@ class SimulatorSettings(BaseSettings):
 @dataclass(frozen=True)
 class AgencyCredentials:
     """What one simulated agency checks: the API key its callers must send, and the secret
-    its webhook receiver verifies signatures with. Every agency has both; the commune has no
-    API and only its webhook secret is used."""
+    its webhook receiver verifies signatures with. Every agency has both; the commune and the
+    province have no API and only their webhook secrets are used."""
 
     api_key: str = field(repr=False)
     webhook_secret: str = field(repr=False)

@@ -583,3 +583,20 @@ async def test_verification_comes_first_when_the_agency_must_verify(
         await asyncio.sleep(0.02)
     assert DecisionOutcome.VERIFICATION_NEEDED in seen
     assert found.outcome is DecisionOutcome.GRANTED
+
+
+async def test_the_province_receives_signed_notices_under_its_own_secret(
+    simulator: SimulatorServer, admin: httpx.AsyncClient
+) -> None:
+    url = f"{simulator.base_url}/webhooks/province"
+    notifier = WebhookNotifier(timeout_seconds=2)
+    payload = {"event": "decision.escalated", "dossier_reference": "HS-LATE"}
+    secret = development_webhook_secret(Agency.PROVINCE)
+    accepted = await notifier.deliver(url, secret, "evt-province-1", payload)
+    commune_secret = development_webhook_secret(Agency.COMMUNE)
+    refused = await notifier.deliver(url, commune_secret, "evt-province-2", payload)
+    await notifier.aclose()
+
+    assert (accepted.status_code, refused.status_code) == (200, 401)
+    received = (await admin.get("/webhooks/province/received")).json()
+    assert [(r["event_id"], r["payload"]) for r in received] == [("evt-province-1", payload)]

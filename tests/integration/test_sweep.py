@@ -435,6 +435,7 @@ async def test_a_late_decision_is_polled_reminded_then_escalated_once_a_day(
     database_url: str, clock: ManualClock, tmp_path
 ) -> None:
     asked: list[str] = []
+    posted: list[str] = []
 
     def police(request: httpx.Request) -> httpx.Response:
         if request.method == "GET":
@@ -442,6 +443,7 @@ async def test_a_late_decision_is_polled_reminded_then_escalated_once_a_day(
             receipt = request.url.path.rsplit("/", 1)[-1]
             notice = {"receipt_number": receipt, "dossier_reference": "HS-WAIT"}
             return httpx.Response(200, json={**notice, "outcome": "pending"})
+        posted.append(str(request.url))
         return httpx.Response(200)
 
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
@@ -479,13 +481,16 @@ async def test_a_late_decision_is_polled_reminded_then_escalated_once_a_day(
     assert first.findings.escalated == []
     assert (first.notices, again.notices) == (1, 0)
     assert [i.reference for i in later.findings.escalated] == ["HS-WAIT"]
-    assert (later.notices, later_again.notices) == (2, 0)
+    assert (later.notices, later_again.notices) == (3, 0)
     sent = [(n.event_type, n.agency, n.dedupe_key[-10:]) for n in notices(app)]
     assert sent == [
         ("decision.reminder", Agency.POLICE, "2025-03-11"),
         ("decision.reminder", Agency.POLICE, "2025-03-12"),
         ("decision.escalated", Agency.COMMUNE, "2025-03-12"),
+        ("decision.escalated", Agency.PROVINCE, "2025-03-12"),
     ]
+    assert all(n.status == NotificationStatus.DELIVERED for n in notices(app))
+    assert posted.count(Settings().province.webhook_url) == 1, "at the province's endpoint"
     escalation = notices(app)[-1].payload
     assert (escalation["province_code"], escalation["status"]) == ("079", "awaiting_decision")
     assert resume.calls == [], "a wait is not stuck: nothing to resume"
