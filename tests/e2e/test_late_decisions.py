@@ -5,11 +5,14 @@ hour), our API in this process, PostgreSQL. Our side runs on a manual clock, mov
 the residence step's statutory due time and a further working day: the overdue sweep
 (the Prefect flow) then reminds Police and escalates to the commune and the province, once
 each however often it runs that day. Then the officer decides; the callback resumes the
-paused run, which completes the chain.
+paused run, which completes the chain. And a decision recorded while the run could not be
+resumed (Prefect down) is continued by the sweep: the paused run, not a second one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -21,8 +24,10 @@ from lienthong.api.server import ApiServer
 from lienthong.bootstrap import build_container, use_container
 from lienthong.flows.sweep import overdue_sweep
 from lienthong.models.clock import ManualClock
-from lienthong.models.status import DossierStatus, StepKind, StepStatus
+from lienthong.models.contract.decisions import DecisionOutcome
+from lienthong.models.status import Agency, DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
+from lienthong.services.decisions import DecisionSource, Recorded, record_decision
 from lienthong.services.views import load_view
 from lienthong.settings import ApiSettings, Settings
 from lienthong.simulator.server import SimulatorServer
@@ -112,3 +117,37 @@ async def test_a_late_decision_is_reminded_and_escalated_once_then_the_chain_com
     with late_app.unit_of_work() as uow:
         residence = uow.dossiers.get(reference).step(RESIDENCE)
     assert residence.on_time is False, "decided three weeks after the request"
+
+
+async def test_the_sweep_continues_a_decided_dossier_whose_run_was_not_resumed(
+    late_app: Container, simulator: SimulatorServer, clock: ManualClock
+) -> None:
+    # No callbacks: the decision is recorded below as if our API had received it but
+    # could not resume the run (Prefect was down at that moment).
+    simulator._deferred.replace(  # type: ignore[union-attr]
+        SimulatorDecisionSettings(forms={"police": DecisionForm.ASYNC}, delay_seconds=3600)
+    )
+    reference = submit(late_app, fresh_copy(load_example("birth-valid.json"), prefix="AS"))
+    await run(late_app, reference)
+    with late_app.unit_of_work() as uow:
+        receipt = uow.dossiers.get(reference).step(RESIDENCE).receipt_number
+    assert receipt is not None
+    decide_now(simulator, receipt)
+    police = late_app.agency_clients.get().for_agency(Agency.POLICE)
+    deadline = time.monotonic() + 30
+    while (notice := await police.decision(receipt)).outcome is DecisionOutcome.PENDING:
+        assert time.monotonic() < deadline, "the officer did not decide"
+        await asyncio.sleep(0.05)
+    recorded = record_decision(late_app, Agency.POLICE, notice, DecisionSource.CALLBACK)
+    assert recorded.recorded is Recorded.DECIDED
+
+    at_once = await overdue_sweep(stuck_after_minutes=15.0)
+    assert at_once.findings.stalled == [], "a resume may still be on its way"
+    clock.advance(timedelta(minutes=16))
+    later = await overdue_sweep(stuck_after_minutes=15.0)
+
+    assert [d.reference for d in later.findings.stalled] == [reference]
+    assert later.resumed == {reference: "ran_here"}, "the paused run, not a new one"
+    assert load_view(late_app, reference).status == DossierStatus.COMPLETED
+    runs = await final_runs(reference)
+    assert [r.state.type for r in runs if r.state] == [StateType.COMPLETED]
