@@ -74,7 +74,9 @@ def police_async(
     simulator._deferred.replace(  # type: ignore[union-attr]
         SimulatorDecisionSettings(
             forms={"police": DecisionForm.ASYNC},
-            delay_seconds=0.5,
+            # Long enough for the run to suspend first on two loaded cores (0.5 s was not:
+            # a decision before the suspension lets the run go on, by design).
+            delay_seconds=2.0,
             verification_rate=verify,
             callback_loss_rate=loss,
             callback_url=api.url,
