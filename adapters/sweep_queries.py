@@ -74,15 +74,13 @@ def dossiers_query(now: datetime, stuck_after: timedelta) -> Select[tuple[Any, .
     (received or in progress: the backlog, a small part of the table), then ``due_at`` is
     checked on those rows. No (status, due_at) index: with one million dossiers and a backlog
     of 58k open ones this query takes about 0.2 s on PostgreSQL (benchmarks/report_1m.py).
-    The stalled branch also reads only open dossiers, each with two probes of its steps
-    (``ix_steps_dossier_id``).
+    The stalled branch reads dossiers in progress with a pending step and none busy: both
+    sets of steps come from ``ix_steps_status_due`` (status first); how recently their steps
+    changed is left to :func:`models.overdue.classify` (no index on ``steps.updated_at``).
     """
     quiet_since = now - stuck_after
     pending = exists().where(Step.dossier_id == Dossier.id, Step.status == StepStatus.PENDING)
-    busy_or_recent = exists().where(
-        Step.dossier_id == Dossier.id,
-        or_(Step.status.not_in(READY_STATUSES), Step.updated_at >= quiet_since),
-    )
+    busy = exists().where(Step.dossier_id == Dossier.id, Step.status.in_(BUSY_STATUSES))
     return (
         select(
             Dossier.id,
@@ -110,12 +108,16 @@ def dossiers_query(now: datetime, stuck_after: timedelta) -> Select[tuple[Any, .
                     Dossier.status == DossierStatus.IN_PROGRESS,
                     Dossier.updated_at < quiet_since,
                     pending,
-                    ~busy_or_recent,
+                    ~busy,
                 ),
             ),
         )
         .order_by(Dossier.id)
     )
+
+
+# A step in one of these is going on or stopped: its dossier is not stalled.
+BUSY_STATUSES = tuple(s for s in StepStatus if s not in READY_STATUSES)
 
 
 class SqlSweepQueries:
