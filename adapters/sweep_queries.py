@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from lienthong.adapters.tables import Dossier, Step
 from lienthong.models.overdue import (
     CHAIN_CLOCK_RUNNING,
     CLOCK_RUNNING,
+    READY_STATUSES,
     DossierCandidate,
     StepCandidate,
 )
@@ -63,7 +64,8 @@ def candidates_query(
 
 
 def dossiers_query(now: datetime, stuck_after: timedelta) -> Select[tuple[Any, ...]]:
-    """Dossiers never started or past their chain's due instant; the benchmark times it.
+    """Dossiers never started, stalled between steps or past their chain's due instant;
+    the benchmark times it.
 
     Only the columns the sweep needs (not the payload). Both branches of the OR start with
     the dossier's status, so each is an index search (a multi-index OR on SQLite, a
@@ -72,8 +74,13 @@ def dossiers_query(now: datetime, stuck_after: timedelta) -> Select[tuple[Any, .
     (received or in progress: the backlog, a small part of the table), then ``due_at`` is
     checked on those rows. No (status, due_at) index: with one million dossiers and a backlog
     of 58k open ones this query takes about 0.2 s on PostgreSQL (benchmarks/report_1m.py).
+    The stalled branch reads dossiers in progress with a pending step and none busy: both
+    sets of steps come from ``ix_steps_status_due`` (status first); how recently their steps
+    changed is left to :func:`models.overdue.classify` (no index on ``steps.updated_at``).
     """
     quiet_since = now - stuck_after
+    pending = exists().where(Step.dossier_id == Dossier.id, Step.status == StepStatus.PENDING)
+    busy = exists().where(Step.dossier_id == Dossier.id, Step.status.in_(BUSY_STATUSES))
     return (
         select(
             Dossier.id,
@@ -97,10 +104,20 @@ def dossiers_query(now: datetime, stuck_after: timedelta) -> Select[tuple[Any, .
                     Dossier.received_at < quiet_since,
                 ),
                 and_(Dossier.status.in_(CHAIN_CLOCK_RUNNING), Dossier.due_at < now),
+                and_(
+                    Dossier.status == DossierStatus.IN_PROGRESS,
+                    Dossier.updated_at < quiet_since,
+                    pending,
+                    ~busy,
+                ),
             ),
         )
         .order_by(Dossier.id)
     )
+
+
+# A step in one of these is going on or stopped: its dossier is not stalled.
+BUSY_STATUSES = tuple(s for s in StepStatus if s not in READY_STATUSES)
 
 
 class SqlSweepQueries:
@@ -117,4 +134,28 @@ class SqlSweepQueries:
 
     def dossier_candidates(self, now: datetime, stuck_after: timedelta) -> list[DossierCandidate]:
         query = dossiers_query(now, stuck_after)
-        return [DossierCandidate(**row._asdict()) for row in self._session.execute(query)]
+        rows = [row._asdict() for row in self._session.execute(query)]
+        open_ids = [r["id"] for r in rows if r["status"] == DossierStatus.IN_PROGRESS]
+        steps = self._steps_of(open_ids)
+        return [
+            DossierCandidate(
+                **row,
+                step_statuses=tuple(s for s, _ in steps.get(row["id"], [])),
+                steps_updated_at=max((u for _, u in steps.get(row["id"], [])), default=None),
+            )
+            for row in rows
+        ]
+
+    def _steps_of(self, dossier_ids: list[int]) -> dict[int, list[tuple[StepStatus, datetime]]]:
+        """Each dossier's steps' (status, updated_at), in chain order."""
+        found: dict[int, list[tuple[StepStatus, datetime]]] = {}
+        if not dossier_ids:
+            return found
+        query = (
+            select(Step.dossier_id, Step.status, Step.updated_at)
+            .where(Step.dossier_id.in_(dossier_ids))
+            .order_by(Step.dossier_id, Step.position)
+        )
+        for dossier_id, status, updated_at in self._session.execute(query):
+            found.setdefault(dossier_id, []).append((status, updated_at))
+        return found

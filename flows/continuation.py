@@ -51,6 +51,16 @@ async def dossier_runs(reference: str) -> list[FlowRun]:
     return sorted(runs, key=lambda r: r.created.timestamp() if r.created else 0.0, reverse=True)
 
 
+def newest_paused(runs: list[FlowRun]) -> FlowRun | None:
+    """The newest run paused (or suspended) while its dossier waited, if any."""
+    return next((r for r in runs if r.state is not None and r.state.is_paused()), None)
+
+
+async def paused_run(reference: str) -> FlowRun | None:
+    """The dossier's run paused or suspended while it waited, if any: the one to resume."""
+    return newest_paused(await dossier_runs(reference))
+
+
 async def continue_dossier(container: Container, reference: str, *, deploy: bool) -> Continued:
     """Resume (or start) the dossier's chain. ``deploy``: a new run goes to the deployments."""
     view = await asyncio.to_thread(load_view, container, reference)
@@ -59,7 +69,7 @@ async def continue_dossier(container: Container, reference: str, *, deploy: bool
     runs = await dossier_runs(reference)
     if any(r.state is not None and r.state.type in GOING for r in runs):
         return Continued.RUNNING
-    paused = next((r for r in runs if r.state is not None and r.state.is_paused()), None)
+    paused = newest_paused(runs)
     if paused is not None and paused.state is not None:
         if paused.state.state_details.pause_reschedule:
             async with get_client() as client:

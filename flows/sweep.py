@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -13,16 +14,36 @@ from lienthong.flows.continuation import continue_dossier
 from lienthong.flows.runner import run_here
 from lienthong.models.masking import scrub
 from lienthong.models.overdue import SweepOptions
-from lienthong.services.resumptions import ResumeRequest
+from lienthong.services.container import Container
+from lienthong.services.resumptions import ResumeRequest, ResumeWhy
 from lienthong.services.sweep import SweepReport, sweep
 from lienthong.tasks.steps import flow_run_actor
+
+logger = logging.getLogger(__name__)
 
 
 async def resume_here(requests: Sequence[ResumeRequest]) -> Mapping[str, str]:
     """Resume each stuck (or start each never-started) dossier's chain as a subflow of the
-    sweep; its final state's name."""
-    states = await run_here([(r.reference, r.chain, r.tags) for r in requests])
-    return {reference: state.name or state.type.value for reference, state in states.items()}
+    sweep, its final state's name; continue each stalled one (flows/continuation.py: its
+    waiting run is resumed, or a run started), how it was continued."""
+    again = [r for r in requests if r.why is not ResumeWhy.STALLED]
+    states = await run_here([(r.reference, r.chain, r.tags) for r in again])
+    outcomes = {reference: state.name or state.type.value for reference, state in states.items()}
+    container = current_container()
+    deploy = container.settings.api.run_chains_with_deployments
+    for request in requests:
+        if request.why is ResumeWhy.STALLED:
+            outcomes[request.reference] = await _continue(container, request.reference, deploy)
+    return outcomes
+
+
+async def _continue(container: Container, reference: str, deploy: bool) -> str:
+    """Continue one dossier; a failure is reported (the next sweep tries again)."""
+    try:
+        return (await continue_dossier(container, reference, deploy=deploy)).value
+    except Exception as exc:
+        logger.warning("dossier %s could not be continued: %s", reference, scrub(str(exc)))
+        return f"not continued: {type(exc).__name__}"
 
 
 @flow(name="overdue-sweep", persist_result=False)
@@ -37,7 +58,8 @@ async def overdue_sweep(
     report = await sweep(container, resume_here, options, flow_run_actor())
     deploy = container.settings.api.run_chains_with_deployments
     for reference in report.decided():
-        await continue_dossier(container, reference, deploy=deploy)
+        if reference not in report.resumed:
+            await _continue(container, reference, deploy)
     await acreate_markdown_artifact(
         key="overdue-sweep",
         markdown=scrub(report.markdown()),

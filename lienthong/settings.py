@@ -178,6 +178,10 @@ class Settings(BaseSettings):
     commune: AgencyEndpoint = Field(
         default_factory=lambda: AgencyEndpoint.model_validate(_default_endpoint(Agency.COMMUNE))
     )
+    # The province's department: only its webhook (escalations of late decisions) is used.
+    province: AgencyEndpoint = Field(
+        default_factory=lambda: AgencyEndpoint.model_validate(_default_endpoint(Agency.PROVINCE))
+    )
 
     retry: RetrySettings = Field(default_factory=RetrySettings)
     task_retry: TaskRetrySettings = Field(default_factory=TaskRetrySettings)
@@ -232,5 +236,6 @@ class Settings(BaseSettings):
             Agency.SOCIAL_INSURANCE: self.social_insurance,
             Agency.SOCIAL_AFFAIRS: self.social_affairs,
             Agency.COMMUNE: self.commune,
+            Agency.PROVINCE: self.province,
         }
         return endpoints[agency]

@@ -6,7 +6,7 @@
   ``awaiting_decision`` = the agency has it and decides later; ``failed`` = our retries ran
   out; ``error`` = a permanent error waiting for a person: the citizen is still waiting)
   whose ``due_at`` has passed. An agency late with its decision is chased: reminded first,
-  and **escalated** to the commune (and its province) once its decision is a full working
+  and **escalated** to the commune and the province once its decision is a full working
   day late (the due instant plus one working day has passed). Pending steps have no running clock;
   a step ``awaiting_supplement`` has a stopped clock (docs/deadlines.md): neither is overdue.
 - **due soon**: such a step due by the end of the ``due_soon_working_days``-th working day
@@ -21,6 +21,10 @@
 - **not started**: a dossier still ``received`` (all its steps pending: stored with
   ``--no-run``, or handed to a deployment no worker ran) whose ``received_at`` and
   ``updated_at`` are older than ``stuck_after`` while no run holds its lease.
+- **stalled**: a dossier ``in_progress`` whose next step is ``pending`` while none is in
+  progress, waiting, failed or in error, untouched for ``stuck_after`` while no run holds
+  its lease: a decision (or a supplement) was recorded but its chain did not continue (the
+  resume failed: Prefect was down, the run was lost). It is continued like a decision.
 - **chain overdue**: a dossier not closed (``received`` or ``in_progress``) whose chain-level
   ``due_at`` has passed, whatever its steps' states (e.g. a slow hand-over between steps).
 
@@ -36,6 +40,7 @@ from datetime import datetime, timedelta
 
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.status import (
+    DONE_STEP_STATUSES,
     Agency,
     Chain,
     DossierStatus,
@@ -50,6 +55,9 @@ CLOCK_RUNNING = (
     StepStatus.FAILED,
     StepStatus.ERROR,
 )
+# A dossier whose steps are all in these, one pending, has nothing going on: its chain
+# should be running its next step.
+READY_STATUSES = frozenset({StepStatus.PENDING, *DONE_STEP_STATUSES})
 # Dossiers not closed whose chain clock runs (awaiting_supplement: the clock is stopped).
 CHAIN_CLOCK_RUNNING = (DossierStatus.RECEIVED, DossierStatus.IN_PROGRESS)
 
@@ -95,6 +103,9 @@ class DossierCandidate:
     updated_at: datetime
     lease_owner: str | None
     lease_expires_at: datetime | None
+    # Its steps' statuses and their latest change (for a dossier in progress).
+    step_statuses: tuple[StepStatus, ...] = ()
+    steps_updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,8 @@ class Findings:
     not_started: list[DossierItem] = field(default_factory=list)
     # Dossiers not closed past their chain's due instant: notified to the commune.
     overdue_chains: list[DossierItem] = field(default_factory=list)
+    # Dossiers whose chain stopped between steps (a decision recorded, no run continued).
+    stalled: list[DossierItem] = field(default_factory=list)
 
 
 def due_soon_limit(deadlines: Deadlines, now: datetime, working_days: int) -> datetime:
@@ -245,6 +258,22 @@ def _classify_dossier(
         and not lease_live(dossier.lease_owner, dossier.lease_expires_at, now)
     ):
         findings.not_started.append(item)
+    if stalled(dossier, quiet_since, now):
+        findings.stalled.append(item)
+
+
+def stalled(dossier: DossierCandidate, quiet_since: datetime, now: datetime) -> bool:
+    """In progress, its next step ready and nothing else going on, and quiet for a while."""
+    statuses = dossier.step_statuses
+    return (
+        dossier.status == DossierStatus.IN_PROGRESS
+        and StepStatus.PENDING in statuses
+        and all(s in READY_STATUSES for s in statuses)
+        and dossier.steps_updated_at is not None
+        and dossier.steps_updated_at < quiet_since
+        and dossier.updated_at < quiet_since
+        and not lease_live(dossier.lease_owner, dossier.lease_expires_at, now)
+    )
 
 
 def classify(

@@ -22,6 +22,8 @@ class Agency(StrEnum):
     SOCIAL_AFFAIRS = "social_affairs"
     # The commune one-stop shop: not a step executor, but it receives notices.
     COMMUNE = "commune"
+    # The province's department overseeing the chains: receives escalations of late decisions.
+    PROVINCE = "province"
 
 
 class StepKind(StrEnum):

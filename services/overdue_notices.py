@@ -1,4 +1,5 @@
-"""Tell agencies and communes what is overdue or due soon, at most once a local day each."""
+"""Tell agencies, communes and provinces what is overdue or due soon, at most once a local
+day each."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def _chain_notice_payload(item: DossierItem, now: datetime) -> dict[str, object]
 
 
 Planned = tuple[str, str, Agency, StepItem | DossierItem]
+# Who hears of an agency's decision a working day late (issue 9: commune and province).
+ESCALATED_TO = (Agency.COMMUNE, Agency.PROVINCE)
 
 
 def _planned_notices(findings: Findings, local_day: date) -> list[Planned]:
@@ -56,9 +59,11 @@ def _planned_notices(findings: Findings, local_day: date) -> list[Planned]:
             key = daily_key("overdue", item.step_id, agency, local_day)
             planned.append((key, "step.overdue", agency, item))
     for item in findings.escalated:
-        # A working day late: the commune escalates (the payload names the province).
-        key = daily_key("decision_escalation", item.step_id, Agency.COMMUNE, local_day)
-        planned.append((key, "decision.escalated", Agency.COMMUNE, item))
+        # A working day late: escalated to the commune and to the province (its payload
+        # names the province), each at most once a local day.
+        for receiver in ESCALATED_TO:
+            key = daily_key("decision_escalation", item.step_id, receiver, local_day)
+            planned.append((key, "decision.escalated", receiver, item))
     for item in findings.due_soon:
         key = daily_key("due_soon", item.step_id, item.agency, local_day)
         planned.append((key, "step.due_soon", item.agency, item))

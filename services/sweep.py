@@ -3,12 +3,13 @@
 What it does, in this order: polls the agencies for decisions whose callbacks are overdue
 (services/poll_decisions.py) and records what they say; refuses lapsed dossiers with the
 legal reason; queues one notice per overdue step for its agency and for the commune (a late
-decision: a reminder to its agency, then an escalation to the commune once it is a working
-day late), a reminder to the agency of each step due soon, and one notice per overdue chain
-to the commune, at most once per item, agency and local day; resumes stuck dossiers and
-starts dossiers never started through an injected callable; then delivers the outbox. Every
-notice, resume, start and refusal is audited with actor ``system``. Steps in error are only
-reported (the ledger notifies them once a day).
+decision: a reminder to its agency, then an escalation to the commune and the province once
+it is a working day late), a reminder to the agency of each step due soon, and one notice
+per overdue chain to the commune, at most once per item, agency and local day; resumes stuck
+dossiers and starts dossiers never started, and continues stalled ones (a decision recorded
+whose chain did not continue: Prefect was down when it came) through an injected callable;
+then delivers the outbox. Every notice, resume, start and refusal is audited with actor
+``system``. Steps in error are only reported (the ledger notifies them once a day).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class SweepReport:
         ]
         lines += [
             f"not started: {len(f.not_started)}",
+            f"stalled after a decision: {len(f.stalled)}",
             f"chains overdue: {len(f.overdue_chains)}",
             f"notices queued: {self.notices}",
             f"dossiers refused (supplementation lapsed): {len(self.refused)}",
@@ -116,6 +118,7 @@ class SweepReport:
         for label, dossiers in (
             ("chain overdue", f.overdue_chains),
             ("not started", f.not_started),
+            ("stalled", f.stalled),
         ):
             rows += [
                 f"| (whole chain) | {d.reference} | {Agency.COMMUNE.value} | {d.status.value} "
@@ -146,7 +149,7 @@ async def sweep(
     refused = await asyncio.to_thread(refuse_lapsed, container, findings.lapsed, actor)
     notices = await asyncio.to_thread(queue_notices, container, findings, actor)
     resumed: Mapping[str, str] = {}
-    if options.resume and (findings.stuck or findings.not_started):
+    if options.resume and (findings.stuck or findings.not_started or findings.stalled):
         resumed = await resume(resume_requests(findings))
         await asyncio.to_thread(record_resumes, container, findings, resumed, actor)
     delivery = await deliver_due(container)

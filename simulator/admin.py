@@ -53,6 +53,17 @@ def build_router(
     async def get_decisions() -> SimulatorDecisionSettings:
         return deferred.settings
 
+    @router.post("/receipts/{slug}/{receipt_number}/decide-now")
+    async def decide_now(slug: str, receipt_number: str) -> dict[str, str]:
+        """The officer decides this receipt now, whatever its delay (tests and demos)."""
+        if slug not in agencies:
+            raise ProblemError(404, ProblemOutcome.INVALID_REQUEST, f"no agency {slug!r}")
+        if not await run_in_threadpool(store.decide_now, agencies[slug], receipt_number):
+            raise ProblemError(
+                404, ProblemOutcome.INVALID_REQUEST, f"no undecided receipt {receipt_number!r}"
+            )
+        return {"receipt_number": receipt_number, "decision": "due now"}
+
     @router.put("/decisions")
     async def put_decisions(settings: SimulatorDecisionSettings) -> SimulatorDecisionSettings:
         """Replace which agencies decide later, the delay and the rates (reseeds)."""

@@ -10,6 +10,8 @@ The latest notice is always available at ``GET /<agency>/receipts/<receipt_numbe
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
 import random
@@ -17,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +28,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from lienthong.models.calendar import WorkingCalendar
 from lienthong.models.contract.decisions import (
     CALLBACK_PATH,
     AgencyReceipt,
@@ -52,6 +56,33 @@ VERIFICATION_REASON = (
 )
 
 
+# Answers of our API after which a webhook sender tries again later.
+RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+
+
+@dataclass(frozen=True)
+class Callback:
+    """One signed notice to post to the caller; the same event id on every attempt."""
+
+    url: str
+    agency: str
+    event_id: str
+    body: bytes
+    attempt: int = 1
+
+
+def decision_delay(settings: SimulatorDecisionSettings, calendar: WorkingCalendar) -> float:
+    """Seconds from now until the officer decides (settings.delay_*)."""
+    days = settings.delay_working_days
+    if days is None:
+        return settings.delay_seconds
+    if settings.seconds_per_working_day is not None:
+        return days * settings.seconds_per_working_day
+    now = calendar.to_local(datetime.now(UTC))
+    day = calendar.add_working_days(now.date(), days)
+    return (datetime.combine(day, now.timetz()) - now).total_seconds()
+
+
 class DeferredDecisions:
     """The async form of every simulated agency: receipts, the decider, the callbacks."""
 
@@ -68,6 +99,10 @@ class DeferredDecisions:
         self.stats: Counter[str] = Counter()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._calendar = WorkingCalendar()
+        # Callbacks to send again: (when, order, callback); only the ticker touches it.
+        self._retries: list[tuple[float, int, Callback]] = []
+        self._order = itertools.count()
         self.replace(settings)
 
     def replace(self, settings: SimulatorDecisionSettings) -> None:
@@ -96,7 +131,7 @@ class DeferredDecisions:
         self, ledger: Ledger, agency: str, kind: str, idempotency_key: str, request: AgencyRequest
     ) -> dict[str, Any]:
         """Keep the request to decide later; the 202 body (stored and replayed by key)."""
-        delay = self.settings.delay_seconds
+        delay = decision_delay(self.settings, self._calendar)
         verify = self._draw(self.settings.verification_rate, f"verify:{idempotency_key}")
         receipt_number = ledger.add_receipt(
             agency,
@@ -125,7 +160,7 @@ class DeferredDecisions:
                 pending.agency,
                 pending.receipt_number,
                 lambda ledger, p=pending: self._decide(ledger, p),  # type: ignore[misc]
-                time.time() + self.settings.delay_seconds,
+                time.time() + decision_delay(self.settings, self._calendar),
             )
             if notice is not None:
                 made += 1
@@ -190,23 +225,61 @@ class DeferredDecisions:
         if self._draw(self.settings.callback_loss_rate, lose):
             self.stats["callbacks_lost"] += 1
             return
-        body = json.dumps(notice).encode()
-        event_id = f"{notice['receipt_number']}-{notice['outcome']}"
-        secret = self._secrets[pending.agency]
-        headers = signed_headers(secret, event_id, int(time.time()), body)
         slug = pending.agency.replace("_", "-")
+        self._send(
+            Callback(
+                url=f"{root.rstrip('/')}{CALLBACK_PATH}/{slug}",
+                agency=pending.agency,
+                event_id=f"{notice['receipt_number']}-{notice['outcome']}",
+                body=json.dumps(notice).encode(),
+            )
+        )
+
+    def _send(self, callback: Callback) -> None:
+        """One attempt, signed afresh; a refusal to accept it is tried again later."""
+        secret = self._secrets[callback.agency]
+        headers = signed_headers(secret, callback.event_id, int(time.time()), callback.body)
         try:
             response = httpx.post(
-                f"{root.rstrip('/')}{CALLBACK_PATH}/{slug}",
-                content=body,
+                callback.url,
+                content=callback.body,
                 headers={**headers, "Content-Type": "application/json"},
                 timeout=5.0,
             )
-            self.stats[f"callbacks_{response.status_code}"] += 1
         except httpx.HTTPError as exc:
-            # The caller was unreachable: it polls the status endpoint (like a lost callback).
-            logger.warning("callback for %s failed: %s", notice["receipt_number"], exc)
+            logger.warning("callback %s failed: %s", callback.event_id, exc)
+            self._again(callback, "unreachable")
+            return
+        self.stats[f"callbacks_{response.status_code}"] += 1
+        if response.status_code in RETRIED_STATUSES:
+            self._again(callback, str(response.status_code))
+
+    def _again(self, callback: Callback, why: str) -> None:
+        """Schedule the next attempt, or give up (the caller polls, as for a lost one)."""
+        if callback.attempt >= self.settings.callback_attempts:
+            logger.warning(
+                "callback %s given up after %d attempts (%s)",
+                callback.event_id,
+                callback.attempt,
+                why,
+            )
             self.stats["callbacks_failed"] += 1
+            return
+        self.stats["callbacks_retried"] += 1
+        backoff = self.settings.callback_backoff_seconds * 2 ** (callback.attempt - 1)
+        following = Callback(
+            callback.url, callback.agency, callback.event_id, callback.body, callback.attempt + 1
+        )
+        heapq.heappush(self._retries, (time.time() + backoff, next(self._order), following))
+
+    def send_due_retries(self) -> int:
+        """Send every callback whose next attempt is due; how many were sent."""
+        sent = 0
+        while self._retries and self._retries[0][0] <= time.time():
+            _, _, callback = heapq.heappop(self._retries)
+            self._send(callback)
+            sent += 1
+        return sent
 
     # The ticker --------------------------------------------------------------------------
 
@@ -225,6 +298,7 @@ class DeferredDecisions:
         while not self._stopping.wait(TICK_SECONDS):
             try:
                 self.run_due()
+                self.send_due_retries()
             except Exception:
                 logger.exception("the simulator's decider failed; trying again")
 

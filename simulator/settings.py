@@ -95,6 +95,18 @@ class SimulatorDecisionSettings(BaseModel):
     # Seconds from the receipt to the decision (and from "verification needed" to the final
     # one): seconds for the demo and the tests.
     delay_seconds: float = Field(2.0, ge=0)
+    # Or in working days, like an officer (replaces ``delay_seconds`` when set): on Vietnam's
+    # calendar (the decision comes at the same local time N working days later), or, with
+    # ``seconds_per_working_day``, on an accelerated clock where each working day lasts that
+    # many real seconds (for tests).
+    delay_working_days: int | None = Field(None, ge=0)
+    seconds_per_working_day: float | None = Field(None, gt=0)
+    # A callback our API does not accept (5xx, 429, connection refused, timeout) is sent
+    # again, up to this many attempts in all, after a backoff doubling from
+    # ``callback_backoff_seconds``, like a real webhook sender; then it is given up (polling
+    # finds it). A 4xx answer is final.
+    callback_attempts: int = Field(4, ge=1)
+    callback_backoff_seconds: float = Field(0.5, ge=0)
     # Share of receipts whose decision first needs a verification (an interim notice).
     verification_rate: float = Field(0.0, ge=0, le=1)
     # Share of callbacks never sent, so the caller must poll the status endpoint.
@@ -127,8 +139,8 @@ class SimulatorSettings(BaseSettings):
 @dataclass(frozen=True)
 class AgencyCredentials:
     """What one simulated agency checks: the API key its callers must send, and the secret
-    its webhook receiver verifies signatures with. Every agency has both; the commune has no
-    API and only its webhook secret is used."""
+    its webhook receiver verifies signatures with. Every agency has both; the commune and the
+    province have no API and only their webhook secrets are used."""
 
     api_key: str = field(repr=False)
     webhook_secret: str = field(repr=False)

@@ -226,6 +226,16 @@ class SimulatorStore:
             for a, r, k, d, i, req, v, o in rows
         ]
 
+    def decide_now(self, agency: str, receipt_number: str) -> bool:
+        """Make an undecided receipt due now (the officer gets to it); False if none."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "UPDATE receipts SET decide_at = 0 WHERE agency = ? AND receipt_number = ?"
+                " AND outcome IN ('pending', 'verification_needed')",
+                (agency, receipt_number),
+            )
+            return cursor.rowcount == 1
+
     def decide_receipt(
         self,
         agency: str,

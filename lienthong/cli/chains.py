@@ -13,7 +13,7 @@ from lienthong.adapters.dossier_files import DossierFileError, load_dossier_file
 from lienthong.bootstrap import current_container, run_async
 from lienthong.cli.database import needs_database
 from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
-from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus
+from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus, StepStatus
 from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid
 from lienthong.services.calendar_gaps import swaps_missing_warning, years_without_swaps
@@ -21,7 +21,7 @@ from lienthong.services.container import Container
 from lienthong.services.intake import DuplicateReference, IntakeResult, receive
 from lienthong.services.ledger import Actor
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
-from lienthong.services.views import DossierView, events, load_view
+from lienthong.services.views import DossierView, Waiting, events, load_view, waiting_of
 from lienthong.services.withdrawal import withdraw
 
 EXIT_OK = 0
@@ -105,13 +105,45 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """Resume each dossier's paused run (never a second run beside it), or run its chain."""
+    from lienthong.flows.continuation import paused_run
     from lienthong.flows.runner import NothingToRun
 
+    container = current_container()
+    fresh: list[str] = []
+    exit_code = EXIT_OK
     try:
-        return _run_and_report(list(args.references), args.deploy)
+        for reference in args.references:
+            load_view(container, reference)  # an unknown reference stops here
+            paused = run_async(paused_run(reference))
+            if paused is None:
+                fresh.append(reference)
+                continue
+            waiting = waiting_of(container, reference)
+            if waiting is not None:
+                print(
+                    f"error: {reference} is {waiting.message()}; its run {paused.name} resumes "
+                    f"when {_what_resumes(waiting)}: nothing started",
+                    file=sys.stderr,
+                )
+                exit_code = max(exit_code, EXIT_INVALID)
+                continue
+            exit_code = max(exit_code, _continue_and_report(reference, args.deploy))
+        if fresh:
+            exit_code = max(exit_code, _run_and_report(fresh, args.deploy))
     except (DossierNotFound, NothingToRun) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    return exit_code
+
+
+def _what_resumes(waiting: Waiting) -> str:
+    if waiting.status == StepStatus.AWAITING_SUPPLEMENT:
+        return f"the supplement is recorded (`lienthong supplement {waiting.reference} FILE.json`)"
+    return (
+        "the decision is recorded (`lienthong api` receives it; `lienthong sweep` polls for "
+        "an overdue one)"
+    )
 
 
 def _supplement(args: argparse.Namespace) -> int:
@@ -213,7 +245,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     submit.add_argument("--operator", default="operator", help="operator id for the audit trail")
     submit.set_defaults(func=needs_database(_submit))
 
-    run = subparsers.add_parser("run", help="resume dossiers at their first unfinished step")
+    run = subparsers.add_parser(
+        "run",
+        help="resume dossiers at their first unfinished step (a paused run is resumed, "
+        "never doubled)",
+    )
     run.add_argument("references", nargs="+", metavar="REF")
     run.add_argument("--deploy", action="store_true", help="run through the deployments")
     run.set_defaults(func=needs_database(_run))

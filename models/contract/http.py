@@ -28,8 +28,10 @@ DEFAULT_SIMULATOR_PORT = 8765
 WEBHOOKS_PREFIX = "/webhooks"
 
 
-# The agencies whose systems we call; the commune only receives notices.
-CALLED_AGENCIES = tuple(agency for agency in Agency if agency is not Agency.COMMUNE)
+# Who only receives notices: the commune, and the province (escalations).
+NOTICE_RECEIVERS = (Agency.COMMUNE, Agency.PROVINCE)
+# The agencies whose systems we call.
+CALLED_AGENCIES = tuple(agency for agency in Agency if agency not in NOTICE_RECEIVERS)
 
 
 def agency_slug(agency: Agency) -> str:

@@ -24,11 +24,14 @@ from lienthong.adapters.tables import AuditEvent
 from lienthong.api.decisions import poll_once
 from lienthong.api.server import ApiServer
 from lienthong.bootstrap import build_container, use_container
+from lienthong.cli import main
 from lienthong.flows.continuation import dossier_runs
 from lienthong.models.contract.decisions import CALLBACK_PATH
 from lienthong.models.contract.signing import signed_headers
 from lienthong.models.status import DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
+from lienthong.services.decisions import Recorded
+from lienthong.services.poll_decisions import poll_overdue_decisions
 from lienthong.services.views import load_view
 from lienthong.settings import ApiSettings, Settings
 from lienthong.simulator.server import SimulatorServer
@@ -71,7 +74,9 @@ def police_async(
     simulator._deferred.replace(  # type: ignore[union-attr]
         SimulatorDecisionSettings(
             forms={"police": DecisionForm.ASYNC},
-            delay_seconds=0.5,
+            # Long enough for the run to suspend first on two loaded cores (0.5 s was not:
+            # a decision before the suspension lets the run go on, by design).
+            delay_seconds=2.0,
             verification_rate=verify,
             callback_loss_rate=loss,
             callback_url=api.url,
@@ -246,3 +251,38 @@ async def test_verification_moves_the_step_to_its_longer_limit(
     )
 
     await until(lambda: dossier_status(api_app, reference) == DossierStatus.COMPLETED, "decision")
+
+
+async def test_lienthong_run_resumes_the_paused_run_and_never_starts_a_second(
+    api_app: Container,
+    simulator: SimulatorServer,
+    api: ApiServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    police_async(simulator, api, loss=1.0)
+    reference = submit(api_app, fresh_copy(load_example("birth-valid.json"), prefix="AR"))
+    await run(api_app, reference)
+    receipt = receipt_of(api_app, reference)
+    monkeypatch.setenv("LIENTHONG_DATABASE_URL", api_app.settings.resolved_database_url())
+
+    still_waiting = await asyncio.to_thread(main, ["run", reference])
+
+    assert still_waiting == 1
+    refusal = capsys.readouterr().err.strip().splitlines()
+    assert len(refusal) == 1
+    assert refusal[0].startswith(f"error: {reference} is waiting for Police decision")
+    assert refusal[0].endswith("nothing started")
+    assert len(await dossier_runs(reference)) == 1
+
+    # The decision is recorded (by a poll), but nothing continued the run.
+    await until(lambda: police_notice(simulator, receipt)["outcome"] == "granted", "decision")
+    polled = await poll_overdue_decisions(api_app)
+    assert [r.recorded for r in polled] == [Recorded.DECIDED]
+
+    assert await asyncio.to_thread(main, ["run", reference]) == 0
+
+    assert capsys.readouterr().out.startswith("ran_here")
+    assert dossier_status(api_app, reference) == DossierStatus.COMPLETED
+    runs = await final_runs(reference)
+    assert [r.state.type for r in runs if r.state] == [StateType.COMPLETED]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -35,6 +37,12 @@ from lienthong.models.contract.messages import (
     ChildHealthCardRequest,
     FuneralAllowanceRequest,
     ResidenceRegistrationRequest,
+)
+from lienthong.models.contract.signing import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signed_headers,
 )
 from lienthong.models.identifiers import Sex
 from lienthong.models.status import Agency, FuneralPayerBasis
@@ -588,3 +596,136 @@ async def test_verification_comes_first_when_the_agency_must_verify(
         await asyncio.sleep(0.02)
     assert DecisionOutcome.VERIFICATION_NEEDED in seen
     assert found.outcome is DecisionOutcome.GRANTED
+
+
+async def test_the_province_receives_signed_notices_under_its_own_secret(
+    simulator: SimulatorServer, admin: httpx.AsyncClient
+) -> None:
+    url = f"{simulator.base_url}/webhooks/province"
+    notifier = WebhookNotifier(timeout_seconds=2)
+    payload = {"event": "decision.escalated", "dossier_reference": "HS-LATE"}
+    secret = development_webhook_secret(Agency.PROVINCE)
+    accepted = await notifier.deliver(url, secret, "evt-province-1", payload)
+    commune_secret = development_webhook_secret(Agency.COMMUNE)
+    refused = await notifier.deliver(url, commune_secret, "evt-province-2", payload)
+    await notifier.aclose()
+
+    assert (accepted.status_code, refused.status_code) == (200, 401)
+    received = (await admin.get("/webhooks/province/received")).json()
+    assert [(r["event_id"], r["payload"]) for r in received] == [("evt-province-1", payload)]
+
+
+class FlakyReceiver:
+    """Our API's callback endpoint stand-in, over real HTTP: answers 503 ``failures`` times,
+    then 200; keeps each attempt's event id and whether its signature verified."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts: list[tuple[str, bool]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                secret = development_webhook_secret(Agency.POLICE)
+                expected = signed_headers(
+                    secret, self.headers[EVENT_ID_HEADER], int(self.headers[TIMESTAMP_HEADER]), body
+                )[SIGNATURE_HEADER]
+                receiver.attempts.append(
+                    (self.headers[EVENT_ID_HEADER], expected == self.headers[SIGNATURE_HEADER])
+                )
+                failing = len(receiver.attempts) <= receiver.failures
+                self.send_response(503 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def stats(admin: httpx.AsyncClient) -> Counter[str]:
+    return Counter((await admin.get("/admin/decision-stats")).json())
+
+
+async def until_settled(admin: httpx.AsyncClient, before: Counter[str]) -> Counter[str]:
+    """The stats once the callback was accepted or given up (it is never retried after)."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while not (
+        (counted := await stats(admin) - before)["callbacks_200"] or counted["callbacks_failed"]
+    ):
+        assert asyncio.get_running_loop().time() < deadline, counted
+        await asyncio.sleep(0.05)
+    return counted
+
+
+@pytest.mark.parametrize(("failures", "attempts", "delivered"), [(2, 3, True), (9, 3, False)])
+async def test_a_callback_our_api_fails_to_accept_is_sent_again_with_backoff(
+    clients: AgencyClients,
+    admin: httpx.AsyncClient,
+    failures: int,
+    attempts: int,
+    delivered: bool,
+) -> None:
+    receiver = FlakyReceiver(failures)
+    before = await stats(admin)
+    reference = f"HS-RETRY-{failures}"
+    await set_decisions(
+        admin,
+        SimulatorDecisionSettings(
+            forms={"police": DecisionForm.ASYNC},
+            delay_seconds=0.1,
+            callback_url=receiver.url,
+            callback_attempts=3,
+            callback_backoff_seconds=0.1,
+        ),
+    )
+    try:
+        await clients.police.register_residence(
+            residence_request(reference, f"07932600070{failures}"), f"{reference}:residence"
+        )
+        counted = await until_settled(admin, before)
+    finally:
+        await set_decisions(admin, SimulatorDecisionSettings())
+        receiver.close()
+
+    assert len(receiver.attempts) == attempts
+    assert len({event_id for event_id, _ in receiver.attempts}) == 1, "one event, resent"
+    assert all(verified for _, verified in receiver.attempts), "each attempt signed afresh"
+    assert counted["callbacks_retried"] == 2
+    assert counted["callbacks_200"] == (1 if delivered else 0)
+    assert counted["callbacks_failed"] == (0 if delivered else 1)
+
+
+async def test_an_officer_decides_in_working_days_on_an_accelerated_clock(
+    clients: AgencyClients, admin: httpx.AsyncClient
+) -> None:
+    await set_decisions(
+        admin,
+        SimulatorDecisionSettings(
+            forms={"police": DecisionForm.ASYNC},
+            delay_seconds=3600,  # replaced by the working days
+            delay_working_days=2,
+            seconds_per_working_day=0.2,
+        ),
+    )
+    try:
+        asked_at = datetime.now(UTC)
+        receipt = await clients.police.register_residence(
+            residence_request("HS-WDAYS-1", "079326000801"), "HS-WDAYS-1:residence"
+        )
+    finally:
+        await set_decisions(admin, SimulatorDecisionSettings())
+
+    assert isinstance(receipt, AgencyReceipt)
+    assert receipt.expected_decision_at is not None
+    expected_in = (receipt.expected_decision_at - asked_at).total_seconds()
+    assert 0.4 <= expected_in < 5, "two working days of 0.2 s each"
+    assert (await decided(clients, receipt.receipt_number)).outcome is DecisionOutcome.GRANTED

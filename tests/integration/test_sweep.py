@@ -15,10 +15,12 @@ from sqlalchemy import select
 from lienthong.adapters.tables import AuditEvent, Dossier, Notification, NotificationStatus, Step
 from lienthong.bootstrap import build_container
 from lienthong.models.clock import ManualClock
+from lienthong.models.contract.decisions import DecisionNotice, DecisionOutcome
 from lienthong.models.overdue import SweepOptions
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
-from lienthong.services.resumptions import ResumeRequest
+from lienthong.services.decisions import DecisionSource, Recorded, record_decision
+from lienthong.services.resumptions import ResumeRequest, ResumeWhy
 from lienthong.services.sweep import sweep
 from lienthong.settings import Settings
 from tests.conftest import record_session
@@ -433,6 +435,7 @@ async def test_a_late_decision_is_polled_reminded_then_escalated_once_a_day(
     database_url: str, clock: ManualClock, tmp_path
 ) -> None:
     asked: list[str] = []
+    posted: list[str] = []
 
     def police(request: httpx.Request) -> httpx.Response:
         if request.method == "GET":
@@ -440,6 +443,7 @@ async def test_a_late_decision_is_polled_reminded_then_escalated_once_a_day(
             receipt = request.url.path.rsplit("/", 1)[-1]
             notice = {"receipt_number": receipt, "dossier_reference": "HS-WAIT"}
             return httpx.Response(200, json={**notice, "outcome": "pending"})
+        posted.append(str(request.url))
         return httpx.Response(200)
 
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
@@ -477,13 +481,116 @@ async def test_a_late_decision_is_polled_reminded_then_escalated_once_a_day(
     assert first.findings.escalated == []
     assert (first.notices, again.notices) == (1, 0)
     assert [i.reference for i in later.findings.escalated] == ["HS-WAIT"]
-    assert (later.notices, later_again.notices) == (2, 0)
+    assert (later.notices, later_again.notices) == (3, 0)
     sent = [(n.event_type, n.agency, n.dedupe_key[-10:]) for n in notices(app)]
     assert sent == [
         ("decision.reminder", Agency.POLICE, "2025-03-11"),
         ("decision.reminder", Agency.POLICE, "2025-03-12"),
         ("decision.escalated", Agency.COMMUNE, "2025-03-12"),
+        ("decision.escalated", Agency.PROVINCE, "2025-03-12"),
     ]
+    assert all(n.status == NotificationStatus.DELIVERED for n in notices(app))
+    assert posted.count(Settings().province.webhook_url) == 1, "at the province's endpoint"
     escalation = notices(app)[-1].payload
     assert (escalation["province_code"], escalation["status"]) == ("079", "awaiting_decision")
     assert resume.calls == [], "a wait is not stuck: nothing to resume"
+
+
+def awaiting_police(
+    app: Container, reference: str, receipt: str, lease_expires_at: datetime | None = None
+) -> None:
+    """A dossier whose residence step awaits Police's decision under ``receipt``."""
+    waiting = residence(
+        StepStatus.AWAITING_DECISION,
+        started_at=MONDAY - timedelta(hours=2),
+        due_at=end_of(12),
+        updated_at=MONDAY - timedelta(hours=2),
+    )
+    add_dossier(
+        app,
+        reference,
+        DossierStatus.IN_PROGRESS,
+        [registered(), waiting, card()],
+        lease_expires_at=lease_expires_at,
+    )
+    with record_session(app) as session:
+        step = session.scalars(
+            select(Step)
+            .join(Dossier)
+            .where(Dossier.reference == reference, Step.kind == StepKind.RESIDENCE_REGISTRATION)
+        ).one()
+        step.receipt_number = receipt
+        step.waiting_since = MONDAY - timedelta(hours=2)
+        session.commit()
+
+
+def grant(reference: str, receipt: str) -> DecisionNotice:
+    result = {
+        "dossier_reference": reference,
+        "registration_number": f"TT-{receipt[-4:]}",
+        "personal_id": "079226000123",
+        "address": "12 Lê Lợi, Phường Bến Nghé",
+        "registered_at": "2025-03-10T02:00:00Z",
+    }
+    return DecisionNotice(
+        receipt_number=receipt,
+        dossier_reference=reference,
+        outcome=DecisionOutcome.GRANTED,
+        result=result,
+    )
+
+
+async def test_a_decision_whose_chain_did_not_continue_is_continued_by_the_sweep(
+    app: Container, clock: ManualClock
+):
+    # Police decided by callback, but resuming the run failed (Prefect was down): the
+    # residence step is decided, the health card still pending, and no run goes on.
+    awaiting_police(app, "HS-DECIDED", "BN-POLICE-00000011")
+    # The same, but a run holds the dossier's lease: it is going, nothing to do.
+    awaiting_police(
+        app, "HS-LEASED", "BN-POLICE-00000012", lease_expires_at=MONDAY + timedelta(hours=1)
+    )
+    # Still waiting for its decision: not stalled.
+    awaiting_police(app, "HS-WAITING", "BN-POLICE-00000013")
+    for reference, receipt in (("HS-DECIDED", "11"), ("HS-LEASED", "12")):
+        notice = grant(reference, f"BN-POLICE-000000{receipt}")
+        recorded = record_decision(app, Agency.POLICE, notice, DecisionSource.CALLBACK)
+        assert recorded.recorded is Recorded.DECIDED
+    resume = FakeResume()
+
+    at_once = await sweep(app, resume)
+    assert at_once.findings.stalled == [], "a run may be on its way: give it stuck_after"
+    assert resume.calls == []
+
+    clock.advance(timedelta(minutes=16))
+    reported = await sweep(app, resume, SweepOptions(resume=False))
+    assert [d.reference for d in reported.findings.stalled] == ["HS-DECIDED"]
+    assert resume.calls == [], "reported only"
+
+    report = await sweep(app, resume)
+    assert [d.reference for d in report.findings.stalled] == ["HS-DECIDED"]
+    assert [[(r.reference, r.why) for r in call] for call in resume.calls] == [
+        [("HS-DECIDED", ResumeWhy.STALLED)]
+    ]
+    continued = actions(app, "stalled_chain_continued")
+    assert [(e.dossier_reference, e.details) for e in continued] == [
+        ("HS-DECIDED", {"outcome": "Completed"})
+    ]
+    assert "stalled after a decision: 1" in report.summary_lines()
+
+
+async def test_a_dossier_between_steps_with_a_stopped_step_is_not_stalled(
+    app: Container, clock: ManualClock
+):
+    # A step awaiting the citizen's supplement or in error has nothing to continue.
+    for reference, status in (
+        ("HS-SUPPL", StepStatus.AWAITING_SUPPLEMENT),
+        ("HS-ERROR", StepStatus.ERROR),
+    ):
+        step = residence(status, started_at=MONDAY - timedelta(days=1), finished_at=MONDAY)
+        add_dossier(app, reference, DossierStatus.IN_PROGRESS, [registered(), step, card()])
+    clock.advance(timedelta(hours=1))
+
+    report = await sweep(app, FakeResume(), SweepOptions(resume=False))
+
+    assert report.findings.stalled == []
