@@ -109,13 +109,14 @@ def _remove_every_trace(app: Container, reference: str) -> None:
         ref = {"ref": reference}
         connection.execute(text("DELETE FROM audit_events WHERE dossier_reference = :ref"), ref)
         connection.execute(text("DELETE FROM notifications WHERE dossier_reference = :ref"), ref)
-        connection.execute(
-            text(
-                "DELETE FROM steps WHERE dossier_id IN "
-                "(SELECT id FROM dossiers WHERE reference = :ref)"
-            ),
-            ref,
-        )
+        for table in ("clock_events", "steps"):
+            connection.execute(
+                text(
+                    f"DELETE FROM {table} WHERE dossier_id IN "
+                    "(SELECT id FROM dossiers WHERE reference = :ref)"
+                ),
+                ref,
+            )
         connection.execute(text("DELETE FROM dossiers WHERE reference = :ref"), ref)
 
 
