@@ -61,6 +61,7 @@ _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encod
 
 Sleep = Callable[[float], Awaitable[None]]
 ResultT = TypeVar("ResultT", bound=BaseModel)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -168,12 +169,7 @@ class AgencyClient:
     async def _get_decision_once(self, receipt_number: str) -> DecisionNotice:
         response = await self._exchange("GET", f"receipts/{receipt_number}")
         if response.is_success:
-            try:
-                return DecisionNotice.model_validate_json(response.content)
-            except ValidationError as exc:
-                raise AgencyProtocolError(
-                    self.agency, f"unreadable status: {_summary(exc)}"
-                ) from exc
+            return self._parsed(DecisionNotice, response, "status")
         raise self._problem_error(response)
 
     async def _post_once(
@@ -252,21 +248,20 @@ class AgencyClient:
         if response.is_success and self._answers is AnswerForm.ASYNC:
             raise AgencyProtocolError(self.agency, f"HTTP {status} where a receipt was expected")
         if response.is_success:
-            try:
-                return result_type.model_validate_json(response.content)
-            except ValidationError as exc:
-                raise AgencyProtocolError(
-                    self.agency, f"unreadable {status} answer: {_summary(exc)}"
-                ) from exc
+            return self._parsed(result_type, response, f"{status} answer")
         raise self._problem_error(response)
+
+    def _parsed(self, model: type[ModelT], response: httpx.Response, what: str) -> ModelT:
+        """The answer's body as ``model``; one that does not parse is described, unquoted."""
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise AgencyProtocolError(self.agency, f"unreadable {what}: {_summary(exc)}") from exc
 
     def _receipt(self, response: httpx.Response) -> AgencyReceipt:
         if self._answers is AnswerForm.IMMEDIATE:
             raise AgencyProtocolError(self.agency, "HTTP 202 where a decision was expected")
-        try:
-            return AgencyReceipt.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise AgencyProtocolError(self.agency, f"unreadable receipt: {_summary(exc)}") from exc
+        return self._parsed(AgencyReceipt, response, "receipt")
 
     def _problem_error(self, response: httpx.Response) -> AgencyError:
         """What a non-2xx answer means (transient, a decision, or our bad request)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lienthong.services.container import Container
-from lienthong.services.views import DossierView, local_time, view_of
+from lienthong.services.views import DossierView, local_time, timeline_entry, view_of
 
 
 @dataclass(frozen=True)
@@ -23,18 +23,7 @@ def dossier_status(container: Container, reference: str) -> DossierStatusReport:
     timezone = container.settings.calendar.timezone
     with container.unit_of_work() as uow:
         dossier = uow.dossiers.get(reference)
-        timeline = [
-            {
-                "at": local_time(e.record.occurred_at, timezone),
-                "actor": e.record.actor,
-                "action": e.record.action,
-                "step": e.record.step_kind,
-                "before": e.record.status_before,
-                "after": e.record.status_after,
-                "reason": e.record.reason,
-            }
-            for e in uow.audit.entries(reference)
-        ]
+        timeline = [timeline_entry(e, timezone) for e in uow.audit.entries(reference)]
         told = [
             {
                 "agency": t.agency.value,

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from lienthong.models.audit import AuditEntry
 from lienthong.models.lifecycle import Dossier
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
@@ -87,18 +88,20 @@ def events(container: Container, reference: str) -> list[dict[str, Any]]:
     """The dossier's audit events, oldest first, times local."""
     timezone = container.settings.calendar.timezone
     with container.unit_of_work() as uow:
-        return [
-            {
-                "at": local_time(e.record.occurred_at, timezone),
-                "actor": e.record.actor,
-                "action": e.record.action,
-                "step": e.record.step_kind,
-                "before": e.record.status_before,
-                "after": e.record.status_after,
-                "reason": e.record.reason,
-            }
-            for e in uow.audit.entries(reference)
-        ]
+        return [timeline_entry(e, timezone) for e in uow.audit.entries(reference)]
+
+
+def timeline_entry(entry: AuditEntry, timezone: str) -> dict[str, Any]:
+    """One audit event as the timeline shows it (CLI, API), its time local."""
+    return {
+        "at": local_time(entry.record.occurred_at, timezone),
+        "actor": entry.record.actor,
+        "action": entry.record.action,
+        "step": entry.record.step_kind,
+        "before": entry.record.status_before,
+        "after": entry.record.status_after,
+        "reason": entry.record.reason,
+    }
 
 
 @dataclass(frozen=True)
