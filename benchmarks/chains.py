@@ -30,11 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -46,11 +43,8 @@ from typing import TYPE_CHECKING, Any
 from benchmarks.infra import (
     DossierFactory,
     add_postgres_argument,
-    database_url,
-    free_port,
     load_templates,
-    prefect_server,
-    throwaway_databases,
+    run_with_prefect_and_record,
 )
 
 if TYPE_CHECKING:
@@ -287,29 +281,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    suffix = uuid.uuid4().hex[:8]
-    prefect_db, record_db = f"lienthong_bench_prefect_{suffix}", f"lienthong_bench_record_{suffix}"
-    workdir = Path(tempfile.mkdtemp(prefix="lienthong-bench-"))
-    try:
-        with (
-            throwaway_databases(args.postgres, [prefect_db, record_db], args.keep),
-            prefect_server(
-                database_url(args.postgres, "asyncpg", prefect_db),
-                workdir / "server",
-                free_port(),
-            ) as api_url,
-        ):
-            print(f"prefect server at {api_url} on database {prefect_db}", flush=True)
-            # Prefect reads its settings when first imported: set them before any import.
-            os.environ.update(
-                PREFECT_API_URL=api_url,
-                PREFECT_HOME=str(workdir / "client"),
-                PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                PREFECT_LOGGING_LEVEL="WARNING",
-            )
-            return _benchmark(args, database_url(args.postgres, "psycopg2", record_db), workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    return run_with_prefect_and_record(args, "bench", _benchmark, keep=args.keep)
 
 
 def _benchmark(args: argparse.Namespace, record_url: str, workdir: Path) -> int:

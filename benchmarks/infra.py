@@ -11,12 +11,15 @@ import contextlib
 import copy
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,3 +242,38 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+Benchmark = Callable[[argparse.Namespace, str, Path], int]
+
+
+def run_with_prefect_and_record(
+    args: argparse.Namespace, name: str, benchmark: Benchmark, *, keep: bool = False
+) -> int:
+    """Two throwaway databases on ``args.postgres`` (a Prefect server's and our record), a
+    ``prefect server start`` on the first, this process pointed at it; then
+    ``benchmark(args, record_url, workdir)``. Everything is removed after, unless ``keep``."""
+    suffix = uuid.uuid4().hex[:8]
+    prefect_db, record_db = (
+        f"lienthong_{name}_prefect_{suffix}",
+        f"lienthong_{name}_record_{suffix}",
+    )
+    workdir = Path(tempfile.mkdtemp(prefix=f"lienthong-{name}-"))
+    try:
+        with (
+            throwaway_databases(args.postgres, [prefect_db, record_db], keep),
+            prefect_server(
+                database_url(args.postgres, "asyncpg", prefect_db), workdir / "server", free_port()
+            ) as api_url,
+        ):
+            print(f"prefect server at {api_url} on database {prefect_db}", flush=True)
+            # Prefect reads its settings when first imported: set them before any import.
+            os.environ.update(
+                PREFECT_API_URL=api_url,
+                PREFECT_HOME=str(workdir / "client"),
+                PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                PREFECT_LOGGING_LEVEL="WARNING",
+            )
+            return benchmark(args, database_url(args.postgres, "psycopg2", record_db), workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

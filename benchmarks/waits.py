@@ -29,14 +29,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,11 +40,8 @@ from benchmarks.chains import drain_prefect_services
 from benchmarks.infra import (
     DossierFactory,
     add_postgres_argument,
-    database_url,
-    free_port,
     load_templates,
-    prefect_server,
-    throwaway_databases,
+    run_with_prefect_and_record,
 )
 
 if TYPE_CHECKING:
@@ -135,26 +128,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    suffix = uuid.uuid4().hex[:8]
-    prefect_db, record_db = f"lienthong_wait_prefect_{suffix}", f"lienthong_wait_record_{suffix}"
-    workdir = Path(tempfile.mkdtemp(prefix="lienthong-waits-"))
-    try:
-        with (
-            throwaway_databases(args.postgres, [prefect_db, record_db], keep=False),
-            prefect_server(
-                database_url(args.postgres, "asyncpg", prefect_db), workdir / "server", free_port()
-            ) as api_url,
-        ):
-            os.environ.update(
-                PREFECT_API_URL=api_url,
-                PREFECT_HOME=str(workdir / "client"),
-                PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                PREFECT_LOGGING_LEVEL="WARNING",
-            )
-            return _benchmark(args, database_url(args.postgres, "psycopg2", record_db), workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    return run_with_prefect_and_record(parse_args(argv), "wait", _benchmark)
 
 
 def _benchmark(args: argparse.Namespace, record_url: str, workdir: Path) -> int:
