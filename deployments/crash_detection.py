@@ -5,8 +5,7 @@ report its own end: Prefect shows it Running forever. Every flow run emits a
 ``prefect.flow-run.heartbeat`` event every ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds
 (Prefect's setting, 180 by default, at least 30); the automation below, as documented by
 Prefect ("How to detect and respond to zombie flows"), marks a run Crashed once
-``MISSED_HEARTBEATS`` heartbeats in a row have not come and the run has not ended; a run
-claimed by a runner (Pending/Submitting) that never starts is marked the same way. The
+``MISSED_HEARTBEATS`` heartbeats in a row have not come and the run has not ended. The
 dossier itself needs nothing from this: its lease lapses and the overdue sweep resumes it
 at its first unfinished step; the automation makes Prefect's record (and its UI, and the
 deployments' concurrency slots) tell the truth.
@@ -40,15 +39,6 @@ CRASHED_MESSAGE = "No heartbeat from the flow run's process: marked Crashed (lie
 # beats again. Prefect names state events by the state's name (prefect.flow-run.<name>),
 # so our named states (AwaitingDecision, Refused, ...) are covered by the pattern too.
 _SIGNS_OF_LIFE = "prefect.flow-run.*"
-# What opens a window: a heartbeat, and the states a runner gives a run it has claimed but
-# not yet started (Pending, then its sub-state Submitting: prefect/runner/_state_proposer.py).
-# A serve process killed in between leaves the run there, beating never (12 runs in the
-# chaos run); the run's own Running event closes the window normally within seconds.
-_OPENERS = {
-    "prefect.flow-run.heartbeat",
-    "prefect.flow-run.Pending",
-    "prefect.flow-run.Submitting",
-}
 
 
 def heartbeat_seconds() -> int:
@@ -72,7 +62,7 @@ def crash_detection(frequency: int) -> AutomationCore:
             "`lienthong automations` (docs/production.md)."
         ),
         trigger=EventTrigger(
-            after=_OPENERS,
+            after={"prefect.flow-run.heartbeat"},
             expect={_SIGNS_OF_LIFE},
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
             for_each={"prefect.resource.id"},
