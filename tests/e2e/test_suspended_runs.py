@@ -31,7 +31,7 @@ from lienthong.api.server import ApiServer
 from lienthong.bootstrap import build_container, use_container
 from lienthong.flows.continuation import dossier_runs
 from lienthong.flows.runner import hand_to_deployment, runnable
-from lienthong.models.status import DossierStatus
+from lienthong.models.status import DossierStatus, StepKind
 from lienthong.services.container import Container
 from lienthong.services.views import load_view
 from lienthong.settings import ApiSettings, Settings
@@ -40,6 +40,7 @@ from tests.e2e.conftest import ROOT, endpoint_env, fresh_copy, load_example, sim
 from tests.e2e.conftest import submit as submit_dossier
 from tests.e2e.processes import Processes
 from tests.e2e.test_async_decisions import final_runs, police_async, until
+from tests.e2e.test_late_decisions import decide_now
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -112,7 +113,9 @@ async def test_waiting_runs_hold_no_worker_and_survive_a_killed_worker(
     with ApiServer(deploy_app) as api:
         police_async(simulator, api)
         simulator._deferred.replace(  # type: ignore[union-attr]
-            simulator._deferred.settings.model_copy(update={"delay_seconds": 8.0})  # type: ignore[union-attr]
+            # The officer decides only when told (below): every run must be seen Suspended
+            # first, however slowly a loaded machine starts them.
+            simulator._deferred.settings.model_copy(update={"delay_seconds": 3600.0})  # type: ignore[union-attr]
         )
         try:
             serve = processes.start("serve", [str(BIN / "lienthong"), "serve"], env)
@@ -140,6 +143,11 @@ async def test_waiting_runs_hold_no_worker_and_survive_a_killed_worker(
             os.killpg(serve.pid, signal.SIGKILL)  # the worker dies while the dossiers wait
             serve.wait(10)
             processes.start("serve-again", [str(BIN / "lienthong"), "serve"], env)
+            for reference in references:
+                with deploy_app.unit_of_work() as uow:
+                    waiting = uow.dossiers.get(reference).step(StepKind.RESIDENCE_REGISTRATION)
+                assert waiting.receipt_number is not None
+                decide_now(simulator, waiting.receipt_number)
 
             for reference in references:
                 await until(
