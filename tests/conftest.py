@@ -38,6 +38,9 @@ from lienthong.migrations import upgrade_database
 from lienthong.services.container import Container
 from lienthong.settings import Settings
 
+# The real browser (Playwright driving Debian's Chromium) for tests of web pages.
+pytest_plugins = ["tests.browser"]
+
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
 
