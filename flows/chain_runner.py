@@ -12,7 +12,6 @@ record, like any resumed run.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
@@ -24,6 +23,7 @@ from prefect.states import Cancelled, Completed, Failed
 
 from lienthong.bootstrap import current_container
 from lienthong.flows.lease import dossier_lease
+from lienthong.flows.outage import through_outage
 from lienthong.flows.waiting import dossier_tag, suspend_while_waiting
 from lienthong.models.chains import run_tags
 from lienthong.models.masking import protect_prefect_logs, scrub
@@ -72,7 +72,7 @@ async def _tag_flow_run(view: DossierView) -> None:
 async def _advance(container: Container, reference: str) -> DossierView:
     """Run the steps in order from the first unfinished one, until one does not succeed."""
     perform_step = configured_perform_step(container.settings.task_retry)
-    view = await asyncio.to_thread(load_view, container, reference)
+    view = await through_outage(container, load_view, container, reference)
     for kind in [s.kind for s in view.steps]:
         status = view.step(kind).status
         if status in DONE:
@@ -83,7 +83,7 @@ async def _advance(container: Container, reference: str) -> DossierView:
             status = await perform_step(reference, kind)
         except Exception as exc:
             status = await _stop(container, reference, kind, exc)
-        view = await asyncio.to_thread(load_view, container, reference)
+        view = await through_outage(container, load_view, container, reference)
         if status != StepStatus.SUCCEEDED:
             break
     return view
@@ -94,7 +94,7 @@ async def _stop(container: Container, reference: str, kind: StepKind, exc: Excep
     ran out (``failed``, for the sweep to resume), or the run failed otherwise while the step
     was in progress, e.g. recording the agency's answer (``error``, for a person). A step
     that is not in progress any more was recorded already: the exception is the run's."""
-    view = await asyncio.to_thread(load_view, container, reference)
+    view = await through_outage(container, load_view, container, reference)
     if view.step(kind).status != StepStatus.IN_PROGRESS:
         raise exc
     return await stop_step(reference, kind, outcome_of(exc))
@@ -123,7 +123,7 @@ def _final_state(view: DossierView) -> State[Any]:
 async def run_chain(reference: str, chain: Chain) -> State[Any]:
     protect_prefect_logs()
     container = current_container()
-    view = await asyncio.to_thread(load_view, container, reference)
+    view = await through_outage(container, load_view, container, reference)
     if view.chain != chain:
         raise WrongChain(reference, chain, view.chain)
     await _tag_flow_run(view)

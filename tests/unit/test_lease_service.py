@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from lienthong.adapters.database import DatabaseUnavailable
 from lienthong.adapters.system_clock import SystemClock
 from lienthong.flows.lease import DossierBusy, LeaseLost, dossier_lease
 from lienthong.models.clock import ManualClock
@@ -147,3 +148,52 @@ async def test_a_lost_lease_cancels_the_run_and_leaves_the_new_holder_alone(
     with pytest.raises(LeaseLost, match=f"lost the lease on dossier {reference}"):
         await run_that_loses_its_lease()
     assert _owner(store, reference) == "run-2"
+
+
+class _Outage:
+    """Our database unreachable for the lease's writes while ``down`` is set."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.refused = 0
+
+    def acquire(self, container: Container, reference: str, owner: str) -> bool:
+        if self.down:
+            self.refused += 1
+            raise DatabaseUnavailable("OperationalError")
+        return acquire_lease(container, reference, owner)
+
+
+async def test_a_database_outage_shorter_than_the_lease_does_not_stop_the_run(
+    quick: tuple[Container, FakeStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container, store = quick
+    reference = _stored(container)
+    outage = _Outage()
+    monkeypatch.setattr("lienthong.flows.lease.acquire_lease", outage.acquire)
+    async with dossier_lease(container, reference, "run-1"):
+        outage.down = True
+        await asyncio.sleep(0.15)  # half the lease: one renewal refused
+        outage.down = False
+        await asyncio.sleep(0.4)  # renewed since: still the holder
+        assert _owner(store, reference) == "run-1"
+    assert outage.refused >= 1
+    assert _owner(store, reference) is None
+
+
+async def test_a_database_outage_longer_than_the_lease_loses_it(
+    quick: tuple[Container, FakeStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container, _ = quick
+    reference = _stored(container)
+    outage = _Outage()
+    monkeypatch.setattr("lienthong.flows.lease.acquire_lease", outage.acquire)
+
+    async def run_through_a_long_outage() -> None:
+        async with dossier_lease(container, reference, "run-1"):
+            outage.down = True
+            await asyncio.sleep(5)
+            pytest.fail("the run went on without renewing its lease")
+
+    with pytest.raises(LeaseLost):
+        await run_through_a_long_outage()
