@@ -10,6 +10,7 @@ from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 
 from lienthong.bootstrap import current_container
+from lienthong.flows.abandoned_runs import reschedule_abandoned_runs
 from lienthong.flows.continuation import continue_dossier
 from lienthong.flows.runner import run_here
 from lienthong.models.masking import scrub
@@ -56,13 +57,19 @@ async def overdue_sweep(
     options = SweepOptions(due_soon_working_days, timedelta(minutes=stuck_after_minutes), resume)
     container = current_container()
     report = await sweep(container, resume_here, options, flow_run_actor())
+    rescheduled = await reschedule_abandoned_runs(report.at, options.stuck_after) if resume else []
+    for run in rescheduled:
+        logger.warning(
+            "flow run %s was left Pending by a stopped worker: scheduled again", run.name
+        )
     deploy = container.settings.api.run_chains_with_deployments
     for reference in report.decided():
         if reference not in report.resumed:
             await _continue(container, reference, deploy)
     await acreate_markdown_artifact(
         key="overdue-sweep",
-        markdown=scrub(report.markdown()),
+        markdown=scrub(report.markdown())
+        + f"\n\nRuns left Pending by a stopped worker, scheduled again: {len(rescheduled)}\n",
         description="What the overdue sweep found and did",
     )
     return report
