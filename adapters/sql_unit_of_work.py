@@ -177,6 +177,16 @@ class SqlDossierRepository:
             if since is not None
         ]
 
+    def renew_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        Dossier = tables.Dossier
+        renewed = self._session.execute(
+            update(Dossier)
+            .where(Dossier.reference == reference, Dossier.lease_owner == owner)
+            .values(lease_expires_at=now + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(renewed, "rowcount", 0))
+
     def release_lease(self, reference: str, owner: str) -> None:
         Dossier = tables.Dossier
         self._session.execute(

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from lienthong.adapters.database import DatabaseUnavailable
 from lienthong.flows.outage import through_outage
 from lienthong.services.container import Container
-from lienthong.services.leases import acquire_lease, release_lease
+from lienthong.services.leases import acquire_lease, release_lease, renew_lease
 from lienthong.tasks.steps import in_database
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ async def _renew_until_lost(container: Container, reference: str, owner: str) ->
     while True:
         await asyncio.sleep(lease_seconds / 3)
         try:
-            renewed = await in_database(acquire_lease, container, reference, owner)
+            renewed = await in_database(renew_lease, container, reference, owner)
         except DatabaseUnavailable:
             # Not lost yet: nobody else can take a lease that has not lapsed. Try again until
             # it would have (a database restart of a few seconds must not stop every run).

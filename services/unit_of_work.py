@@ -47,6 +47,11 @@ class DossierRepository(Protocol):
         """Take the per-dossier run guard for ``owner`` (or renew it); False if another holds
         a live one. Atomic on every backend."""
 
+    def renew_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Extend ``owner``'s lease; False if ``owner`` holds none any more (released, or
+        taken by another run after it lapsed). Never takes a lease: a renewal that lands
+        after the release must not take the dossier back."""
+
     def release_lease(self, reference: str, owner: str) -> None: ...
 
     def reference_of_receipt(self, agency: Agency, receipt_number: str) -> str | None:

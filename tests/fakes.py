@@ -134,6 +134,13 @@ class FakeDossiers:
         ]
         return sorted(waits, key=lambda w: w.waiting_since)
 
+    def renew_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        held = self._uow.state.leases.get(reference)
+        if held is None or held.owner != owner:
+            return False
+        self._uow.state.leases[reference] = Lease(owner, now + ttl)
+        return True
+
     def release_lease(self, reference: str, owner: str) -> None:
         held = self._uow.state.leases.get(reference)
         if held is not None and held.owner == owner:
