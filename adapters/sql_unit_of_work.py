@@ -245,6 +245,9 @@ def _batched_cursor(session: Session, name: str) -> Any:
 class SqlAuditLog:
     def __init__(self, session: Session) -> None:
         self._session = session
+        # The chain's head as this transaction left it: read once, under the lock, which
+        # is held to the end of the transaction, so nobody else can move it meanwhile.
+        self._head: str | None = None
 
     def append(self, record: AuditRecord) -> int:
         """Chain ``record`` inside the caller's transaction.
@@ -252,15 +255,9 @@ class SqlAuditLog:
         It commits or rolls back with the change it describes. Appends are serialised
         (a PostgreSQL advisory lock; SQLite transactions begin IMMEDIATE), and should two
         writers still race, the unique ``prev_hash`` fails the second rather than fork.
+        The lock and the head are taken at the transaction's first append only.
         """
-        if self._session.get_bind().dialect.name == "postgresql":
-            self._session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_APPEND_LOCK}
-            )
-        head = self._session.scalar(
-            select(tables.AuditEvent.hash).order_by(tables.AuditEvent.id.desc()).limit(1)
-        )
-        prev_hash = head or GENESIS_HASH
+        prev_hash = self._head if self._head is not None else self._lock_and_read_head()
         stored, hash_ = chained(prev_hash, record)
         event = tables.AuditEvent(
             **{name: getattr(stored, name) for name in _AUDIT_FIELDS},
@@ -269,7 +266,22 @@ class SqlAuditLog:
         )
         self._session.add(event)
         self._session.flush()
+        self._head = hash_
         return event.id
+
+    def _lock_and_read_head(self) -> str:
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_APPEND_LOCK}
+            )
+        head = self._session.scalar(
+            select(tables.AuditEvent.hash).order_by(tables.AuditEvent.id.desc()).limit(1)
+        )
+        return head or GENESIS_HASH
+
+    def transaction_ended(self) -> None:
+        """After a commit or a rollback the lock is gone: the next append reads again."""
+        self._head = None
 
     def entries(self, reference: str | None = None) -> Iterator[AuditEntry]:
         """Columns, not ORM objects: verifying a million events is read at this speed."""
@@ -554,6 +566,7 @@ class SqlUnitOfWork:
         try:
             self.dossiers.save_all()
             self.session.commit()
+            self.audit.transaction_ended()
         except StaleDataError as exc:
             self.rollback()
             raise ConcurrentChange("another transaction changed the dossier first") from exc
@@ -561,3 +574,4 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self.dossiers.forget()
+        self.audit.transaction_ended()
