@@ -66,6 +66,19 @@ def _within(column: Any, period: Period) -> ColumnElement[bool]:
     return and_(column >= period.start, column < period.end)
 
 
+def matching_query(keys: Sequence[MatchKey]) -> Select[tuple[str, str]]:
+    """The references and rules of the open dossiers sharing any of ``keys``."""
+    return (
+        select(tables.Dossier.reference, tables.MatchKey.rule)
+        .join(tables.Dossier, tables.Dossier.id == tables.MatchKey.dossier_id)
+        .where(
+            tables.MatchKey.digest.in_([k.digest for k in keys]),
+            tables.Dossier.status.not_in(_CLOSED_WITHOUT_EFFECT),
+        )
+        .order_by(tables.Dossier.reference, tables.MatchKey.rule)
+    )
+
+
 class SqlDuplicateIndex:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -86,15 +99,7 @@ class SqlDuplicateIndex:
     def matching(self, keys: Sequence[MatchKey]) -> list[Match]:
         if not keys:
             return []
-        rows = self._session.execute(
-            select(tables.Dossier.reference, tables.MatchKey.rule)
-            .join(tables.Dossier, tables.Dossier.id == tables.MatchKey.dossier_id)
-            .where(
-                tables.MatchKey.digest.in_([k.digest for k in keys]),
-                tables.Dossier.status.not_in(_CLOSED_WITHOUT_EFFECT),
-            )
-            .order_by(tables.Dossier.reference, tables.MatchKey.rule)
-        )
+        rows = self._session.execute(matching_query(keys))
         return [Match(reference, MatchRule(rule)) for reference, rule in rows]
 
     def add_keys(self, dossier: Dossier, keys: Sequence[MatchKey]) -> None:

@@ -83,8 +83,8 @@ def _show(args: argparse.Namespace) -> int:
         )
     if held.decision is None:
         print(
-            f"undecided: `lienthong duplicates resolve {held.reference} --distinct | "
-            "--merge-into REF | --reject --reason TEXT`"
+            f"undecided: `lienthong duplicates resolve {held.reference} (--distinct | "
+            "--merge-into REF | --reject) --reason TEXT`"
         )
     else:
         into = f" into {held.merged_into}" if held.merged_into else ""

@@ -124,9 +124,7 @@ def test_decisions_are_stored_audited_and_counted(app: Container, clock: ManualC
         receive(app, _birth(f"HT-2026-00040{n}"), OPERATOR)
     clock.advance(timedelta(hours=1))
     resolve(app, "HT-2026-000401", Decision.DISTINCT, reason="twins", actor=OPERATOR)
-    resolve(
-        app, "HT-2026-000402", Decision.MERGE, reason="same child", actor=OPERATOR, into=FIRST
-    )
+    resolve(app, "HT-2026-000402", Decision.MERGE, reason="same child", actor=OPERATOR, into=FIRST)
     resolve(app, "HT-2026-000403", Decision.REJECT, reason="sent twice", actor=OPERATOR)
 
     merged = held_dossier(app, "HT-2026-000402")
