@@ -35,6 +35,18 @@ def example(name: str) -> dict[str, Any]:
     return data
 
 
+def example_with(name: str, reference: str | None = None, **changes: Any) -> dict[str, Any]:
+    """``examples/<name>.json`` with another ``reference`` and fields changed, each named
+    ``section__field`` (e.g. ``child__full_name="..."``)."""
+    raw = example(name)
+    if reference is not None:
+        raw["reference"] = reference
+    for path, value in changes.items():
+        section, field = path.split("__")
+        raw[section][field] = value
+    return raw
+
+
 def request_supplement_at(
     container: Container, reference: str, waiting: StepKind, actor: Actor
 ) -> None:

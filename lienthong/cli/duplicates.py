@@ -14,10 +14,12 @@ import sys
 from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
-from lienthong.bootstrap import current_container, run_async
+from lienthong.bootstrap import current_container
+
+# The chain of a dossier confirmed distinct goes on as after a supplement.
+from lienthong.cli.chains import _continue_and_report as continue_and_report
 from lienthong.cli.database import needs_database
 from lienthong.models.report import Period, Scope
-from lienthong.models.status import STOPPED_STEP_STATUSES
 from lienthong.services.duplicates import (
     CannotResolve,
     Decision,
@@ -30,11 +32,9 @@ from lienthong.services.duplicates import (
     resolve,
 )
 from lienthong.services.ledger import Actor
-from lienthong.services.views import load_view
 
 EXIT_OK = 0
 EXIT_INVALID = 1
-EXIT_STEP_FAILED = 3
 
 
 def _print_json(value: object) -> None:
@@ -114,20 +114,7 @@ def _resolve(args: argparse.Namespace) -> int:
     print(f"{held.decision} {held.reference}{into}: {held.status.value}")
     if decision != Decision.DISTINCT or args.no_run:
         return EXIT_OK
-    return _continue(held.reference, args.deploy)
-
-
-def _continue(reference: str, deploy: bool) -> int:
-    """Start the chain of a dossier confirmed distinct: here, or through the deployments."""
-    from lienthong.flows.continuation import continue_dossier
-
-    container = current_container()
-    how = run_async(continue_dossier(container, reference, deploy=deploy))
-    view = load_view(container, reference)
-    steps = ", ".join(f"{s.kind.value}={s.status.value}" for s in view.steps)
-    print(f"{how.value:<9} {view.status.value:<20} {view.reference}: {steps}")
-    stopped = any(s.status in STOPPED_STEP_STATUSES for s in view.steps)
-    return EXIT_STEP_FAILED if stopped else EXIT_OK
+    return continue_and_report(held.reference, args.deploy)
 
 
 def _figures(args: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ them. The rules themselves are tests/unit/test_duplicate_rules.py."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 import unicodedata
@@ -27,7 +26,7 @@ from lienthong.services.duplicates import duplicate_figures, held_dossier, held_
 from lienthong.services.intake import IntakeResult, receive
 from lienthong.services.ledger import Actor
 from tests.conftest import record_session
-from tests.helpers import example
+from tests.helpers import example, example_with
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 OPERATOR = Actor("operator-3")
@@ -45,18 +44,10 @@ def app(container: Container, clock: ManualClock) -> Container:
     return dataclasses.replace(container, clock=clock)
 
 
-def _birth(reference: str, **changes: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(example("birth-valid"))
-    raw["reference"] = reference
-    for path, value in changes.items():
-        section, field = path.split("__")
-        raw[section][field] = value
-    return raw
-
-
 def test_the_same_child_is_held_across_references_and_communes(app: Container) -> None:
     receive(app, example("birth-valid"), OPERATOR)
-    other_commune = _birth(
+    other_commune = example_with(
+        "birth-valid",
         "HT-2026-000200",
         medical_birth_certificate__number="gcs 2026 004512",
         child__full_name=unicodedata.normalize("NFD", "Nguyễn Ngọc Bảo An"),
@@ -84,7 +75,8 @@ def test_the_same_child_is_held_across_references_and_communes(app: Container) -
 
 def test_a_dossier_with_nothing_in_common_is_not_held(app: Container) -> None:
     receive(app, example("birth-valid"), OPERATOR)
-    twin = _birth(
+    twin = example_with(
+        "birth-valid",
         "HT-2026-000201",
         medical_birth_certificate__number="GCS-2026-004513",
         child__full_name="Nguyễn Ngọc Bảo Châu",
@@ -96,7 +88,7 @@ def test_a_dossier_with_nothing_in_common_is_not_held(app: Container) -> None:
 def test_two_copies_received_at_once_do_not_miss_each_other(app: Container) -> None:
     """Two threads, each on its own connection, the same child under two references: the
     per-key lock (PostgreSQL) or the immediate transaction (SQLite) orders them."""
-    copies = [_birth(f"HT-2026-00030{i}") for i in range(2)]
+    copies = [example_with("birth-valid", f"HT-2026-00030{i}") for i in range(2)]
     start = threading.Barrier(2)
     outcomes: list[IntakeResult | BaseException] = []
 
@@ -121,7 +113,7 @@ def test_two_copies_received_at_once_do_not_miss_each_other(app: Container) -> N
 def test_decisions_are_stored_audited_and_counted(app: Container, clock: ManualClock) -> None:
     receive(app, example("birth-valid"), OPERATOR)
     for n in range(1, 5):
-        receive(app, _birth(f"HT-2026-00040{n}"), OPERATOR)
+        receive(app, example_with("birth-valid", f"HT-2026-00040{n}"), OPERATOR)
     clock.advance(timedelta(hours=1))
     resolve(app, "HT-2026-000401", Decision.DISTINCT, reason="twins", actor=OPERATOR)
     resolve(app, "HT-2026-000402", Decision.MERGE, reason="same child", actor=OPERATOR, into=FIRST)

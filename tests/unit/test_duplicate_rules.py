@@ -3,7 +3,6 @@ match keys of each chain, and the decision on a hold. Pure: no database."""
 
 from __future__ import annotations
 
-import copy
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from lienthong.models.duplicates import (
     match_keys,
 )
 from lienthong.models.validation import parse_dossier
-from tests.helpers import example
+from tests.helpers import example, example_with
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=HCM)
@@ -113,21 +112,13 @@ def test_certificate_numbers_ignore_case_spacing_punctuation_and_width(typed: st
 
 
 def _birth(**changes: Any) -> BirthDossier:
-    raw = example("birth-valid")
-    for path, value in changes.items():
-        section, field = path.split("__")
-        raw[section][field] = value
-    dossier = parse_dossier(raw, now=NOW)
+    dossier = parse_dossier(example_with("birth-valid", **changes), now=NOW)
     assert isinstance(dossier, BirthDossier)
     return dossier
 
 
 def _death(**changes: Any) -> DeathDossier:
-    raw = copy.deepcopy(example("death-valid-insured"))
-    for path, value in changes.items():
-        section, field = path.split("__")
-        raw[section][field] = value
-    dossier = parse_dossier(raw, now=NOW)
+    dossier = parse_dossier(example_with("death-valid-insured", **changes), now=NOW)
     assert isinstance(dossier, DeathDossier)
     return dossier
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import unicodedata
-from typing import Any
 
 import pytest
 
@@ -19,20 +18,11 @@ from lienthong.services.intake import receive
 from lienthong.services.ledger import Actor
 from lienthong.services.withdrawal import withdraw
 from tests.fakes import FakeStore
-from tests.helpers import example
+from tests.helpers import example, example_with
 
 OPERATOR = Actor("operator-3")
 FIRST = "HT-2026-000123"
 SECOND = "HT-2026-000124"
-
-
-def _copy_of_birth(reference: str = SECOND, **changes: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(example("birth-valid"))
-    raw["reference"] = reference
-    for path, value in changes.items():
-        section, field = path.split("__")
-        raw[section][field] = value
-    return raw
 
 
 def test_a_dossier_alone_is_not_held(app: tuple[Container, FakeStore]) -> None:
@@ -49,7 +39,9 @@ def test_the_same_child_under_another_reference_and_commune_is_held(
     container, store = app
     receive(container, example("birth-valid"), OPERATOR)
     # Another certificate number, another commune; the name typed in NFD, upper case.
-    second = _copy_of_birth(
+    second = example_with(
+        "birth-valid",
+        SECOND,
         medical_birth_certificate__number="GCS-2026-999999",
         child__full_name=unicodedata.normalize("NFD", "NGUYỄN NGỌC BẢO AN"),
     )
@@ -76,7 +68,7 @@ def test_the_same_child_under_another_reference_and_commune_is_held(
 def test_a_held_dossier_reaches_no_agency(app: tuple[Container, FakeStore]) -> None:
     container, store = app
     receive(container, example("birth-valid"), OPERATOR)
-    receive(container, _copy_of_birth(), OPERATOR)
+    receive(container, example_with("birth-valid", SECOND), OPERATOR)
     dossier = store.dossiers[SECOND]
     with pytest.raises(IllegalTransition, match="held as a potential duplicate"):
         dossier.start_step(
@@ -89,7 +81,7 @@ def test_a_held_dossier_reaches_no_agency(app: tuple[Container, FakeStore]) -> N
 def test_distinct_returns_it_to_received_audited(app: tuple[Container, FakeStore]) -> None:
     container, store = app
     receive(container, example("birth-valid"), OPERATOR)
-    receive(container, _copy_of_birth(), OPERATOR)
+    receive(container, example_with("birth-valid", SECOND), OPERATOR)
 
     decided = resolve(container, SECOND, Decision.DISTINCT, reason="twins", actor=OPERATOR)
 
@@ -116,7 +108,7 @@ def test_merge_closes_it_linked_to_the_dossier_it_repeats(
 ) -> None:
     container, store = app
     receive(container, example("birth-valid"), OPERATOR)
-    receive(container, _copy_of_birth(), OPERATOR)
+    receive(container, example_with("birth-valid", SECOND), OPERATOR)
 
     resolve(container, SECOND, Decision.MERGE, reason="same child", actor=OPERATOR, into=FIRST)
 
@@ -133,10 +125,10 @@ def test_merge_closes_it_linked_to_the_dossier_it_repeats(
 def test_a_rejected_duplicate_is_not_matched_again(app: tuple[Container, FakeStore]) -> None:
     container, _ = app
     receive(container, example("birth-valid"), OPERATOR)
-    receive(container, _copy_of_birth(), OPERATOR)
+    receive(container, example_with("birth-valid", SECOND), OPERATOR)
     resolve(container, SECOND, Decision.REJECT, reason="submitted twice", actor=OPERATOR)
 
-    third = receive(container, _copy_of_birth("HT-2026-000125"), OPERATOR)
+    third = receive(container, example_with("birth-valid", "HT-2026-000125"), OPERATOR)
 
     assert {m.reference for m in third.held_for} == {FIRST}
 
@@ -144,7 +136,7 @@ def test_a_rejected_duplicate_is_not_matched_again(app: tuple[Container, FakeSto
 def test_a_wrong_decision_changes_nothing(app: tuple[Container, FakeStore]) -> None:
     container, store = app
     receive(container, example("birth-valid"), OPERATOR)
-    receive(container, _copy_of_birth(), OPERATOR)
+    receive(container, example_with("birth-valid", SECOND), OPERATOR)
     events = len(store.audit)
     with pytest.raises(CannotResolve):
         resolve(container, SECOND, Decision.MERGE, reason="x", actor=OPERATOR, into="HT-2026-9")
@@ -161,7 +153,7 @@ def test_a_withdrawn_held_dossier_is_no_longer_listed_nor_decided(
 ) -> None:
     container, _ = app
     receive(container, example("birth-valid"), OPERATOR)
-    receive(container, _copy_of_birth(), OPERATOR)
+    receive(container, example_with("birth-valid", SECOND), OPERATOR)
     withdraw(container, SECOND, "the family filed it twice", OPERATOR)
     assert held_dossiers(container) == []
     with pytest.raises(CannotResolve, match="withdrawn"):
@@ -186,7 +178,7 @@ def test_the_same_deceased_is_held_across_references(app: tuple[Container, FakeS
 def test_held_dossiers_are_listed_by_scope(app: tuple[Container, FakeStore]) -> None:
     container, _ = app
     receive(container, example("birth-valid"), OPERATOR)
-    receive(container, _copy_of_birth(), OPERATOR)
+    receive(container, example_with("birth-valid", SECOND), OPERATOR)
     commune = example("birth-valid")["jurisdiction"]["commune_code"]
     assert [h.reference for h in held_dossiers(container, Scope(commune=commune))] == [SECOND]
     assert held_dossiers(container, Scope(commune="00000")) == []
