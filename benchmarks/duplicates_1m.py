@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import string
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -144,17 +143,6 @@ def lookups(engine: Engine, total: int, samples: int) -> None:
         percentiles(label, durations)
 
 
-def _name(n: int) -> str:
-    """A child's name no other sample has (letters only, as names must be)."""
-    letters = ""
-    while True:
-        n, digit = divmod(n, 26)
-        letters += string.ascii_lowercase[digit]
-        if n == 0:
-            break
-    return f"Nguyễn Bench {letters.capitalize()}"
-
-
 def intakes(url: str, count: int) -> None:
     """``receive`` end to end: one dossier in twenty repeats an earlier one (held)."""
     container = build_container(Settings(database_url=url))
@@ -170,8 +158,6 @@ def intakes(url: str, count: int) -> None:
                 raw = dict(rng.choice(made), reference=f"DP-2026-{i:06d}")
             else:
                 raw = factory.make("birth" if i % 2 == 0 else "death", "BM")
-                if raw["chain"] == "birth":
-                    raw["child"]["full_name"] = _name(i)
                 made.append(raw)
             started = time.perf_counter()
             result = receive(container, raw, operator)

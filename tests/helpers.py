@@ -47,6 +47,15 @@ def example_with(name: str, reference: str | None = None, **changes: Any) -> dic
     return raw
 
 
+def another_child(raw: dict[str, Any], reference: str) -> dict[str, Any]:
+    """A birth dossier ``raw`` as another child's under ``reference``: its own certificate
+    number and name, so intake does not hold it as a potential duplicate of ``raw``."""
+    letters = "".join("abcdefghij"[int(d)] for d in reference if d.isdigit())
+    child = dict(raw["child"], full_name=f"{raw['child']['full_name']} {letters.capitalize()}")
+    certificate = dict(raw["medical_birth_certificate"], number=f"GCS-{reference}")
+    return dict(raw, reference=reference, child=child, medical_birth_certificate=certificate)
+
+
 def request_supplement_at(
     container: Container, reference: str, waiting: StepKind, actor: Actor
 ) -> None:

@@ -33,6 +33,7 @@ async def test_a_held_twin_calls_no_agency_until_confirmed_distinct(
     app: Container, simulator: SimulatorServer
 ) -> None:
     first = fresh_copy(load_example("birth-valid.json"))
+    first["child"]["full_name"] = "Nguyễn Ngọc Bảo An"
     first_reference = submit(app, first)
     assert (await run(app, first_reference))[first_reference].is_completed()
 
