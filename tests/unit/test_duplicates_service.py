@@ -16,6 +16,7 @@ from lienthong.services.container import Container
 from lienthong.services.duplicates import NotHeld, held_dossier, held_dossiers, resolve
 from lienthong.services.intake import receive
 from lienthong.services.ledger import Actor
+from lienthong.services.submit_once import submit_once
 from lienthong.services.withdrawal import withdraw
 from tests.fakes import FakeStore
 from tests.helpers import example, example_with
@@ -186,3 +187,21 @@ def test_held_dossiers_are_listed_by_scope(app: tuple[Container, FakeStore]) -> 
     assert [(m.reference, m.rules) for m in held.matches] == [
         (FIRST, (MatchRule.BIRTH_CERTIFICATE, MatchRule.MOTHER_BIRTH_NAME))
     ]
+
+
+def test_a_retried_submission_answers_as_the_first_even_once_closed_as_a_duplicate(
+    app: tuple[Container, FakeStore],
+) -> None:
+    container, store = app
+    receive(container, example("birth-valid"), OPERATOR)
+    second = example_with("birth-valid", SECOND)
+    first_answer = submit_once(container, second, OPERATOR)
+    resolve(container, SECOND, Decision.REJECT, reason="sent twice", actor=OPERATOR)
+    events = len(store.audit)
+
+    again = submit_once(container, second, OPERATOR)
+
+    assert again.replayed
+    assert again.result == first_answer.result
+    assert [m.reference for m in again.result.held_for] == [FIRST, FIRST]
+    assert len(store.audit) == events
