@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from lienthong.adapters import tables
+from lienthong.adapters.duplicate_index import SqlDuplicateIndex
 from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.adapters.report_queries import SqlReportQueries
 from lienthong.adapters.sweep_queries import SqlSweepQueries
@@ -534,6 +535,7 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     supplements: SqlSupplementLog
     clocks: SqlClockHistory
+    duplicates: SqlDuplicateIndex
     sweep: SqlSweepQueries
     reports: SqlReportQueries
     clients: SqlClientRegistry
@@ -548,6 +550,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.session)
         self.supplements = SqlSupplementLog(self.session)
         self.clocks = SqlClockHistory(self.session)
+        self.duplicates = SqlDuplicateIndex(self.session)
         self.sweep = SqlSweepQueries(self.session)
         self.reports = SqlReportQueries(self.session)
         self.clients = SqlClientRegistry(self.session)

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,16 @@ def load_templates() -> dict[str, list[dict[str, Any]]]:
     return templates
 
 
+def letters_of(n: int) -> str:
+    """``n`` written in letters (a name's word: names hold no digits), e.g. 27 -> "Bb"."""
+    letters = ""
+    while True:
+        n, digit = divmod(n, 26)
+        letters += string.ascii_lowercase[digit]
+        if n == 0:
+            return letters.capitalize()
+
+
 @dataclass
 class DossierFactory:
     """Unique dossiers from the examples: references, certificates and IDs never repeat."""
@@ -80,6 +91,9 @@ class DossierFactory:
         raw["reference"] = f"{prefix}-2026-{n:06d}"
         if chain == "birth":
             raw["medical_birth_certificate"]["number"] = f"GCS-BENCH-{n:06d}"
+            # Another child of the same mother and birthday needs another name, or intake
+            # holds it as a potential duplicate (models/duplicates.py).
+            raw["child"]["full_name"] = f"{raw['child']['full_name']} {letters_of(n)}"
         else:
             raw["death_notice"]["number"] = f"GBT-BENCH-{n:06d}"
             # PPP C YY + six serial digits: province, century/sex and birth year stay valid.

@@ -120,6 +120,18 @@ def _final_state(view: DossierView) -> State[Any]:
     return Completed(message=f"dossier {view.status.value}", data=summary)
 
 
+def held_state(view: DossierView) -> State[Any]:
+    """A potential duplicate waits for a person's decision: no agency is called, and the run
+    ends (Cancelled, named ``Held``: not a failure to page for). After "distinct" the chain
+    starts again: `lienthong duplicates resolve` continues it, or the sweep starts it."""
+    return Cancelled(
+        name="Held",
+        message=f"held as a potential duplicate: decide with `lienthong duplicates show "
+        f"{view.reference}`",
+        data={"reference": view.reference, "status": view.status.value},
+    )
+
+
 async def run_chain(reference: str, chain: Chain) -> State[Any]:
     protect_prefect_logs()
     container = current_container()
@@ -127,6 +139,9 @@ async def run_chain(reference: str, chain: Chain) -> State[Any]:
     if view.chain != chain:
         raise WrongChain(reference, chain, view.chain)
     await _tag_flow_run(view)
+    if view.status == DossierStatus.HELD:
+        logger.info("dossier %s is held as a potential duplicate", reference)
+        return held_state(view)
     context = FlowRunContext.get()
     owner = str(context.flow_run.id) if context and context.flow_run else str(uuid.uuid4())
     while True:

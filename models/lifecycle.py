@@ -12,12 +12,13 @@ Nothing here reads a clock, a database or the network: ``now`` and the deadlines
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from lienthong.models.chains import StepPlan
 from lienthong.models.deadlines import Deadlines
+from lienthong.models.duplicates import Decision, DuplicateHold, Match, describe
 from lienthong.models.status import (
     DONE_STEP_STATUSES,
     STOPPED_STEP_STATUSES,
@@ -289,6 +290,7 @@ class Dossier:
         """
         step = self.step(kind)
         self._require_open(step, StepStatus.IN_PROGRESS)
+        self._require_not_held(step)
         self._require_turn(step)
         if step.status != StepStatus.IN_PROGRESS:
             check_step_transition(step.status, StepStatus.IN_PROGRESS)
@@ -477,7 +479,48 @@ class Dossier:
         changes += self._skip_after_refusal(step, now)
         return changes + self._set_status(DossierStatus.REFUSED, now, reason)
 
+    def hold_as_duplicate(self, matches: Sequence[Match], now: datetime) -> list[Change]:
+        """Intake found dossiers on record that may be about the same person: hold this one
+        for a person's decision; no step starts until then (:meth:`start_step`)."""
+        details = {"matches": [{"reference": m.reference, "rule": m.rule.value} for m in matches]}
+        changes = self._set_status(DossierStatus.HELD, now, describe(matches))
+        return [replace(c, details=details) for c in changes]
+
+    def resolve_duplicate(self, hold: DuplicateHold, now: datetime) -> list[Change]:
+        """Apply the person's decision on ``hold`` (decided already): distinct returns the
+        dossier to received, for its chain to start; a merge or a rejection closes it as
+        rejected with the decision as its reason, its steps skipped (never sent)."""
+        if self.status != DossierStatus.HELD or hold.decision is None:
+            raise IllegalTransition(
+                "dossier", self.status, DossierStatus.RECEIVED, "it is not held as a duplicate"
+            )
+        details = {"decision": hold.decision.value, "merged_into": hold.merged_into}
+        if hold.decision == Decision.DISTINCT:
+            reason = f"confirmed distinct from {', '.join(hold.references)}: {hold.reason}"
+            changes = self._set_status(DossierStatus.RECEIVED, now, reason)
+            return [replace(c, details=details) for c in changes]
+        what = f"merged into {hold.merged_into}" if hold.merged_into else "rejected"
+        reason = f"duplicate of {', '.join(hold.references)}, {what}: {hold.reason}"
+        self.rejection_reasons = [{"path": "duplicate", "message": reason}]
+        changes = [
+            self._change_step(step, StepStatus.SKIPPED, now, reason)
+            for step in self.steps
+            if step.status == StepStatus.PENDING
+        ]
+        closed = self._set_status(DossierStatus.REJECTED, now, reason)
+        return changes + [replace(c, details=details) for c in closed]
+
     # Rules -----------------------------------------------------------------------------
+
+    def _require_not_held(self, step: Step) -> None:
+        """A potential duplicate reaches no agency before a person decided on it."""
+        if self.status == DossierStatus.HELD:
+            raise IllegalTransition(
+                "step",
+                step.status,
+                StepStatus.IN_PROGRESS,
+                f"dossier {self.reference} is held as a potential duplicate",
+            )
 
     def _require_open(self, step: Step, after: StepStatus) -> None:
         """A closed dossier (completed, refused, withdrawn, rejected) takes no more changes."""

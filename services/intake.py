@@ -16,6 +16,7 @@ from typing import Any
 
 from lienthong.models.chains import StepPlan, birth_plan, death_plan
 from lienthong.models.dossier import EARLIEST_YEAR, LATEST_YEAR, BirthDossier, DeathDossier
+from lienthong.models.duplicates import DuplicateHold, Match, MatchKey, match_keys
 from lienthong.models.lifecycle import Change, ConcurrentChange, Dossier
 from lienthong.models.status import Chain
 from lienthong.models.validation import DossierInvalid, Problem, parse_dossier, storable
@@ -42,6 +43,8 @@ class IntakeResult:
     accepted: bool
     problems: tuple[Problem, ...] = ()
     late_filing_reason: str | None = None
+    # Held as a potential duplicate of these dossiers, for a person's decision.
+    held_for: tuple[Match, ...] = ()
 
 
 def plan_for(dossier: BirthDossier | DeathDossier) -> list[StepPlan]:
@@ -91,16 +94,30 @@ def receive(container: Container, raw: Mapping[str, Any], actor: Actor) -> Intak
         deadlines=container.deadlines,
         now=now,
     )
-    _store(container, stored, changes, actor, now)
+    held_for = _store(container, stored, changes, actor, now, match_keys(dossier))
     return IntakeResult(
-        dossier.reference, dossier.chain, True, late_filing_reason=dossier.late_filing_reason
+        dossier.reference,
+        dossier.chain,
+        True,
+        late_filing_reason=dossier.late_filing_reason,
+        held_for=held_for,
     )
 
 
 def _store(
-    container: Container, dossier: Dossier, changes: list[Change], actor: Actor, now: datetime
-) -> None:
-    """Store a new dossier with the audit events (and notices) of its first changes.
+    container: Container,
+    dossier: Dossier,
+    changes: list[Change],
+    actor: Actor,
+    now: datetime,
+    keys: tuple[MatchKey, ...] = (),
+) -> tuple[Match, ...]:
+    """Store a new dossier with the audit events (and notices) of its first changes, and
+    index it by its match ``keys``; returns the dossiers it is held for, if any.
+
+    The dossiers on record sharing a key (models/duplicates.py) are looked up in the same
+    transaction, under a lock per key, so two copies received at once cannot miss each
+    other: the later one is held, before any agency is called.
 
     A concurrent intake of the same reference that won the race becomes
     :class:`DuplicateReference`; any other conflict (the audit chain's head) is re-raised as
@@ -110,9 +127,17 @@ def _store(
         if uow.dossiers.find(dossier.reference) is not None:
             raise DuplicateReference(dossier.reference)
         try:
+            uow.duplicates.lock(keys)
+            matches = tuple(uow.duplicates.matching(keys))
             uow.dossiers.add(dossier)
+            if matches:
+                changes = changes + dossier.hold_as_duplicate(matches, now)
+                hold = DuplicateHold(dossier.reference, matches, held_at=now)
+                uow.duplicates.add_hold(dossier, hold)
+            uow.duplicates.add_keys(dossier, keys)
             ledger.record(uow, dossier, changes, actor, now, container.deadlines.calendar)
             uow.commit()
+            return matches
         except ConcurrentChange as exc:
             uow.rollback()
             if uow.dossiers.find(dossier.reference) is None:

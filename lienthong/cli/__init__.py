@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "clients",
     "sweep",
     "report",
+    "duplicates",
 )
 
 

@@ -33,6 +33,7 @@ from lienthong.settings import OutboxSettings, RetrySettings, Settings, TaskRetr
 from lienthong.simulator.server import SimulatorServer
 from lienthong.simulator.settings import OutageWindow, SimulatorFaultSettings
 from lienthong.simulator_config import client_settings, simulator_credentials
+from tests.helpers import another_child
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -118,13 +119,15 @@ def fresh_copy(example: dict[str, Any], prefix: str = "ET") -> dict[str, Any]:
     """The example as another citizen's dossier.
 
     The simulator refuses what real registries refuse: a birth certificate, a death notice
-    or a deceased person registered twice. So each copy gets its own.
+    or a deceased person registered twice; intake holds potential duplicates (the same
+    mother, birthday and child's name, too). So each copy gets its own.
     """
     serial = next(_serials)
     dossier = copy.deepcopy(example)
     dossier["reference"] = f"{prefix}-2026-{serial:06d}"
     if dossier["chain"] == "birth":
-        dossier["medical_birth_certificate"]["number"] = f"GCS-E2E-{serial:06d}"
+        # Intake holds the same child twice (same mother, birthday and name): another name.
+        dossier = another_child(dossier, dossier["reference"])
     else:
         dossier["death_notice"]["number"] = f"GBT-E2E-{serial:06d}"
         deceased = dossier["deceased"]
