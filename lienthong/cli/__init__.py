@@ -14,6 +14,8 @@ from lienthong.models.masking import PersonalDataFilter
 
 # No network beyond the package registries: Prefect must not try to phone home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Artifacts published outside a flow (flows/announce.py) run as tasks without a flow run.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 COMMAND_MODULES = (
     "validate",
