@@ -9,7 +9,6 @@ the instant every other view judges at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -51,9 +50,9 @@ BIRTH, RESIDENCE, CARD = (
 
 
 @pytest.fixture
-def app(container: Container) -> Iterator[tuple[Container, ManualClock]]:
+def app(container: Container) -> tuple[Container, ManualClock]:
     clock = ManualClock(MONDAY)
-    yield replace(container, clock=clock), clock
+    return replace(container, clock=clock), clock
 
 
 class Desk:
