@@ -150,7 +150,7 @@ async def test_a_callback_resumes_the_waiting_run_which_completes_once(
     assert state.name == "AwaitingDecision"
     assert state.message is not None
     assert state.message.startswith("chờ quyết định của Công an về Đăng ký thường trú từ")
-    assert ", due " in state.message
+    assert ", hạn " in state.message
     residence = load_view(api_app, reference).step(RESIDENCE)
     assert residence.status == StepStatus.AWAITING_DECISION
     assert load_view(api_app, reference).status == DossierStatus.IN_PROGRESS
