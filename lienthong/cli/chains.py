@@ -17,7 +17,7 @@ from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
 from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus, StepKind, StepStatus
 from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid
-from lienthong.models.wording import Language, day_time, say, word
+from lienthong.models.wording import Language, action_word, day_time, say, word
 from lienthong.services.calendar_gaps import swaps_missing_warning, years_without_swaps
 from lienthong.services.container import Container
 from lienthong.services.intake import DuplicateReference, IntakeResult, receive
@@ -313,10 +313,10 @@ def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
                 if before
                 else ("→ " + _status_word(e["after"], step))
             )
-        what = word(StepKind(e["step"]), language) if step else ""
+        action = action_word(e["action"], language)
+        what = f"{action} {word(StepKind(e['step']), language)}:" if step else f"{action}:"
         print(
-            f"  {day_time(e['at'])}  {e['actor']:<10} {e['action']:<22} {what} {change}"
-            f"  {e['reason'] or ''}".rstrip()
+            f"  {day_time(e['at'])}  {e['actor']:<10} {what} {change}  {e['reason'] or ''}".rstrip()
         )
 
 
