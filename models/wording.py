@@ -304,6 +304,10 @@ PHRASES: Mapping[str, Mapping[Language, str]] = {
         Language.VI: "hồ sơ {status}",
         Language.EN: "dossier {status}",
     },
+    "waiting_now": {
+        Language.VI: "Đang {what}",
+        Language.EN: "Now {what}",
+    },
     "nothing_to_do": {
         Language.VI: "Không có hồ sơ nào cần xử lý.",
         Language.EN: "Nothing needs a person.",

@@ -248,7 +248,7 @@ def _status(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    _print_status(view, timeline)
+    _print_status(view, timeline, waiting_of(container, args.reference))
     if view.status == DossierStatus.REJECTED:
         return EXIT_INVALID
     return EXIT_OK
@@ -267,7 +267,9 @@ def _status_word(value: str | None, step: bool) -> str:
     return value
 
 
-def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
+def _print_status(
+    view: DossierView, timeline: list[dict[str, Any]], waiting: Waiting | None
+) -> None:
     language = _language()
     chain = word(view.chain, language) if view.chain else "-"
     print(say("dossier_title", language, reference=view.reference, chain=chain))
@@ -281,6 +283,8 @@ def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
             due=day_time(view.due_at),
         )
     )
+    if waiting is not None:  # what it waits for, and until when (the supplement's 7 days)
+        print(say("waiting_now", language, what=waiting.message(language)))
     if view.handed_back_at:
         print(say("handed_back_at", language, at=day_time(view.handed_back_at)))
     for s in view.steps:
