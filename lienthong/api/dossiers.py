@@ -21,6 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from lienthong.api.bodies import json_object
 from lienthong.api.identity import caller_dependency
+from lienthong.flows.announce import Action as DossierAction
+from lienthong.flows.announce import announce
 from lienthong.flows.continuation import continue_dossier
 from lienthong.models.clients import Action, Client
 from lienthong.models.lifecycle import CannotWithdraw, ConcurrentChange, DossierNotFound
@@ -181,6 +183,12 @@ def build_router(container: Container) -> APIRouter:
         except DossierNotFound as exc:
             raise HTTPException(404, f"no dossier {reference}") from exc
 
+    async def tell_prefect(reference: str, action: DossierAction, actor: str) -> None:
+        """An action outside a run: its event and the artifacts (flows/announce.py)."""
+        reason = await announce(container, reference, action, actor)
+        if reason is not None:
+            logger.warning("dossier %s: Prefect not told of %s (%s)", reference, action, reason)
+
     async def continue_chain(reference: str) -> None:
         """Start or resume the dossier's chain (never raises: the sweep catches up)."""
         if not container.settings.api.start_chains:
@@ -291,7 +299,9 @@ def build_router(container: Container) -> APIRouter:
         },
         responses={409: {"description": "cannot be withdrawn now"}},
     )
-    async def withdrawal(reference: str, request: Request, client: Caller) -> dict[str, str]:
+    async def withdrawal(
+        reference: str, request: Request, client: Caller, background: BackgroundTasks
+    ) -> dict[str, str]:
         """The applicant withdraws the dossier (every undecided step)."""
         raw = await json_object(request, container.settings.limits)
         try:
@@ -311,6 +321,7 @@ def build_router(container: Container) -> APIRouter:
             )
         except (CannotWithdraw, ConcurrentChange) as exc:
             raise HTTPException(409, str(exc)) from exc
+        background.add_task(tell_prefect, reference, DossierAction.WITHDRAWN, client.actor_id)
         return {"reference": reference, "status": "withdrawn"}
 
     return router
