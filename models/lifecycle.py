@@ -62,6 +62,9 @@ WITHDRAWABLE_STEPS = frozenset(
     {StepStatus.PENDING, StepStatus.FAILED, StepStatus.ERROR, StepStatus.AWAITING_SUPPLEMENT}
 )
 
+# The rejection reason's path of a dossier a person closed as a duplicate.
+DUPLICATE_PATH = "duplicate"
+
 
 class ConcurrentChange(Exception):
     """Another writer changed the same record first (a reference taken, a row updated): the
@@ -567,6 +570,14 @@ class Dossier:
         changes += self._skip_after_refusal(step, now)
         return changes + self._set_status(DossierStatus.REFUSED, now, reason)
 
+    @property
+    def closed_as_duplicate(self) -> bool:
+        """Rejected by a person's decision on a potential duplicate (merged or rejected),
+        not by intake's checks: it passed intake, and no resubmission replaces it."""
+        return self.status == DossierStatus.REJECTED and any(
+            reason.get("path") == DUPLICATE_PATH for reason in self.rejection_reasons or []
+        )
+
     def hold_as_duplicate(self, matches: Sequence[Match], now: datetime) -> list[Change]:
         """Intake found dossiers on record that may be about the same person: hold this one
         for a person's decision; no step starts until then (:meth:`start_step`)."""
@@ -589,7 +600,7 @@ class Dossier:
             return [replace(c, details=details) for c in changes]
         what = f"merged into {hold.merged_into}" if hold.merged_into else "rejected"
         reason = f"duplicate of {', '.join(hold.references)}, {what}: {hold.reason}"
-        self.rejection_reasons = [{"path": "duplicate", "message": reason}]
+        self.rejection_reasons = [{"path": DUPLICATE_PATH, "message": reason}]
         changes = [
             self._change_step(step, StepStatus.SKIPPED, now, reason)
             for step in self.steps

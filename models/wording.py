@@ -75,6 +75,7 @@ _VI: dict[type[StrEnum], Mapping[Any, str]] = {
         Need.CORRECT_AND_RESUBMIT: "Hướng dẫn công dân sửa và nộp lại",
         Need.STEP_STOPPED: "Bước bị dừng, cần xử lý",
         Need.DECISION_OVERDUE: "Cơ quan quá hạn quyết định",
+        Need.DUPLICATE_DECISION: "Có thể trùng hồ sơ đã có: cần người quyết định",
     },
 }
 
@@ -137,6 +138,7 @@ _EN: dict[type[StrEnum], Mapping[Any, str]] = {
         Need.CORRECT_AND_RESUBMIT: "Have the citizen correct it and resubmit",
         Need.STEP_STOPPED: "Step stopped: needs a person",
         Need.DECISION_OVERDUE: "Agency decision overdue",
+        Need.DUPLICATE_DECISION: "Potential duplicate: a person decides",
     },
 }
 

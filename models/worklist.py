@@ -16,7 +16,10 @@ citizen at the counter (:class:`Need`):
 - ``step_stopped``: a step failed (the agency unreachable through every retry: the sweep
   resumes it) or stopped with an error (a person must look, then ``lienthong run``);
 - ``decision_overdue``: an agency's decision is past its due instant (the one lateness rule,
-  models/lateness.py).
+  models/lateness.py);
+- ``duplicate_decision``: intake held the dossier as a potential duplicate of one on record
+  (models/duplicates.py): a person decides, before any agency is called. A dossier closed
+  as a duplicate has nothing to hand back or correct.
 
 Nothing here reads a clock or a database: ``now`` and the deadlines are given. An item
 carries references, codes and dates only, no personal data.
@@ -51,6 +54,7 @@ class Need(StrEnum):
     CORRECT_AND_RESUBMIT = "correct_and_resubmit"
     STEP_STOPPED = "step_stopped"
     DECISION_OVERDUE = "decision_overdue"
+    DUPLICATE_DECISION = "duplicate_decision"
 
 
 _HAND_BACK: dict[DossierStatus, Need] = {
@@ -118,8 +122,10 @@ def _step_tasks(dossier: Dossier, step: Step, now: datetime, deadlines: Deadline
 
 def tasks_of(dossier: Dossier, now: datetime, deadlines: Deadlines) -> tuple[Task, ...]:
     """What a person must do about ``dossier`` at ``now`` (nothing: it is not on the list)."""
+    if dossier.status == DossierStatus.HELD:
+        return (Task(Need.DUPLICATE_DECISION),)
     if dossier.status in _HAND_BACK:
-        if dossier.handed_back_at is not None:
+        if dossier.handed_back_at is not None or dossier.closed_as_duplicate:
             return ()
         return (Task(_HAND_BACK[dossier.status]),)
     if dossier.status in TERMINAL_DOSSIER_STATUSES:

@@ -24,6 +24,7 @@ COMMANDS: dict[Need, str] = {
     Need.CORRECT_AND_RESUBMIT: "lienthong submit FILE.json",
     Need.STEP_STOPPED: "lienthong run {reference}",
     Need.DECISION_OVERDUE: "lienthong sweep",
+    Need.DUPLICATE_DECISION: "lienthong duplicates show {reference}",
 }
 
 

@@ -23,7 +23,6 @@ from lienthong.models.validation import DossierInvalid, Problem, parse_dossier, 
 from lienthong.services import ledger
 from lienthong.services.container import Container
 from lienthong.services.ledger import Actor
-from lienthong.services.unit_of_work import UnitOfWork
 
 
 class DuplicateReference(ValueError):
@@ -134,7 +133,7 @@ def _store(
     """
     with container.unit_of_work() as uow:
         stored = uow.dossiers.find(dossier.reference)
-        if stored is not None and not _rejected_at_intake(uow, stored):
+        if stored is not None and not _rejected_at_intake(stored):
             raise DuplicateReference(dossier.reference)
         try:
             uow.duplicates.lock(keys)
@@ -163,13 +162,10 @@ def _store(
             raise DuplicateReference(dossier.reference) from exc
 
 
-def _rejected_at_intake(uow: UnitOfWork, stored: Dossier) -> bool:
+def _rejected_at_intake(stored: Dossier) -> bool:
     """Rejected by intake's checks, so a corrected version may replace it; not a dossier a
     person closed as a duplicate (rejected too, but it had passed intake)."""
-    return (
-        stored.status == DossierStatus.REJECTED
-        and uow.duplicates.find_hold(stored.reference) is None
-    )
+    return stored.status == DossierStatus.REJECTED and not stored.closed_as_duplicate
 
 
 def _store_rejected(

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from lienthong.models.clock import ManualClock
+from lienthong.models.duplicates import Decision
 from lienthong.models.lateness import Timeliness, dossier_timeliness, step_timeliness
 from lienthong.models.lifecycle import HANDED_BACK, CannotHandBack
 from lienthong.models.report import Scope
@@ -14,6 +15,7 @@ from lienthong.models.status import Chain, DossierStatus, StepKind, StepStatus
 from lienthong.models.worklist import DossierQuery, Need, WorkFilter
 from lienthong.services.begin_step import begin_step
 from lienthong.services.container import Container
+from lienthong.services.duplicates import resolve
 from lienthong.services.finish_step import finish_step
 from lienthong.services.hand_back import hand_back
 from lienthong.services.intake import receive
@@ -22,7 +24,7 @@ from lienthong.services.step_outcomes import StepOutcome
 from lienthong.services.supplements import record_supplement
 from lienthong.services.worklist import worklist
 from tests.fakes import FakeStore
-from tests.helpers import example, request_supplement_at
+from tests.helpers import example, example_with, request_supplement_at
 
 OPERATOR = Actor("operator-7")
 BIRTH = "HT-2026-001002"  # Phường Đô Vinh (22738), Khánh Hòa (056); no household consent
@@ -252,3 +254,16 @@ def test_now_is_irrelevant_to_a_dossier_never_started(
     assert dossier.status == DossierStatus.REJECTED
     assert dossier_timeliness(dossier, clock.now() + timedelta(days=400)) == (Timeliness.NOT_JUDGED)
     assert isinstance(clock.now(), datetime)
+
+
+def test_a_potential_duplicate_waits_for_a_person_and_once_closed_leaves_the_list(
+    app: tuple[Container, FakeStore],
+) -> None:
+    container, _ = app
+    _receive(container, f"demo/{BIRTH}")
+    copy = receive(container, example_with(f"demo/{BIRTH}", "HT-2026-001902"), OPERATOR)
+    assert copy.held_for
+    assert _needs(container, copy.reference) == [Need.DUPLICATE_DECISION]
+
+    resolve(container, copy.reference, Decision.REJECT, reason="sent twice", actor=OPERATOR)
+    assert _needs(container, copy.reference, Scope()) == [], "nothing to hand back or correct"
