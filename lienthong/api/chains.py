@@ -1,0 +1,27 @@
+"""Continue a dossier's chain after the API or the desk recorded something for it."""
+
+from __future__ import annotations
+
+import logging
+
+from lienthong.flows.continuation import continue_dossier
+from lienthong.services.container import Container
+
+logger = logging.getLogger(__name__)
+
+
+async def continue_chain(container: Container, reference: str) -> None:
+    """Start or resume the dossier's chain (never raises: the sweep catches up)."""
+    if not container.settings.api.start_chains:
+        return
+    deploy = container.settings.api.run_chains_with_deployments
+    try:
+        how = await continue_dossier(container, reference, deploy=deploy)
+        logger.info("dossier %s continued: %s", reference, how.value)
+    except Exception:
+        logger.exception(
+            "dossier %s: recorded, but its chain could not be started; "
+            "`lienthong run %s` or the sweep will",
+            reference,
+            reference,
+        )
