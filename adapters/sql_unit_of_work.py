@@ -43,8 +43,9 @@ from lienthong.models.clients import Client, Role
 from lienthong.models.history import ClockEvent
 from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
-from lienthong.models.status import Agency, StepKind, StepStatus
+from lienthong.models.status import Agency, DossierStatus, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
+from lienthong.models.worklist import DossierQuery
 
 # Arbitrary constants naming the PostgreSQL advisory locks of this module.
 _AUDIT_APPEND_LOCK = 0x4C54_4155_4449_54  # "LTAUDIT": serialises audit appends
@@ -176,6 +177,29 @@ class SqlDossierRepository:
             for ref, kind, agency, receipt, since, expected, due in rows
             if since is not None
         ]
+
+    def matching(self, query: DossierQuery) -> list[lifecycle.Dossier]:
+        Dossier = tables.Dossier
+        select_ = select(Dossier).options(selectinload(Dossier.steps))
+        if query.province_codes is not None:
+            select_ = select_.where(Dossier.province_code.in_(query.province_codes))
+        if query.commune is not None:
+            select_ = select_.where(Dossier.commune_code == query.commune)
+        if query.chain is not None:
+            select_ = select_.where(Dossier.chain == query.chain)
+        if query.statuses is not None:
+            select_ = select_.where(Dossier.status.in_(query.statuses))
+        if not query.include_settled:
+            select_ = select_.where(
+                Dossier.status != DossierStatus.WITHDRAWN, Dossier.handed_back_at.is_(None)
+            )
+        select_ = select_.order_by(Dossier.received_at, Dossier.id).limit(query.limit)
+        found = []
+        for row in self._session.scalars(select_):
+            if row.reference not in self._seen:
+                self._seen[row.reference] = (_domain(row), row)
+            found.append(self._seen[row.reference][0])
+        return found
 
     def release_lease(self, reference: str, owner: str) -> None:
         Dossier = tables.Dossier

@@ -121,6 +121,8 @@ class Dossier(Base):
     payload: Mapped[dict[str, Any]]
     # Why intake rejected it: [{"path": ..., "message": ...}].
     rejection_reasons: Mapped[list[Any] | None]
+    # When the commune handed the outcome back to the citizen (migration 0007).
+    handed_back_at: Mapped[datetime | None]
     # Per-dossier run guard: who may call agencies for this dossier right now.
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]

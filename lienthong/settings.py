@@ -24,6 +24,7 @@ from lienthong.models.contract.http import (
 from lienthong.models.limits import DEFAULT_MAX_WEBHOOK_BODY_BYTES, DossierLimits
 from lienthong.models.status import Agency
 from lienthong.models.statutory import CalendarSettings
+from lienthong.models.wording import Language
 
 
 class AnswerForm(StrEnum):
@@ -162,6 +163,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".lienthong")
     database_url: str = ""
+    # The words people read (CLI, artifacts, notices, desk): Vietnamese; ``en`` for
+    # maintainers (models/wording.py).
+    language: Language = Language.VI
 
     # Each agency defaults to the simulator (see _endpoints_default_to_the_simulator).
     justice: AgencyEndpoint = Field(

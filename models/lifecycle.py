@@ -18,6 +18,7 @@ from typing import Any
 
 from lienthong.models.chains import StepPlan
 from lienthong.models.deadlines import Deadlines
+from lienthong.models.lateness import is_on_time
 from lienthong.models.status import (
     DONE_STEP_STATUSES,
     STOPPED_STEP_STATUSES,
@@ -39,6 +40,8 @@ DOSSIER_STATUS_CHANGED = "dossier_status_changed"
 STEP_STATUS_CHANGED = "step_status_changed"
 STEP_RESUMED = "step_resumed"
 STEP_VERIFICATION_NEEDED = "step_verification_needed"
+# The commune gave the citizen the result, the written refusal or the rejected papers.
+HANDED_BACK = "handed_back"
 
 # Step statuses the agencies and the commune are told about (models.chains.agencies_to_notify).
 NOTIFIED_STEP_STATUSES = frozenset(
@@ -70,6 +73,17 @@ class DossierNotFound(LookupError):
 
 class CannotWithdraw(ValueError):
     """The dossier is closed already, or an agency is working on one of its steps."""
+
+
+class CannotHandBack(ValueError):
+    """Nothing to hand back yet (the chain is still open), or it was handed back already."""
+
+
+# What the one-stop shop hands back to the citizen: the results, the written refusal, or
+# the papers rejected at intake to be corrected (Decree 61/2018/ND-CP art. 18, 20).
+HANDED_BACK_STATUSES = frozenset(
+    {DossierStatus.COMPLETED, DossierStatus.REFUSED, DossierStatus.REJECTED}
+)
 
 
 def idempotency_key(reference: str, kind: StepKind, round_: int = 0) -> str:
@@ -145,6 +159,8 @@ class Dossier:
     on_time: bool | None = None
     # Why intake rejected it: [{"path": ..., "message": ...}].
     rejection_reasons: list[Any] | None = None
+    # When the commune handed the outcome (:data:`HANDED_BACK_STATUSES`) to the citizen.
+    handed_back_at: datetime | None = None
     steps: list[Step] = field(default_factory=list)
     id: int | None = None
 
@@ -299,6 +315,8 @@ class Dossier:
             changes = [Change(STEP_RESUMED, step, step.status, step.status, details=details)]
         else:
             if step.started_at is None or step.status == StepStatus.PENDING:
+                # A restart after a supplement: a new clock, judged when it finishes.
+                step.on_time = None
                 step.started_at = now
                 step.first_started_at = step.first_started_at or now
                 step.due_at = deadlines.step_due_at(step.kind, self.available_at(step) or now)
@@ -328,7 +346,7 @@ class Dossier:
             step.last_error = reason
         else:
             step.finished_at = now
-            step.on_time = step.due_at is None or now <= step.due_at
+            step.on_time = step.due_at is None or is_on_time(step.due_at, now)
         details = {"agency_reference": step.agency_reference} if agency_reference else None
         changes = [self._change_step(step, after, now, reason, details)]
         if after == StepStatus.REFUSED:
@@ -459,6 +477,22 @@ class Dossier:
                 changes.append(self._change_step(step, StepStatus.WITHDRAWN, now, reason))
         return changes + self._set_status(DossierStatus.WITHDRAWN, now, reason)
 
+    def hand_back(self, *, now: datetime) -> list[Change]:
+        """The commune handed the outcome to the citizen: nothing is left for a person to do.
+
+        Not a status change (the dossier keeps its outcome); the audit trail keeps when.
+        """
+        if self.status not in HANDED_BACK_STATUSES:
+            raise CannotHandBack(
+                f"dossier {self.reference} is {self.status.value}: nothing to hand back yet"
+            )
+        if self.handed_back_at is not None:
+            raise CannotHandBack(
+                f"dossier {self.reference} was handed back at {self.handed_back_at.isoformat()}"
+            )
+        self.handed_back_at = now
+        return [Change(HANDED_BACK, details={"status": self.status.value})]
+
     def refuse_unsupplemented(
         self, kind: StepKind, *, reason: str, details: dict[str, Any], now: datetime
     ) -> list[Change]:
@@ -534,5 +568,5 @@ class Dossier:
         self.updated_at = now
         if after == DossierStatus.COMPLETED:
             self.completed_at = now
-            self.on_time = self.due_at is None or now <= self.due_at
+            self.on_time = self.due_at is None or is_on_time(self.due_at, now)
         return [Change(DOSSIER_STATUS_CHANGED, None, before, after, reason)]

@@ -35,5 +35,5 @@ def dossier_status(container: Container, reference: str) -> DossierStatusReport:
             for t in uow.outbox.told(reference)
         ]
         return DossierStatusReport(
-            view_of(dossier, timezone), dict(dossier.payload), timeline, told
+            view_of(dossier, timezone, container.clock.now()), dict(dossier.payload), timeline, told
         )

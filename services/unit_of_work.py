@@ -25,6 +25,7 @@ from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
 from lienthong.models.status import Agency, StepKind
 from lienthong.models.waits import WaitingDecision
+from lienthong.models.worklist import DossierQuery
 
 __all__ = ["DossierNotFound", "UnitOfWork"]
 
@@ -54,6 +55,9 @@ class DossierRepository(Protocol):
 
     def waiting_decisions(self) -> list[WaitingDecision]:
         """Every step awaiting an agency's decision, longest waiting first."""
+
+    def matching(self, query: DossierQuery) -> list[Dossier]:
+        """The dossiers ``query`` selects (settled ones only if it says so), oldest first."""
 
 
 class AuditLog(Protocol):

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lienthong.models.audit import AuditEntry
+from lienthong.models.lateness import Timeliness, dossier_timeliness, is_late, step_timeliness
 from lienthong.models.lifecycle import Dossier
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
@@ -29,6 +30,9 @@ class StepView:
     reason: str | None
     missing_items: list[str] | None
     due_at: str | None
+    # By the one lateness rule (models/lateness.py) at the view's instant; ``on_time`` is
+    # its yes/no (None: not judged), as the API has always shown it.
+    timeliness: Timeliness
     on_time: bool | None
 
 
@@ -40,6 +44,9 @@ class DossierView:
     province_code: str
     commune_code: str
     due_at: str | None
+    timeliness: Timeliness
+    late: bool
+    handed_back_at: str | None
     steps: tuple[StepView, ...]
 
     def step(self, kind: StepKind) -> StepView:
@@ -53,7 +60,12 @@ def local_time(moment: datetime | None, timezone: str) -> str | None:
     return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
-def view_of(dossier: Dossier, timezone: str) -> DossierView:
+def _yes_no(timeliness: Timeliness) -> bool | None:
+    return None if timeliness == Timeliness.NOT_JUDGED else not timeliness.late
+
+
+def view_of(dossier: Dossier, timezone: str, now: datetime) -> DossierView:
+    """The dossier at ``now`` (its lateness is judged then)."""
     return DossierView(
         reference=dossier.reference,
         chain=dossier.chain,
@@ -61,6 +73,9 @@ def view_of(dossier: Dossier, timezone: str) -> DossierView:
         province_code=dossier.province_code,
         commune_code=dossier.commune_code,
         due_at=local_time(dossier.due_at, timezone),
+        timeliness=dossier_timeliness(dossier, now),
+        late=is_late(dossier, now),
+        handed_back_at=local_time(dossier.handed_back_at, timezone),
         steps=tuple(
             StepView(
                 kind=s.kind,
@@ -72,7 +87,8 @@ def view_of(dossier: Dossier, timezone: str) -> DossierView:
                 reason=s.reason,
                 missing_items=s.missing_items,
                 due_at=local_time(s.due_at, timezone),
-                on_time=s.on_time,
+                timeliness=(timeliness := step_timeliness(s, now)),
+                on_time=_yes_no(timeliness),
             )
             for s in dossier.steps
         ),
@@ -80,8 +96,9 @@ def view_of(dossier: Dossier, timezone: str) -> DossierView:
 
 
 def load_view(container: Container, reference: str) -> DossierView:
+    now = container.clock.now()
     with container.unit_of_work() as uow:
-        return view_of(uow.dossiers.get(reference), container.settings.calendar.timezone)
+        return view_of(uow.dossiers.get(reference), container.settings.calendar.timezone, now)
 
 
 def events(container: Container, reference: str) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
 from lienthong.models.status import Agency, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
+from lienthong.models.worklist import DossierQuery, is_settled
 from lienthong.services.container import Container, PerLoop
 from lienthong.settings import Settings
 
@@ -133,6 +134,20 @@ class FakeDossiers:
             if s.status == StepStatus.AWAITING_DECISION and s.waiting_since is not None
         ]
         return sorted(waits, key=lambda w: w.waiting_since)
+
+    def matching(self, query: DossierQuery) -> list[Dossier]:
+        found = [
+            d
+            for ref in list(self._uow.state.dossiers)
+            if (d := self.get(ref)) is not None
+            and (query.province_codes is None or d.province_code in query.province_codes)
+            and (query.commune is None or d.commune_code == query.commune)
+            and (query.chain is None or d.chain == query.chain)
+            and (query.statuses is None or d.status in query.statuses)
+            and (query.include_settled or not is_settled(d))
+        ]
+        found.sort(key=lambda d: (d.received_at, d.id or 0))
+        return found[: query.limit]
 
     def release_lease(self, reference: str, owner: str) -> None:
         held = self._uow.state.leases.get(reference)

@@ -1,0 +1,213 @@
+"""The words people read: every status, step, chain, agency, lateness and worklist need, and
+the operator-facing messages, in Vietnamese (the default) and English (for maintainers).
+
+One table, so the CLI, the Prefect artifacts, the notices to the commune and the desk say
+the same thing. The language is the ``LIENTHONG_LANGUAGE`` setting (``vi`` or ``en``).
+Codes stay as they are in JSON output and the API: words are for people, codes for programs.
+
+The names of chains, steps and agencies are those of the reporting form
+(models/report_form.py), so the worklist and the report name things alike.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lienthong.models import report_form
+from lienthong.models.lateness import Timeliness
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.models.worklist import Need
+
+
+class Language(StrEnum):
+    VI = "vi"
+    EN = "en"
+
+
+Named = DossierStatus | StepStatus | StepKind | Chain | Agency | Timeliness | Need
+
+_VI: dict[type[StrEnum], Mapping[Any, str]] = {
+    DossierStatus: {
+        DossierStatus.RECEIVED: "Đã tiếp nhận",
+        DossierStatus.REJECTED: "Không đủ điều kiện tiếp nhận",
+        DossierStatus.IN_PROGRESS: "Đang giải quyết",
+        DossierStatus.AWAITING_SUPPLEMENT: "Chờ công dân bổ sung",
+        DossierStatus.COMPLETED: "Đã giải quyết xong",
+        DossierStatus.REFUSED: "Từ chối giải quyết",
+        DossierStatus.WITHDRAWN: "Công dân đã rút hồ sơ",
+    },
+    StepStatus: {
+        StepStatus.PENDING: "Chưa thực hiện",
+        StepStatus.IN_PROGRESS: "Đang xử lý",
+        StepStatus.AWAITING_DECISION: "Chờ cơ quan quyết định",
+        StepStatus.SUCCEEDED: "Đã xong",
+        StepStatus.AWAITING_SUPPLEMENT: "Chờ bổ sung",
+        StepStatus.REFUSED: "Bị từ chối",
+        StepStatus.FAILED: "Tạm dừng: không kết nối được cơ quan",
+        StepStatus.ERROR: "Dừng do lỗi, cần người xử lý",
+        StepStatus.SKIPPED: "Không áp dụng",
+        StepStatus.WITHDRAWN: "Đã rút",
+    },
+    StepKind: report_form.STEPS,
+    Chain: report_form.CHAINS,
+    Agency: {
+        **report_form.AGENCIES,
+        Agency.PROVINCE: "Sở quản lý cấp tỉnh",
+    },
+    Timeliness: {
+        Timeliness.ON_TIME: "Đúng hạn",
+        Timeliness.LATE: "Quá hạn",
+        Timeliness.WITHIN: "Trong hạn",
+        Timeliness.OVERDUE: "Quá hạn",
+        Timeliness.NOT_JUDGED: "Chưa tính hạn",
+    },
+    Need: {
+        Need.SUPPLEMENT_DUE: "Chờ công dân bổ sung hồ sơ",
+        Need.AWAITING_CONSENT: "Chờ ý kiến đồng ý của chủ hộ",
+        Need.HAND_BACK_RESULT: "Trả kết quả cho công dân",
+        Need.HAND_BACK_REFUSAL: "Trả văn bản từ chối cho công dân",
+        Need.CORRECT_AND_RESUBMIT: "Hướng dẫn công dân sửa và nộp lại",
+        Need.STEP_STOPPED: "Bước bị dừng, cần xử lý",
+        Need.DECISION_OVERDUE: "Cơ quan quá hạn quyết định",
+    },
+}
+
+_EN: dict[type[StrEnum], Mapping[Any, str]] = {
+    DossierStatus: {
+        DossierStatus.RECEIVED: "Received",
+        DossierStatus.REJECTED: "Rejected at intake",
+        DossierStatus.IN_PROGRESS: "In progress",
+        DossierStatus.AWAITING_SUPPLEMENT: "Awaiting the citizen's supplement",
+        DossierStatus.COMPLETED: "Completed",
+        DossierStatus.REFUSED: "Refused",
+        DossierStatus.WITHDRAWN: "Withdrawn",
+    },
+    StepStatus: {
+        StepStatus.PENDING: "Pending",
+        StepStatus.IN_PROGRESS: "In progress",
+        StepStatus.AWAITING_DECISION: "Awaiting the agency's decision",
+        StepStatus.SUCCEEDED: "Succeeded",
+        StepStatus.AWAITING_SUPPLEMENT: "Awaiting supplement",
+        StepStatus.REFUSED: "Refused",
+        StepStatus.FAILED: "Failed: agency unreachable",
+        StepStatus.ERROR: "Stopped with an error",
+        StepStatus.SKIPPED: "Not applicable",
+        StepStatus.WITHDRAWN: "Withdrawn",
+    },
+    StepKind: {
+        StepKind.BIRTH_REGISTRATION: "Birth registration",
+        StepKind.RESIDENCE_REGISTRATION: "Permanent residence registration",
+        StepKind.CHILD_HEALTH_CARD: "Health insurance card (child under 6)",
+        StepKind.DEATH_REGISTRATION: "Death registration",
+        StepKind.RESIDENCE_REMOVAL: "Removal of permanent residence",
+        StepKind.FUNERAL_ALLOWANCE: "Funeral allowance",
+        StepKind.SURVIVOR_BENEFITS: "Survivor benefits",
+    },
+    Chain: {
+        Chain.BIRTH: "Birth chain",
+        Chain.DEATH: "Death chain",
+    },
+    Agency: {
+        Agency.JUSTICE: "Justice",
+        Agency.POLICE: "Police",
+        Agency.SOCIAL_INSURANCE: "Social insurance",
+        Agency.SOCIAL_AFFAIRS: "Social affairs",
+        Agency.COMMUNE: "Commune one-stop shop",
+        Agency.PROVINCE: "Province",
+    },
+    Timeliness: {
+        Timeliness.ON_TIME: "On time",
+        Timeliness.LATE: "Late",
+        Timeliness.WITHIN: "Within time",
+        Timeliness.OVERDUE: "Overdue",
+        Timeliness.NOT_JUDGED: "No deadline running",
+    },
+    Need: {
+        Need.SUPPLEMENT_DUE: "Supplement due from the citizen",
+        Need.AWAITING_CONSENT: "Waiting for the household head's consent",
+        Need.HAND_BACK_RESULT: "Hand the result back to the citizen",
+        Need.HAND_BACK_REFUSAL: "Hand the written refusal back to the citizen",
+        Need.CORRECT_AND_RESUBMIT: "Have the citizen correct it and resubmit",
+        Need.STEP_STOPPED: "Step stopped: needs a person",
+        Need.DECISION_OVERDUE: "Agency decision overdue",
+    },
+}
+
+# By type first: a step's ``in_progress`` is not a dossier's, though as StrEnum members of
+# equal value they would be one dictionary key.
+WORDS: Mapping[Language, Mapping[type[StrEnum], Mapping[Any, str]]] = {
+    Language.VI: _VI,
+    Language.EN: _EN,
+}
+
+
+def word(value: Named, language: Language = Language.VI) -> str:
+    """The word people read for a status, step, chain, agency, lateness or need."""
+    return WORDS[language][type(value)][value]
+
+
+# Operator-facing messages. Placeholders are the same in both languages (a test checks).
+PHRASES: Mapping[str, Mapping[Language, str]] = {
+    "received": {
+        Language.VI: "Đã tiếp nhận  {reference} ({chain})",
+        Language.EN: "received  {reference} ({chain})",
+    },
+    "late_filing": {
+        Language.VI: " — đăng ký quá hạn: {reason}",
+        Language.EN: " — late filing: {reason}",
+    },
+    "rejected": {
+        Language.VI: "KHÔNG TIẾP NHẬN  {reference}: lưu hồ sơ với lý do; sửa rồi nộp lại: "
+        "lienthong submit --resubmit {path}",
+        Language.EN: "REJECTED  {reference}: kept on record as rejected; correct it, then: "
+        "lienthong submit --resubmit {path}",
+    },
+    "handed_back": {
+        Language.VI: "Đã trả cho công dân  {reference} ({status})",
+        Language.EN: "handed back  {reference} ({status})",
+    },
+    "withdrawn": {
+        Language.VI: "Đã rút hồ sơ  {reference}: {reason}",
+        Language.EN: "withdrawn {reference}: {reason}",
+    },
+    "supplement_recorded": {
+        Language.VI: "Đã nhận bổ sung cho {reference}; bước {step} sẽ được gửi lại",
+        Language.EN: "supplement recorded for {reference}; {step} will be sent again",
+    },
+    "supplement_parked": {
+        Language.VI: "Chưa chạy tiếp; đợt quét tiếp theo sẽ chạy, hoặc: lienthong run {reference}",
+        Language.EN: "not run now; the next sweep runs it, or: lienthong run {reference}",
+    },
+    "nothing_to_do": {
+        Language.VI: "Không có hồ sơ nào cần xử lý.",
+        Language.EN: "Nothing needs a person.",
+    },
+    "supplement_by": {
+        Language.VI: "hạn bổ sung {date}",
+        Language.EN: "supplement by {date}",
+    },
+    "due_on": {
+        Language.VI: "hạn {date}",
+        Language.EN: "due {date}",
+    },
+}
+
+
+def say(key: str, language: Language = Language.VI, **values: object) -> str:
+    """A message in ``language`` with its placeholders filled."""
+    return PHRASES[key][language].format(**values)
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a message template fills in (for the consistency test)."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def local_day(moment: datetime | None, timezone: str) -> str:
+    """A day as people write it in Vietnam (07/03/2025), in the local time zone."""
+    return "-" if moment is None else f"{moment.astimezone(ZoneInfo(timezone)):%d/%m/%Y}"

@@ -1,0 +1,45 @@
+"""Every word people read exists in Vietnamese and English, and no message loses a value."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lienthong.models.lateness import Timeliness
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.models.wording import PHRASES, Language, placeholders, say, word
+from lienthong.models.worklist import Need
+from lienthong.settings import Settings
+
+NAMED = [*DossierStatus, *StepStatus, *StepKind, *Chain, *Agency, *Timeliness, *Need]
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("value", NAMED, ids=lambda v: f"{type(v).__name__}.{v.value}")
+def test_every_status_step_chain_agency_and_need_has_a_word(
+    value: DossierStatus, language: Language
+) -> None:
+    text = word(value, language)
+    assert text
+    assert not re.search(r"[a-z]_[a-z]", text), text  # words, not snake_case
+
+
+def test_vietnamese_is_not_english() -> None:
+    assert word(DossierStatus.AWAITING_SUPPLEMENT) == "Chờ công dân bổ sung"
+    assert sum(word(v) != word(v, Language.EN) for v in NAMED) == len(NAMED)
+
+
+@pytest.mark.parametrize("key", sorted(PHRASES))
+def test_every_message_has_both_languages_with_the_same_placeholders(key: str) -> None:
+    assert set(PHRASES[key]) == set(Language)
+    assert placeholders(PHRASES[key][Language.VI]) == placeholders(PHRASES[key][Language.EN])
+
+
+def test_the_language_is_a_setting_vietnamese_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().language == Language.VI
+    monkeypatch.setenv("LIENTHONG_LANGUAGE", "en")
+    assert Settings().language == Language.EN
+    assert say("withdrawn", Settings().language, reference="R", reason="x") == "withdrawn R: x"
