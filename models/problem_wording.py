@@ -25,6 +25,10 @@ _FIXED: Mapping[str, str] = {
     DATE_MESSAGE: "phải là ngày có thật (ngày/tháng/năm)",
     DATETIME_MESSAGE: "phải là ngày và giờ có thật",
     NAIVE_MESSAGE: "phải ghi kèm múi giờ (+07:00 là giờ Việt Nam)",
+    "has 9 digits, like an old identity card (CMND) number; the 12-digit personal "
+    "identification number is required": (
+        "có 9 chữ số, giống số chứng minh nhân dân cũ: cần số định danh cá nhân 12 chữ số"
+    ),
     "must be valid Unicode text (it holds a lone surrogate)": "có ký tự không hợp lệ",
     "must be an object ({...})": "phải là một mục gồm các trường",
     "must contain only letters, spaces, apostrophes or hyphens": (
@@ -117,6 +121,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "{v} không phải mã xã hiện hành (5 chữ số, ví dụ 22738 là Phường Đô Vinh)",
         ),
         (r"(?P<v>\S+) \((?P<d>[^)]+)\) is in province .*", "{v} ({d}) không thuộc tỉnh này"),
+        (r"is not a known chain: .*", "không phải nhóm thủ tục liên thông khai sinh hay khai tử"),
         (r"must be (?P<v>-?\d+) or more", "phải từ {v} trở lên"),
         (r"must be (?P<v>-?\d+) or less", "không được quá {v}"),
         (

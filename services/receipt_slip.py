@@ -32,8 +32,9 @@ def receipt_slip(container: Container, reference: str, procedure: str) -> Receip
     working_days = deadlines.chain_limit(
         dossier.chain, deadlines.start_day(dossier.received_at), steps=planned
     )
-    commune, province = current_commune(dossier.commune_code), current_province(
-        dossier.province_code
+    commune, province = (
+        current_commune(dossier.commune_code),
+        current_province(dossier.province_code),
     )
     name, address = applicant(dossier.payload)
     timezone = deadlines.calendar

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,29 +21,40 @@ from starlette.concurrency import run_in_threadpool
 
 from lienthong.api.access import permitted
 from lienthong.api.chains import continue_chain
-from lienthong.api.desk import fields
+from lienthong.api.desk import display, fields
 from lienthong.api.desk.forms import posted_form
 from lienthong.api.desk.session import CSRF_FIELD, Session, Sessions
 from lienthong.models.client_secrets import credential
 from lienthong.models.clients import Action, Client, RoleKind
 from lienthong.models.jurisdictions import current_commune, current_province
-from lienthong.models.lifecycle import CannotWithdraw, ConcurrentChange, DossierNotFound
+from lienthong.models.lifecycle import (
+    HANDED_BACK_STATUSES,
+    CannotHandBack,
+    CannotWithdraw,
+    ConcurrentChange,
+    DossierNotFound,
+)
 from lienthong.models.problem_wording import in_vietnamese
+from lienthong.models.report import Scope
 from lienthong.models.status import Chain, DossierStatus, StepStatus
 from lienthong.models.supplements import SupplementNotAllowed
-from lienthong.models.validation import DossierInvalid, Problem
+from lienthong.models.validation import DossierInvalid, Problem, parse_dossier
+from lienthong.models.wording import Language, word
+from lienthong.models.worklist import DossierQuery, WorkFilter
 from lienthong.services.authenticate import active_client, authenticate
 from lienthong.services.container import Container
 from lienthong.services.dossier_status import DossierStatusReport, dossier_status
+from lienthong.services.hand_back import hand_back
 from lienthong.services.intake import DuplicateReference, receive
 from lienthong.services.ledger import Actor
 from lienthong.services.receipt_slip import NoSlip, receipt_slip
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
 from lienthong.services.views import Waiting, waiting_of
 from lienthong.services.withdrawal import withdraw
+from lienthong.services.worklist import worklist
 
 PREFIX = "/desk"
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TEMPLATE_DIRECTORY = Path(__file__).parent / "templates"
 _DESK_ROLES = frozenset({RoleKind.OPERATOR, RoleKind.ADMIN})
 MAX_REASON_LENGTH = 500
 _OPEN = frozenset(
@@ -106,6 +118,10 @@ def build_router(container: Container) -> APIRouter:
         api.desk_session_secret.get_secret_value(), int(api.desk_session_hours * 3600)
     )
     limits = container.settings.limits
+    language = container.settings.language
+    templates = Jinja2Templates(directory=TEMPLATE_DIRECTORY)
+    display.install(templates.env, language, container.settings.calendar.timezone)
+    templates.env.filters["unit_name"] = _unit_name
 
     def page(
         request: Request,
@@ -114,7 +130,7 @@ def build_router(container: Container) -> APIRouter:
         status_code: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        response = TEMPLATES.TemplateResponse(
+        response = templates.TemplateResponse(
             request,
             template,
             {"csrf_field": CSRF_FIELD, "csrf": session.csrf, **context},
@@ -139,9 +155,7 @@ def build_router(container: Container) -> APIRouter:
         return Operator(client, session)
 
     def forbidden(request: Request, who: Operator, reference: str) -> HTMLResponse:
-        return page(
-            request, "forbidden.html", who.session, 403, operator=who, reference=reference
-        )
+        return page(request, "forbidden.html", who.session, 403, operator=who, reference=reference)
 
     async def dossier_for(
         request: Request, who: Operator, reference: str, action: Action
@@ -195,6 +209,23 @@ def build_router(container: Container) -> APIRouter:
         Sessions.clear(response)
         return response
 
+    # The worklist
+
+    @router.get("/")
+    async def worklist_page(request: Request, all: bool = False) -> Response:
+        who = await signed_in(request)
+        scope = Scope(commune=who.commune_code)
+        wanted = WorkFilter(query=DossierQuery(include_settled=all), needs_action=not all)
+        listed = await run_in_threadpool(worklist, container, scope, wanted)
+        return page(
+            request,
+            "worklist.html",
+            who.session,
+            operator=who,
+            items=listed.items,
+            everything=all,
+        )
+
     # A dossier
 
     @router.get("/dossiers/{reference}")
@@ -203,22 +234,53 @@ def build_router(container: Container) -> APIRouter:
         report = await dossier_for(request, who, reference, Action.READ)
         if isinstance(report, Response):
             return report
-        waiting = await run_in_threadpool(waiting_of, container, reference)
+        return await dossier_page_for(request, who, report)
+
+    async def dossier_page_for(
+        request: Request,
+        who: Operator,
+        report: DossierStatusReport,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        waiting = await run_in_threadpool(waiting_of, container, report.view.reference)
+        rejection = [
+            Problem.model_validate(p) for p in report.rejection_reasons if isinstance(p, dict)
+        ]
         return page(
             request,
             "dossier.html",
             who.session,
+            status_code,
             operator=who,
             report=report,
             waiting=waiting,
             missing=_missing(report, waiting),
             actions=_actions(report),
+            rejection=[_problem_line(p) for p in rejection],
+            error=error,
         )
 
+    @router.post("/dossiers/{reference}/hand-back")
+    async def hand_back_result(request: Request, reference: str) -> Response:
+        who = await signed_in(request)
+        await posted_form(request, who.session, limits)
+        # The desk's roles act on every dossier they may read (models/clients.py).
+        report = await dossier_for(request, who, reference, Action.READ)
+        if isinstance(report, Response):
+            return report
+        try:
+            await run_in_threadpool(hand_back, container, reference, Actor(who.client.actor_id))
+        except (CannotHandBack, ConcurrentChange):
+            report = await run_in_threadpool(dossier_status, container, reference)
+            error = "Chưa ghi nhận được: hồ sơ chưa có kết quả để trả, hoặc đã trả rồi"
+            return await dossier_page_for(request, who, report, error, 409)
+        return _see_other(f"{PREFIX}/dossiers/{reference}")
+
     @router.get("/find")
-    async def find(request: Request, reference: str = "") -> Response:
+    async def find(request: Request, q: str = "") -> Response:
         await signed_in(request)
-        return _see_other(f"{PREFIX}/dossiers/{reference.strip()[:64]}")
+        return _see_other(f"{PREFIX}/dossiers/{quote(q.strip()[:64], safe='')}")
 
     @router.get("/dossiers/{reference}/slip")
     async def slip(request: Request, reference: str) -> Response:
@@ -288,6 +350,12 @@ def build_router(container: Container) -> APIRouter:
             place.get("commune_code", ""),
         ):
             return forbidden(request, who, reference if isinstance(reference, str) else "")
+        # At the counter, a dossier with problems is corrected there and then: it is shown
+        # again with them, everything typed kept, and nothing is recorded until it is valid.
+        try:
+            parse_dossier(raw, now=container.clock.now(), limits=limits)
+        except DossierInvalid as invalid:
+            return new_dossier_page(request, who, chain, form, invalid.problems, 422)
         try:
             result = await run_in_threadpool(receive, container, raw, Actor(who.client.actor_id))
         except DuplicateReference as duplicate:
@@ -377,7 +445,13 @@ def build_router(container: Container) -> APIRouter:
         if isinstance(report, Response):
             return report
         return page(
-            request, "withdrawal.html", who.session, operator=who, report=report, reason="", error=None
+            request,
+            "withdrawal.html",
+            who.session,
+            operator=who,
+            report=report,
+            reason="",
+            error=None,
         )
 
     @router.post("/dossiers/{reference}/withdrawal")
@@ -400,8 +474,7 @@ def build_router(container: Container) -> APIRouter:
                 )
             except (CannotWithdraw, ConcurrentChange):
                 error = (
-                    "Chưa rút được: hồ sơ đang được xử lý hoặc đã kết thúc; "
-                    "hãy thử lại sau ít phút"
+                    "Chưa rút được: hồ sơ đang được xử lý hoặc đã kết thúc; hãy thử lại sau ít phút"
                 )
         if error is not None:
             return page(
@@ -436,8 +509,34 @@ def _actions(report: DossierStatusReport) -> list[str]:
         actions.append("withdrawal")
     if report.view.chain is not None and status != DossierStatus.REJECTED:
         actions.append("slip")
+    if status in HANDED_BACK_STATUSES and report.view.handed_back_at is None:
+        actions.append("hand_back")
     return actions
 
 
 def _procedure(report: DossierStatusReport) -> str:
-    raise NotImplementedError
+    """What the citizen asks for, as the slip writes it: the chain's procedures."""
+    names = [
+        _lower_first(word(s.kind, Language.VI))
+        for s in report.view.steps
+        if s.status != StepStatus.SKIPPED
+    ]
+    return "Liên thông các thủ tục hành chính: " + "; ".join(names)
+
+
+def _lower_first(name: str) -> str:
+    """A name inside a sentence: "Cấp thẻ BHYT" -> "cấp thẻ BHYT" (acronyms kept)."""
+    return name[:1].lower() + name[1:]
+
+
+def _problem_line(problem: Problem) -> str:
+    message = in_vietnamese(problem.message)
+    return f"{problem.path}: {message}" if problem.path else message
+
+
+def _unit_name(who: Operator) -> str:
+    if who.commune_code is None:
+        return "Quản trị hệ thống liên thông"
+    commune = current_commune(who.commune_code)
+    name = commune.name if commune else who.commune_code
+    return f"UBND {name} · Bộ phận một cửa"
