@@ -88,6 +88,8 @@ def _new_row(dossier: lifecycle.Dossier) -> tables.Dossier:
 
 def _save(dossier: lifecycle.Dossier, row: tables.Dossier) -> None:
     _copy_onto(row, dossier, _DOSSIER_FIELDS)
+    # A dossier rejected at intake has no steps; its corrected version brings them.
+    row.steps.extend(tables.Step() for _ in dossier.steps[len(row.steps) :])
     for step, step_row in zip(dossier.steps, row.steps, strict=True):
         _copy_onto(step_row, step, _STEP_FIELDS)
 

@@ -12,7 +12,7 @@ Nothing here reads a clock, a database or the network: ``now`` and the deadlines
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,8 @@ from lienthong.models.status import (
 # Audit actions of the changes below.
 DOSSIER_RECEIVED = "dossier_received"
 DOSSIER_REJECTED = "dossier_rejected"
+# A dossier rejected at intake, handed in again corrected under its reference: a new intake.
+DOSSIER_RESUBMITTED = "dossier_resubmitted"
 DOSSIER_STATUS_CHANGED = "dossier_status_changed"
 STEP_STATUS_CHANGED = "step_status_changed"
 STEP_RESUMED = "step_resumed"
@@ -248,6 +250,58 @@ class Dossier:
         )
         reason = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
         return dossier, [Change(DOSSIER_REJECTED, after=dossier.status, reason=reason)]
+
+    def resubmit(self, corrected: Dossier, changes: list[Change]) -> list[Change]:
+        """Take ``corrected`` (a dossier just made by :meth:`receive` under this reference,
+        with its ``changes``) in place of this rejected one.
+
+        A dossier rejected at intake never entered a chain: nothing was sent, no clock ran.
+        Its corrected version is a new intake under the same reference (its clock starts at
+        its own reception); the rejection stays in the audit trail, as the first event.
+        """
+        if self.status != DossierStatus.REJECTED:
+            raise IllegalTransition(
+                "dossier",
+                self.status,
+                DossierStatus.RECEIVED,
+                f"only a dossier rejected at intake is resubmitted; {self.reference} is "
+                f"{self.status.value}",
+            )
+        if corrected.reference != self.reference or corrected.status != DossierStatus.RECEIVED:
+            raise ValueError(f"not a corrected intake of {self.reference}")
+        before = self.status
+        for name in (
+            "chain",
+            "status",
+            "province_code",
+            "commune_code",
+            "received_at",
+            "payload",
+            "late_filing",
+            "clock_started_at",
+            "due_at",
+            "steps",
+        ):
+            setattr(self, name, getattr(corrected, name))
+        self.rejection_reasons = None
+        self.handed_back_at = None
+        self.updated_at = corrected.updated_at
+        received, *rest = changes
+        return [replace(received, action=DOSSIER_RESUBMITTED, before=before), *rest]
+
+    def reject_again(
+        self, *, payload: dict[str, Any], problems: list[dict[str, str]], now: datetime
+    ) -> list[Change]:
+        """A resubmission of a rejected dossier that is still invalid: the latest copy and
+        its reasons are kept, the dossier stays rejected (and on the worklist)."""
+        if self.status != DossierStatus.REJECTED:
+            raise IllegalTransition("dossier", self.status, DossierStatus.REJECTED)
+        self.payload = payload
+        self.rejection_reasons = problems
+        self.handed_back_at = None
+        self.updated_at = now
+        reason = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+        return [Change(DOSSIER_REJECTED, before=self.status, after=self.status, reason=reason)]
 
     # Reading ---------------------------------------------------------------------------
 

@@ -162,10 +162,14 @@ PHRASES: Mapping[str, Mapping[Language, str]] = {
         Language.EN: " — late filing: {reason}",
     },
     "rejected": {
-        Language.VI: "KHÔNG TIẾP NHẬN  {reference}: lưu hồ sơ với lý do; sửa rồi nộp lại: "
-        "lienthong submit --resubmit {path}",
-        Language.EN: "REJECTED  {reference}: kept on record as rejected; correct it, then: "
-        "lienthong submit --resubmit {path}",
+        Language.VI: "KHÔNG TIẾP NHẬN  {reference}: đã lưu kèm lý do; sửa tệp rồi nộp lại "
+        "(cùng số hồ sơ): lienthong submit {path}",
+        Language.EN: "REJECTED  {reference}: kept on record with its reasons; correct the file, "
+        "then (same reference): lienthong submit {path}",
+    },
+    "resubmitted": {
+        Language.VI: " — nộp lại sau khi sửa (lần từ chối vẫn lưu trong nhật ký)",
+        Language.EN: " — resubmitted corrected (the rejection stays in the audit trail)",
     },
     "handed_back": {
         Language.VI: "Đã trả cho công dân  {reference} ({status})",
@@ -182,6 +186,76 @@ PHRASES: Mapping[str, Mapping[Language, str]] = {
     "supplement_parked": {
         Language.VI: "Chưa chạy tiếp; đợt quét tiếp theo sẽ chạy, hoặc: lienthong run {reference}",
         Language.EN: "not run now; the next sweep runs it, or: lienthong run {reference}",
+    },
+    "worklist_title": {
+        Language.VI: "Danh sách hồ sơ: {unit} — {count} hồ sơ, lúc {at}",
+        Language.EN: "Dossiers: {unit} — {count}, at {at}",
+    },
+    "cannot_hand_back": {
+        Language.VI: "không trả được {reference}: {why}",
+        Language.EN: "cannot hand back {reference}: {why}",
+    },
+    "queued": {
+        Language.VI: "Đã chuyển cho máy chạy  {reference}: lượt chạy {run}",
+        Language.EN: "queued    {reference}: flow run {run}",
+    },
+    "dossier_title": {
+        Language.VI: "Hồ sơ {reference} — {chain}",
+        Language.EN: "Dossier {reference} — {chain}",
+    },
+    "dossier_state": {
+        Language.VI: "Trạng thái: {status} · {lateness} · xã/phường {commune} · hạn {due}",
+        Language.EN: "Status: {status} · {lateness} · commune {commune} · due {due}",
+    },
+    "step_line": {
+        Language.VI: "  {position}. {step} — {agency}: {status} ({lateness}), hạn {due}, "
+        "số lần gửi {attempts}, số của cơ quan {agency_reference}",
+        Language.EN: "  {position}. {step} — {agency}: {status} ({lateness}), due {due}, "
+        "attempts {attempts}, agency reference {agency_reference}",
+    },
+    "missing": {
+        Language.VI: "thiếu: {items}",
+        Language.EN: "missing: {items}",
+    },
+    "timeline": {
+        Language.VI: "Nhật ký:",
+        Language.EN: "Timeline:",
+    },
+    "handed_back_at": {
+        Language.VI: "Đã trả cho công dân lúc {at}",
+        Language.EN: "Handed back to the citizen at {at}",
+    },
+    "waiting_refused": {
+        Language.VI: "{reference} đang chờ: {what}; lượt chạy {run} sẽ tự tiếp tục khi {when}: "
+        "không chạy thêm",
+        Language.EN: "{reference} is {what}; its run {run} resumes when {when}: nothing started",
+    },
+    "resumes_on_supplement": {
+        Language.VI: "nhận được bổ sung (lienthong supplement {reference} FILE.json)",
+        Language.EN: "the supplement is recorded (lienthong supplement {reference} FILE.json)",
+    },
+    "resumes_on_decision": {
+        Language.VI: "cơ quan gửi quyết định (lienthong api nhận; lienthong sweep hỏi lại khi "
+        "quá hạn)",
+        Language.EN: "the decision is recorded (lienthong api receives it; lienthong sweep polls "
+        "for an overdue one)",
+    },
+    "supplement_refused": {
+        Language.VI: "không nhận bổ sung cho {reference}; không có gì thay đổi:",
+        Language.EN: "supplement for {reference} not accepted; nothing changed:",
+    },
+    "waiting_supplement": {
+        Language.VI: "chờ công dân bổ sung ({step}), hạn {due}",
+        Language.EN: "waiting for the citizen's supplement ({step}), due {due}",
+    },
+    "waiting_decision": {
+        Language.VI: "chờ quyết định của {agency} về {step}{verification} từ {since}, hạn {due}",
+        Language.EN: "waiting for {agency} decision on {step}{verification} since {since}, "
+        "due {due}",
+    },
+    "verification": {
+        Language.VI: " (phải xác minh)",
+        Language.EN: " (verification)",
     },
     "nothing_to_do": {
         Language.VI: "Không có hồ sơ nào cần xử lý.",

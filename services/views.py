@@ -14,6 +14,7 @@ from lienthong.models.audit import AuditEntry
 from lienthong.models.lateness import Timeliness, dossier_timeliness, is_late, step_timeliness
 from lienthong.models.lifecycle import Dossier
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.models.wording import Language, say, word
 from lienthong.services.container import Container
 
 
@@ -133,15 +134,21 @@ class Waiting:
     due: str | None
     verification: bool
 
-    def message(self) -> str:
-        """E.g. "waiting for Police decision since …, due …"."""
+    def message(self, language: Language) -> str:
+        """E.g. "chờ quyết định của Công an về Đăng ký thường trú từ …, hạn …" (in English:
+        "waiting for Police decision on Permanent residence registration since …, due …")."""
+        step = word(self.kind, language)
         if self.status == StepStatus.AWAITING_SUPPLEMENT:
-            return f"waiting for the citizen's supplement ({self.kind.value}), due {self.due}"
-        agency = self.agency.value.replace("_", " ").title()
-        verification = " (verification)" if self.verification else ""
-        return (
-            f"waiting for {agency} decision on {self.kind.value}{verification} "
-            f"since {self.since}, due {self.due}"
+            return say("waiting_supplement", language, step=step, due=self.due)
+        verification = say("verification", language) if self.verification else ""
+        return say(
+            "waiting_decision",
+            language,
+            agency=word(self.agency, language),
+            step=step,
+            verification=verification,
+            since=self.since,
+            due=self.due,
         )
 
 

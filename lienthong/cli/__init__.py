@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "audit",
     "simulator",
     "chains",
+    "worklist",
     "demo",
     "serve",
     "automations",

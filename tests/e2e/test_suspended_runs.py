@@ -145,7 +145,7 @@ async def test_waiting_runs_hold_no_worker_and_survive_a_killed_worker(
             runs = await dossier_runs(references[0])
             message = runs[0].state.message if runs[0].state else None
             assert message is not None
-            assert message.startswith("waiting for Police decision")
+            assert message.startswith("chờ quyết định của Công an")
             assert await _running(references) == 0, "no run holds a worker while it waits"
 
             os.killpg(serve.pid, signal.SIGKILL)  # the worker dies while the dossiers wait

@@ -1,0 +1,98 @@
+"""A worklist in words: the same lines for ``lienthong list``, the Prefect artifacts and the
+desk. References, codes, statuses and dates only (no personal data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lienthong.models.lateness import Timeliness
+from lienthong.models.wording import Language, local_day, say, word
+from lienthong.models.worklist import Need, Task, WorkItem
+
+# Which command does what the need asks (the operator's next step at the counter).
+COMMANDS: dict[Need, str] = {
+    Need.SUPPLEMENT_DUE: "lienthong supplement {reference} FILE.json",
+    Need.AWAITING_CONSENT: "lienthong supplement {reference} FILE.json",
+    Need.HAND_BACK_RESULT: "lienthong hand-back {reference}",
+    Need.HAND_BACK_REFUSAL: "lienthong hand-back {reference}",
+    Need.CORRECT_AND_RESUBMIT: "lienthong submit FILE.json",
+    Need.STEP_STOPPED: "lienthong run {reference}",
+    Need.DECISION_OVERDUE: "lienthong sweep",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One worklist line in words."""
+
+    reference: str
+    chain: str
+    status: str
+    lateness: str
+    late: bool
+    commune_code: str
+    tasks: tuple[str, ...]
+    commands: tuple[str, ...]
+
+
+def task_text(task: Task, language: Language, timezone: str) -> str:
+    """E.g. "Chờ công dân bổ sung hồ sơ (Trợ cấp mai táng) — hạn bổ sung 02/12/2026"."""
+    text = word(task.need, language)
+    if task.step is not None:
+        text += f" ({word(task.step, language)})"
+    if task.due_at is not None:
+        key = "supplement_by" if task.need in _SUPPLEMENTS else "due_on"
+        text += " — " + say(key, language, date=local_day(task.due_at, timezone))
+    return text
+
+
+_SUPPLEMENTS = frozenset({Need.SUPPLEMENT_DUE, Need.AWAITING_CONSENT})
+
+
+def line(item: WorkItem, language: Language, timezone: str) -> Line:
+    return Line(
+        reference=item.reference,
+        chain="-" if item.chain is None else word(item.chain, language),
+        status=word(item.status, language),
+        # Late by a step while the chain is within time: overdue all the same.
+        lateness=word(
+            Timeliness.OVERDUE if item.late and not item.timeliness.late else item.timeliness,
+            language,
+        ),
+        late=item.late,
+        commune_code=item.commune_code,
+        tasks=tuple(task_text(t, language, timezone) for t in item.tasks),
+        commands=tuple(
+            dict.fromkeys(COMMANDS[t.need].format(reference=item.reference) for t in item.tasks)
+        ),
+    )
+
+
+def as_json(item: WorkItem, language: Language, timezone: str) -> dict[str, Any]:
+    """Codes for programs, words for people, both in one object."""
+    text = line(item, language, timezone)
+    return {
+        "reference": item.reference,
+        "chain": item.chain,
+        "status": item.status,
+        "status_text": text.status,
+        "province_code": item.province_code,
+        "commune_code": item.commune_code,
+        "received_at": item.received_at.isoformat(),
+        "due_at": None if item.due_at is None else item.due_at.isoformat(),
+        "timeliness": item.timeliness,
+        "late": item.late,
+        "needs_action": item.needs_action,
+        "tasks": [
+            {
+                "need": t.need,
+                "step": t.step,
+                "step_status": t.step_status,
+                "due_at": None if t.due_at is None else t.due_at.isoformat(),
+                "text": task_text(t, language, timezone),
+            }
+            for t in item.tasks
+        ],
+        "commands": list(text.commands),
+    }
