@@ -184,3 +184,47 @@ def test_a_supplement_changes_only_the_waiting_steps_sections_and_must_be_valid(
         dossier = uow.dossiers.get(REFERENCE)
         assert dossier.payload["child"] == BIRTH["child"]
         assert dossier.payload["residence"]["address"] == BIRTH["residence"]["address"]
+
+
+def test_a_dossier_rejected_at_intake_is_corrected_and_entered_again(
+    desk: tuple[Desk, TestClient],
+) -> None:
+    d, http = desk
+    bad = {**BIRTH, "reference": "HT-2026-000124"}
+    bad["child"] = {**BIRTH["child"], "full_name": "Bảo An 2"}
+    assert not receive(d.container, bad, Actor("portal")).accepted
+    token = d.login(http, "operator:22738")
+    page = http.get("/desk/dossiers/HT-2026-000124")
+    assert "chỉ được gồm chữ cái, dấu cách, dấu nháy đơn hoặc gạch nối" in page.text
+    form = http.get("/desk/dossiers/HT-2026-000124/correction")
+    assert 'value="Bảo An 2"' in form.text
+    values = dict(re.findall(r'name="([a-z_.]+)"[^>]*value="([^"]*)"', form.text))
+    values.update(
+        {
+            "csrf": token,
+            "child.full_name": BIRTH["child"]["full_name"],
+            "child.sex": BIRTH["child"]["sex"],
+            "residence.household_head_consent": "on",
+            "chain_opt_in": "on",
+        }
+    )
+    values.pop("q", None)
+    answer = http.post("/desk/dossiers/new/birth", data=values, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/desk/dossiers/HT-2026-000124/slip"
+    assert load_view(d.container, "HT-2026-000124").status == DossierStatus.RECEIVED
+    actions = [e["action"] for e in events(d.container, "HT-2026-000124")]
+    assert actions[0] == "dossier_rejected"
+
+
+def test_another_communes_reference_cannot_be_entered_over(desk: tuple[Desk, TestClient]) -> None:
+    d, http = desk
+    bad = {**BIRTH, "reference": "HT-2026-000125", "chain_opt_in": False}
+    assert not receive(d.container, bad, Actor("portal")).accepted
+    token = d.login(http, "operator:22739")
+    assert http.get("/desk/dossiers/HT-2026-000125/correction").status_code == 403
+    answer = http.post(
+        "/desk/dossiers/new/birth", data={"csrf": token, "reference": "HT-2026-000125"}
+    )
+    assert answer.status_code == 403
+    assert load_view(d.container, "HT-2026-000125").status == DossierStatus.REJECTED

@@ -41,6 +41,7 @@ from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid, Problem, parse_dossier
 from lienthong.models.wording import Language, word
 from lienthong.models.worklist import DossierQuery, WorkFilter
+from lienthong.models.worklist_text import line
 from lienthong.services.authenticate import active_client, authenticate
 from lienthong.services.container import Container
 from lienthong.services.dossier_status import DossierStatusReport, dossier_status
@@ -217,12 +218,13 @@ def build_router(container: Container) -> APIRouter:
         scope = Scope(commune=who.commune_code)
         wanted = WorkFilter(query=DossierQuery(include_settled=all), needs_action=not all)
         listed = await run_in_threadpool(worklist, container, scope, wanted)
+        timezone = container.settings.calendar.timezone
         return page(
             request,
             "worklist.html",
             who.session,
             operator=who,
-            items=listed.items,
+            items=[(item, line(item, language, timezone)) for item in listed.items],
             everything=all,
         )
 
@@ -244,9 +246,6 @@ def build_router(container: Container) -> APIRouter:
         status_code: int = 200,
     ) -> HTMLResponse:
         waiting = await run_in_threadpool(waiting_of, container, report.view.reference)
-        rejection = [
-            Problem.model_validate(p) for p in report.rejection_reasons if isinstance(p, dict)
-        ]
         return page(
             request,
             "dossier.html",
@@ -257,7 +256,7 @@ def build_router(container: Container) -> APIRouter:
             waiting=waiting,
             missing=_missing(report, waiting),
             actions=_actions(report),
-            rejection=[_problem_line(p) for p in rejection],
+            rejection=[_problem_line(p) for p in _rejection(report)],
             error=error,
         )
 
@@ -322,6 +321,33 @@ def build_router(container: Container) -> APIRouter:
             general=general,
         )
 
+    async def may_replace(who: Operator, reference: str) -> bool:
+        """Whether the operator may submit under ``reference``: free, or its commune's."""
+        try:
+            report = await run_in_threadpool(dossier_status, container, reference)
+        except DossierNotFound:
+            return True
+        view = report.view
+        return await permitted(
+            container, who.client, Action.SUBMIT, reference, view.province_code, view.commune_code
+        )
+
+    @router.get("/dossiers/{reference}/correction")
+    async def correction(request: Request, reference: str) -> Response:
+        """A dossier rejected at intake, in the entry form to be corrected and entered again
+        under its reference (services/intake.py keeps the rejection in the audit trail)."""
+        who = await signed_in(request)
+        report = await dossier_for(request, who, reference, Action.SUBMIT)
+        if isinstance(report, Response):
+            return report
+        chain = report.view.chain
+        if report.view.status != DossierStatus.REJECTED or chain is None:
+            return _see_other(f"{PREFIX}/dossiers/{reference}")
+        values = fields.form_values(report.payload, fields.SECTIONS[chain])
+        if who.commune_code is None:
+            values["jurisdiction"] = report.view.commune_code
+        return new_dossier_page(request, who, chain, values, _rejection(report))
+
     @router.get("/dossiers/new/{chain}")
     async def new_dossier(request: Request, chain: Chain) -> Response:
         who = await signed_in(request)
@@ -350,6 +376,10 @@ def build_router(container: Container) -> APIRouter:
             place.get("commune_code", ""),
         ):
             return forbidden(request, who, reference if isinstance(reference, str) else "")
+        # A reference on record is another commune's business (a resubmission replaces
+        # the rejected dossier: services/intake.py): the operator must be allowed on it.
+        if isinstance(reference, str) and not await may_replace(who, reference):
+            return forbidden(request, who, reference)
         # At the counter, a dossier with problems is corrected there and then: it is shown
         # again with them, everything typed kept, and nothing is recorded until it is valid.
         try:
@@ -511,6 +541,8 @@ def _actions(report: DossierStatusReport) -> list[str]:
         actions.append("slip")
     if status in HANDED_BACK_STATUSES and report.view.handed_back_at is None:
         actions.append("hand_back")
+    if status == DossierStatus.REJECTED and report.view.chain is not None:
+        actions.append("correction")
     return actions
 
 
@@ -522,6 +554,11 @@ def _procedure(report: DossierStatusReport) -> str:
         if s.status != StepStatus.SKIPPED
     ]
     return "Liên thông các thủ tục hành chính: " + "; ".join(names)
+
+
+def _rejection(report: DossierStatusReport) -> list[Problem]:
+    """Why a dossier was rejected at intake, as its submitter was told."""
+    return [Problem.model_validate(p) for p in report.rejection_reasons if isinstance(p, dict)]
 
 
 def _lower_first(name: str) -> str:
