@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from playwright.sync_api import Page, expect
 from lienthong.api.desk.fields import SECTIONS, Kind
 from lienthong.models.status import Chain
 from lienthong.settings import Settings
-from tests.e2e.conftest import endpoint_env, fresh_copy, load_example
+from tests.e2e.conftest import api_env, create_client_credential, fresh_copy, load_example
 from tests.e2e.processes import Processes, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -49,30 +48,12 @@ class Desk:
         page.screenshot(path=str(self.shots / f"desk-{name}.png"), full_page=True)
 
 
-def _create_operator(env: dict[str, str], role: str) -> tuple[str, str]:
-    created = subprocess.run(
-        [str(BIN / "lienthong"), "clients", "create", "--name", "Cán bộ một cửa", "--role", role],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    token = re.search(r"credential \(shown once\): (\S+)\.(\S+)", created.stdout)
-    assert token is not None, created.stdout
-    return token.group(1), token.group(2)
-
-
 @pytest.fixture
 def desk(chain_settings: Settings, prefect_api_url: str, tmp_path: Path) -> Iterator[Desk]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "LIENTHONG_"))}
-    env.update(endpoint_env(chain_settings))
-    env.update(
-        PREFECT_API_URL=prefect_api_url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        LIENTHONG_DATA_DIR=str(tmp_path / "data"),
-        LIENTHONG_API__POLL_INTERVAL_SECONDS="0",
-    )
-    client_id, secret = _create_operator(env, f"operator:{COMMUNE}")
+    env = api_env(chain_settings, prefect_api_url, tmp_path)
+    client_id, secret = create_client_credential(
+        env, "Cán bộ một cửa", f"operator:{COMMUNE}"
+    ).split(".", 1)
     port = free_port()
     processes = Processes(tmp_path, tmp_path)
     api = processes.start(

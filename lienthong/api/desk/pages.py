@@ -74,6 +74,13 @@ class Operator:
         return self.client.role.scope if self.client.role.kind is RoleKind.OPERATOR else None
 
 
+@dataclass(frozen=True)
+class Acting:
+    who: Operator
+    report: DossierStatusReport
+    form: dict[str, str]
+
+
 def _see_other(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
@@ -175,6 +182,18 @@ def build_router(container: Container) -> APIRouter:
             return forbidden(request, who, reference)
         return report
 
+    async def acting(
+        request: Request, reference: str, action: Action, *, posted: bool = False
+    ) -> Acting | HTMLResponse:
+        """The signed-in operator on the dossier it may do ``action`` to (and the posted
+        form, its CSRF token checked first); else the page to answer with."""
+        who = await signed_in(request)
+        form = await posted_form(request, who.session, limits) if posted else {}
+        report = await dossier_for(request, who, reference, action)
+        if isinstance(report, HTMLResponse):
+            return report
+        return Acting(who, report, form)
+
     # Login and logout
 
     @router.get("/login")
@@ -232,10 +251,10 @@ def build_router(container: Container) -> APIRouter:
 
     @router.get("/dossiers/{reference}")
     async def dossier_page(request: Request, reference: str) -> Response:
-        who = await signed_in(request)
-        report = await dossier_for(request, who, reference, Action.READ)
-        if isinstance(report, Response):
-            return report
+        acted = await acting(request, reference, Action.READ)
+        if isinstance(acted, Response):
+            return acted
+        who, report = acted.who, acted.report
         return await dossier_page_for(request, who, report)
 
     async def dossier_page_for(
@@ -262,12 +281,11 @@ def build_router(container: Container) -> APIRouter:
 
     @router.post("/dossiers/{reference}/hand-back")
     async def hand_back_result(request: Request, reference: str) -> Response:
-        who = await signed_in(request)
-        await posted_form(request, who.session, limits)
         # The desk's roles act on every dossier they may read (models/clients.py).
-        report = await dossier_for(request, who, reference, Action.READ)
-        if isinstance(report, Response):
-            return report
+        acted = await acting(request, reference, Action.READ, posted=True)
+        if isinstance(acted, Response):
+            return acted
+        who = acted.who
         try:
             await run_in_threadpool(hand_back, container, reference, Actor(who.client.actor_id))
         except (CannotHandBack, ConcurrentChange):
@@ -283,10 +301,10 @@ def build_router(container: Container) -> APIRouter:
 
     @router.get("/dossiers/{reference}/slip")
     async def slip(request: Request, reference: str) -> Response:
-        who = await signed_in(request)
-        report = await dossier_for(request, who, reference, Action.READ)
-        if isinstance(report, Response):
-            return report
+        acted = await acting(request, reference, Action.READ)
+        if isinstance(acted, Response):
+            return acted
+        who, report = acted.who, acted.report
         procedure = _procedure(report)
         try:
             made = await run_in_threadpool(receipt_slip, container, reference, procedure)
@@ -336,10 +354,10 @@ def build_router(container: Container) -> APIRouter:
     async def correction(request: Request, reference: str) -> Response:
         """A dossier rejected at intake, in the entry form to be corrected and entered again
         under its reference (services/intake.py keeps the rejection in the audit trail)."""
-        who = await signed_in(request)
-        report = await dossier_for(request, who, reference, Action.SUBMIT)
-        if isinstance(report, Response):
-            return report
+        acted = await acting(request, reference, Action.SUBMIT)
+        if isinstance(acted, Response):
+            return acted
+        who, report = acted.who, acted.report
         chain = report.view.chain
         if report.view.status != DossierStatus.REJECTED or chain is None:
             return _see_other(f"{PREFIX}/dossiers/{reference}")
@@ -403,10 +421,10 @@ def build_router(container: Container) -> APIRouter:
 
     @router.get("/dossiers/{reference}/supplement")
     async def supplement_form(request: Request, reference: str) -> Response:
-        who = await signed_in(request)
-        report = await dossier_for(request, who, reference, Action.SUPPLEMENT)
-        if isinstance(report, Response):
-            return report
+        acted = await acting(request, reference, Action.SUPPLEMENT)
+        if isinstance(acted, Response):
+            return acted
+        who, report = acted.who, acted.report
         return await supplement_page(request, who, report, None, [])
 
     async def supplement_page(
@@ -442,11 +460,10 @@ def build_router(container: Container) -> APIRouter:
 
     @router.post("/dossiers/{reference}/supplement")
     async def supplement(request: Request, reference: str, background: BackgroundTasks) -> Response:
-        who = await signed_in(request)
-        form = await posted_form(request, who.session, limits)
-        report = await dossier_for(request, who, reference, Action.SUPPLEMENT)
-        if isinstance(report, Response):
-            return report
+        acted = await acting(request, reference, Action.SUPPLEMENT, posted=True)
+        if isinstance(acted, Response):
+            return acted
+        who, report, form = acted.who, acted.report, acted.form
         waiting = await run_in_threadpool(waiting_of, container, reference)
         if waiting is None or waiting.status != StepStatus.AWAITING_SUPPLEMENT:
             problem = Problem(path="", message="hồ sơ không còn chờ bổ sung")
@@ -470,10 +487,10 @@ def build_router(container: Container) -> APIRouter:
 
     @router.get("/dossiers/{reference}/withdrawal")
     async def withdrawal_form(request: Request, reference: str) -> Response:
-        who = await signed_in(request)
-        report = await dossier_for(request, who, reference, Action.WITHDRAW)
-        if isinstance(report, Response):
-            return report
+        acted = await acting(request, reference, Action.WITHDRAW)
+        if isinstance(acted, Response):
+            return acted
+        who, report = acted.who, acted.report
         return page(
             request,
             "withdrawal.html",
@@ -486,11 +503,10 @@ def build_router(container: Container) -> APIRouter:
 
     @router.post("/dossiers/{reference}/withdrawal")
     async def withdrawal(request: Request, reference: str) -> Response:
-        who = await signed_in(request)
-        form = await posted_form(request, who.session, limits)
-        report = await dossier_for(request, who, reference, Action.WITHDRAW)
-        if isinstance(report, Response):
-            return report
+        acted = await acting(request, reference, Action.WITHDRAW, posted=True)
+        if isinstance(acted, Response):
+            return acted
+        who, report, form = acted.who, acted.report, acted.form
         reason = " ".join(form.get("reason", "").split())
         error = None
         if not reason:
