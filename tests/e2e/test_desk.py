@@ -150,6 +150,11 @@ def test_an_operator_works_the_desk(desk: Desk, page: Page) -> None:
         re.compile(r"Thời gian trả kết quả giải quyết hồ sơ: trong giờ làm việc ngày \d\d")
     )
     desk.shot(page, "3-receipt-slip")
+    page.emulate_media(media="print")
+    expect(page.locator("header")).to_be_hidden()
+    expect(slip).to_be_visible()
+    desk.shot(page, "3-receipt-slip-printed")
+    page.emulate_media(media="screen")
 
     _until(page, desk, reference, "Chờ công dân bổ sung")
     desk.shot(page, "4-dossier-awaiting-consent")

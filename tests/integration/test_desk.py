@@ -14,9 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lienthong.api import create_app
+from lienthong.api.desk.fields import SECTIONS, form_values
 from lienthong.bootstrap import build_container
 from lienthong.models.clients import Role
-from lienthong.models.status import DossierStatus, StepKind
+from lienthong.models.status import Chain, DossierStatus, StepKind
 from lienthong.services.container import Container
 from lienthong.services.create_client import create_client
 from lienthong.services.intake import receive
@@ -228,3 +229,23 @@ def test_another_communes_reference_cannot_be_entered_over(desk: tuple[Desk, Tes
     )
     assert answer.status_code == 403
     assert load_view(d.container, "HT-2026-000125").status == DossierStatus.REJECTED
+
+
+def test_an_administrator_enters_a_dossier_for_the_commune_it_names(
+    desk: tuple[Desk, TestClient],
+) -> None:
+    d, http = desk
+    token = d.login(http, "admin")
+    assert 'name="jurisdiction"' in http.get("/desk/dossiers/new/birth").text
+    dossier = {**BIRTH, "reference": "HT-2026-000126"}
+    form = {**form_values(dossier, SECTIONS[Chain.BIRTH]), "csrf": token, "jurisdiction": "22738"}
+    answer = http.post("/desk/dossiers/new/birth", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    slip = http.get(answer.headers["location"])
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in slip.text
+    assert "UBND PHƯỜNG ĐÔ VINH" in slip.text
+    assert "Số: 000126/TNHS" in slip.text
+    with d.container.unit_of_work() as uow:
+        stored = uow.dossiers.get("HT-2026-000126")
+    assert stored.payload["jurisdiction"] == BIRTH["jurisdiction"]
+    assert stored.payload["child"] == BIRTH["child"]

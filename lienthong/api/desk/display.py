@@ -99,8 +99,11 @@ def event_name(action: str) -> str:
     return EVENT_WORDS.get(action, f"Sự kiện khác ({action})")
 
 
-def actor_name(actor: str) -> str:
-    return "Hệ thống" if actor == SYSTEM_ACTOR else actor
+def actor_name(actor: str, names: Mapping[str, str]) -> str:
+    """Who did it: the system, or a client by its name (``names``: actor id -> name)."""
+    if actor == SYSTEM_ACTOR:
+        return "Hệ thống"
+    return names.get(actor, actor)
 
 
 def status_tone(status: DossierStatus) -> str:

@@ -48,6 +48,7 @@ from lienthong.services.dossier_status import DossierStatusReport, dossier_statu
 from lienthong.services.hand_back import hand_back
 from lienthong.services.intake import DuplicateReference, receive
 from lienthong.services.ledger import Actor
+from lienthong.services.list_clients import list_clients
 from lienthong.services.receipt_slip import NoSlip, receipt_slip
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
 from lienthong.services.views import Waiting, waiting_of
@@ -265,6 +266,7 @@ def build_router(container: Container) -> APIRouter:
         status_code: int = 200,
     ) -> HTMLResponse:
         waiting = await run_in_threadpool(waiting_of, container, report.view.reference)
+        clients = await run_in_threadpool(list_clients, container)
         return page(
             request,
             "dossier.html",
@@ -276,6 +278,7 @@ def build_router(container: Container) -> APIRouter:
             missing=_missing(report, waiting),
             actions=_actions(report),
             rejection=[_problem_line(p) for p in _rejection(report)],
+            actors={c.actor_id: c.name for c in clients},
             error=error,
         )
 
