@@ -111,6 +111,7 @@ def test_a_form_without_the_sessions_token_changes_nothing(desk: tuple[Desk, Tes
     for sent in ({}, {"csrf": "forged"}, {"csrf": token[:-1]}):
         answer = http.post(withdrawal, data={**sent, "reason": "không muốn nữa"})
         assert answer.status_code == 403
+        assert "Biểu mẫu đã hết hạn" in answer.text
     assert load_view(d.container, REFERENCE).status == DossierStatus.RECEIVED
     answer = http.post(withdrawal, data={"csrf": token, "reason": "không muốn nữa"})
     assert answer.status_code == 200  # redirected to the dossier

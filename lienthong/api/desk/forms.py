@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
 from lienthong.api.bodies import read_bounded
 from lienthong.api.desk.session import CSRF_FIELD, Session
@@ -14,11 +14,9 @@ from lienthong.settings import LimitSettings
 MAX_FIELDS = 200
 
 
-class BadForm(HTTPException):
-    """A form the desk did not serve (no or wrong CSRF token), or one it cannot read."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(403, detail)
+class BadForm(ValueError):
+    """A form the desk did not serve (no or wrong CSRF token), or one it cannot read: the
+    desk answers 403 and changes nothing."""
 
 
 async def posted_form(request: Request, session: Session, limits: LimitSettings) -> dict[str, str]:
@@ -32,8 +30,8 @@ async def posted_form(request: Request, session: Session, limits: LimitSettings)
             max_num_fields=MAX_FIELDS,
         )
     except (UnicodeDecodeError, ValueError) as exc:
-        raise BadForm("biểu mẫu không đọc được") from exc
+        raise BadForm("Biểu mẫu không đọc được") from exc
     form = dict(pairs)
     if not session.token_matches(form.pop(CSRF_FIELD, None)):
-        raise BadForm("biểu mẫu đã hết hạn hoặc không phải của trang này: hãy tải lại trang")
+        raise BadForm("Biểu mẫu đã hết hạn hoặc không phải của trang này: hãy tải lại trang")
     return form

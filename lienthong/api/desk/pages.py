@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from lienthong.api.access import permitted
 from lienthong.api.chains import continue_chain
 from lienthong.api.desk import display, fields
-from lienthong.api.desk.forms import posted_form
+from lienthong.api.desk.forms import BadForm, posted_form
 from lienthong.api.desk.session import CSRF_FIELD, Session, Sessions
 from lienthong.models.client_secrets import credential
 from lienthong.models.clients import Action, Client, RoleKind
@@ -183,13 +183,25 @@ def build_router(container: Container) -> APIRouter:
             return forbidden(request, who, reference)
         return report
 
+    async def form_of(request: Request, session: Session) -> dict[str, str] | HTMLResponse:
+        """The posted form, or the 403 page for one the desk did not serve."""
+        try:
+            return await posted_form(request, session, limits)
+        except BadForm as refused:
+            return page(request, "bad_form.html", session, 403, operator=None, why=str(refused))
+
     async def acting(
         request: Request, reference: str, action: Action, *, posted: bool = False
     ) -> Acting | HTMLResponse:
         """The signed-in operator on the dossier it may do ``action`` to (and the posted
         form, its CSRF token checked first); else the page to answer with."""
         who = await signed_in(request)
-        form = await posted_form(request, who.session, limits) if posted else {}
+        form: dict[str, str] = {}
+        if posted:
+            read = await form_of(request, who.session)
+            if isinstance(read, HTMLResponse):
+                return read
+            form = read
         report = await dossier_for(request, who, reference, action)
         if isinstance(report, HTMLResponse):
             return report
@@ -207,7 +219,9 @@ def build_router(container: Container) -> APIRouter:
     @router.post("/login")
     async def login(request: Request) -> Response:
         session = sessions.anonymous(request)
-        form = await posted_form(request, session, limits)
+        form = await form_of(request, session)
+        if isinstance(form, HTMLResponse):
+            return form
         client_id = form.get("client_id", "").strip()[:64]
         secret = form.get("secret", "")[:256]
         client = await run_in_threadpool(authenticate, container, credential(client_id, secret))
@@ -225,7 +239,9 @@ def build_router(container: Container) -> APIRouter:
     @router.post("/logout")
     async def logout(request: Request) -> Response:
         who = await signed_in(request)
-        await posted_form(request, who.session, limits)
+        refused = await form_of(request, who.session)
+        if isinstance(refused, HTMLResponse):
+            return refused
         response = _see_other(f"{PREFIX}/login")
         Sessions.clear(response)
         return response
@@ -383,7 +399,9 @@ def build_router(container: Container) -> APIRouter:
         request: Request, chain: Chain, background: BackgroundTasks
     ) -> Response:
         who = await signed_in(request)
-        form = await posted_form(request, who.session, limits)
+        form = await form_of(request, who.session)
+        if isinstance(form, HTMLResponse):
+            return form
         commune_code = who.commune_code or form.get("jurisdiction", "").strip()[:8]
         raw = fields.dossier_from_form(chain, form, jurisdiction_of(commune_code))
         reference = raw.get("reference", "")
