@@ -42,6 +42,7 @@ from lienthong.services.views import DossierView, load_view
 from lienthong.tasks.notifications import deliver_dossier_notifications
 from lienthong.tasks.steps import configured_perform_step, stop_step
 from lienthong.tasks.timeline import publish_timeline
+from lienthong.tasks.worklists import publish_worklists
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ async def run_chain(reference: str, chain: Chain) -> State[Any]:
             view = await _advance(container, reference)
         await deliver_dossier_notifications(reference)
         await publish_timeline(reference)
+        await publish_worklists(reference)
         logger.info("dossier %s is %s", reference, view.status.value)
         if not any(s.status in WAITING_STEP_STATUSES for s in view.steps):
             return _final_state(view)

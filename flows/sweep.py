@@ -18,6 +18,7 @@ from lienthong.services.container import Container
 from lienthong.services.resumptions import ResumeRequest, ResumeWhy
 from lienthong.services.sweep import SweepReport, sweep
 from lienthong.tasks.steps import flow_run_actor
+from lienthong.tasks.worklists import refresh_all_worklists
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ async def overdue_sweep(
     for reference in report.decided():
         if reference not in report.resumed:
             await _continue(container, reference, deploy)
+    # Deadlines pass without any dossier changing: every worklist is republished.
+    await refresh_all_worklists(container)
     await acreate_markdown_artifact(
         key="overdue-sweep",
         markdown=scrub(report.markdown()),

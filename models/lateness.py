@@ -14,9 +14,9 @@ The rule (docs/deadlines.md, docs/reporting.md):
   while the citizen supplements (Decree 61/2018/ND-CP art. 19): the work is late only if
   its due instant had already passed when it was returned, and stays so until the
   supplement restarts the clock (models/history.py keeps the same fact for past periods).
-- Work never started, skipped, withdrawn, refused as a whole, or rejected at intake has no
-  lateness (:attr:`Timeliness.NOT_JUDGED`): the report counts it as received, refused or
-  withdrawn, never as early, on time or late.
+- Work never started, skipped, withdrawn, refused (a step or the whole chain), or rejected at
+  intake has no lateness (:attr:`Timeliness.NOT_JUDGED`): the reporting form counts it as
+  received, refused or withdrawn, never as early, on time or late.
 
 The report counts the same facts in SQL (adapters/report_queries.py): resolved work by the
 ``on_time`` recorded here, open work by ``due instant in force < end of period``, which is
@@ -53,7 +53,7 @@ class Timeliness(StrEnum):
 _RUNNING_STEP = frozenset(
     {StepStatus.IN_PROGRESS, StepStatus.AWAITING_DECISION, StepStatus.FAILED, StepStatus.ERROR}
 )
-_DECIDED_STEP = frozenset({StepStatus.SUCCEEDED, StepStatus.REFUSED})
+_DECIDED_STEP = frozenset({StepStatus.SUCCEEDED})
 _RUNNING_DOSSIER = frozenset({DossierStatus.RECEIVED, DossierStatus.IN_PROGRESS})
 
 

@@ -257,6 +257,37 @@ PHRASES: Mapping[str, Mapping[Language, str]] = {
         Language.VI: " (phải xác minh)",
         Language.EN: " (verification)",
     },
+    "artifact_summary": {
+        Language.VI: "Cập nhật lúc {at} · {count} hồ sơ cần xử lý · {late} hồ sơ quá hạn",
+        Language.EN: "Updated at {at} · {count} dossiers need a person · {late} late",
+    },
+    "artifact_columns": {
+        Language.VI: "Số hồ sơ;Xã/phường;Trạng thái;Trong/quá hạn;Việc cần làm;Lệnh;Hạn giải quyết",
+        Language.EN: "Reference;Commune;Status;Lateness;To do;Command;Chain due",
+    },
+    "timeline_columns": {
+        Language.VI: "#;Thủ tục;Cơ quan;Trạng thái;Số lần gửi;Số của cơ quan;Hạn;Trong/quá hạn;"
+        "Lý do",
+        Language.EN: "#;Step;Agency;Status;Attempts;Agency reference;Due;Lateness;Reason",
+    },
+    "artifact_more": {
+        Language.VI: "… và {count} hồ sơ nữa: lienthong list",
+        Language.EN: "… and {count} more: lienthong list",
+    },
+    "worklist_of_commune": {
+        Language.VI: "Việc cần xử lý — xã/phường {code}",
+        Language.EN: "Worklist — commune {code}",
+    },
+    "worklist_of_province": {
+        Language.VI: "Việc cần xử lý — tỉnh/thành phố {code}",
+        Language.EN: "Worklist — province {code}",
+    },
+    "prefect_not_updated": {
+        Language.VI: "CẢNH BÁO  đã ghi nhận, nhưng chưa cập nhật được Prefect ({reason}); lần "
+        "chạy hoặc lần quét sau sẽ cập nhật",
+        Language.EN: "WARNING   recorded, but Prefect was not updated ({reason}); the next run "
+        "or sweep updates it",
+    },
     "nothing_to_do": {
         Language.VI: "Không có hồ sơ nào cần xử lý.",
         Language.EN: "Nothing needs a person.",
@@ -285,3 +316,8 @@ def placeholders(template: str) -> set[str]:
 def local_day(moment: datetime | None, timezone: str) -> str:
     """A day as people write it in Vietnam (07/03/2025), in the local time zone."""
     return "-" if moment is None else f"{moment.astimezone(ZoneInfo(timezone)):%d/%m/%Y}"
+
+
+def day_time(at: str | None) -> str:
+    """A local ISO time (as the views hold them) as people read it: 25/11/2026 23:59."""
+    return "-" if at is None else f"{datetime.fromisoformat(at):%d/%m/%Y %H:%M}"

@@ -3,10 +3,14 @@ desk. References, codes, statuses and dates only (no personal data)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from lienthong.models.lateness import Timeliness
+from lienthong.models.masking import scrub
 from lienthong.models.wording import Language, local_day, say, word
 from lienthong.models.worklist import Need, Task, WorkItem
 
@@ -96,3 +100,53 @@ def as_json(item: WorkItem, language: Language, timezone: str) -> dict[str, Any]
         ],
         "commands": list(text.commands),
     }
+
+
+def _cell(text: object) -> str:
+    """A markdown table cell: outsiders' text scrubbed of personal numbers, no pipes."""
+    return scrub(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(
+    title: str, items: Sequence[WorkItem], language: Language, timezone: str, at: datetime
+) -> str:
+    """A worklist as a Prefect markdown artifact: most urgent first, at most
+    :data:`ARTIFACT_ROWS` rows (the rest counted), references and codes only."""
+    late = sum(1 for i in items if i.late)
+    lines = [
+        f"## {title}",
+        "",
+        say(
+            "artifact_summary",
+            language,
+            at=at.astimezone(ZoneInfo(timezone)).strftime("%H:%M %d/%m/%Y"),
+            count=len(items),
+            late=late,
+        ),
+        "",
+    ]
+    if not items:
+        return "\n".join([*lines, say("nothing_to_do", language)]) + "\n"
+    lines += [
+        "| " + " | ".join(say("artifact_columns", language).split(";")) + " |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for item in items[:ARTIFACT_ROWS]:
+        text = line(item, language, timezone)
+        cells = (
+            text.reference,
+            text.commune_code,
+            text.status,
+            ("**" + text.lateness + "**") if text.late else text.lateness,
+            "<br>".join(text.tasks),
+            "<br>".join(f"`{c}`" for c in text.commands),
+            local_day(item.due_at, timezone),
+        )
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    if len(items) > ARTIFACT_ROWS:
+        lines += ["", say("artifact_more", language, count=len(items) - ARTIFACT_ROWS)]
+    return "\n".join(lines) + "\n"
+
+
+# A province's list can be long: the artifact shows the most urgent; `lienthong list` all.
+ARTIFACT_ROWS = 200

@@ -14,7 +14,7 @@ from lienthong.models.audit import AuditEntry
 from lienthong.models.lateness import Timeliness, dossier_timeliness, is_late, step_timeliness
 from lienthong.models.lifecycle import Dossier
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
-from lienthong.models.wording import Language, say, word
+from lienthong.models.wording import Language, day_time, say, word
 from lienthong.services.container import Container
 
 
@@ -138,8 +138,9 @@ class Waiting:
         """E.g. "chờ quyết định của Công an về Đăng ký thường trú từ …, hạn …" (in English:
         "waiting for Police decision on Permanent residence registration since …, due …")."""
         step = word(self.kind, language)
+        due = day_time(self.due)
         if self.status == StepStatus.AWAITING_SUPPLEMENT:
-            return say("waiting_supplement", language, step=step, due=self.due)
+            return say("waiting_supplement", language, step=step, due=due)
         verification = say("verification", language) if self.verification else ""
         return say(
             "waiting_decision",
@@ -147,8 +148,8 @@ class Waiting:
             agency=word(self.agency, language),
             step=step,
             verification=verification,
-            since=self.since,
-            due=self.due,
+            since=day_time(self.since),
+            due=due,
         )
 
 

@@ -17,7 +17,7 @@ from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
 from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus, StepKind, StepStatus
 from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid
-from lienthong.models.wording import Language, say, word
+from lienthong.models.wording import Language, day_time, say, word
 from lienthong.services.calendar_gaps import swaps_missing_warning, years_without_swaps
 from lienthong.services.container import Container
 from lienthong.services.intake import DuplicateReference, IntakeResult, receive
@@ -34,6 +34,16 @@ EXIT_STEP_FAILED = 3
 def _language() -> Language:
     language: Language = current_container().settings.language
     return language
+
+
+def announce_action(reference: str, action: str, actor: Actor) -> None:
+    """Tell Prefect of an action taken outside a run (flows/announce.py: its event, the
+    artifacts republished); one warning line if it cannot be told."""
+    from lienthong.flows.announce import Action, announce  # Prefect: imported when used
+
+    reason = run_async(announce(current_container(), reference, Action(action), actor.id))
+    if reason is not None:
+        print(say("prefect_not_updated", _language(), reason=reason), file=sys.stderr)
 
 
 def _print_intake(result: IntakeResult, path: str) -> None:
@@ -189,6 +199,7 @@ def _supplement(args: argparse.Namespace) -> int:
         )
     )
     if args.no_run:
+        announce_action(args.reference, "supplemented", Actor(args.operator))
         print(say("supplement_parked", language, reference=args.reference))
         return EXIT_OK
     return _continue_and_report(args.reference, args.deploy)
@@ -207,12 +218,14 @@ def _continue_and_report(reference: str, deploy: bool) -> int:
 
 
 def _withdraw(args: argparse.Namespace) -> int:
+    actor = Actor(args.operator)
     try:
-        withdraw(current_container(), args.reference, args.reason, Actor(args.operator))
+        withdraw(current_container(), args.reference, args.reason, actor)
     except (DossierNotFound, CannotWithdraw) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     print(say("withdrawn", _language(), reference=args.reference, reason=args.reason))
+    announce_action(args.reference, "withdrawn", actor)
     return EXIT_OK
 
 
@@ -241,11 +254,6 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _day_time(at: str | None) -> str:
-    """A local ISO time as people write it: 25/11/2026 23:59."""
-    return "-" if at is None else f"{datetime.fromisoformat(at):%d/%m/%Y %H:%M}"
-
-
 def _status_word(value: str | None, step: bool) -> str:
     """A status code of the audit trail, in words (a step's or the dossier's)."""
     if value is None:
@@ -270,11 +278,11 @@ def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
             status=word(view.status, language),
             lateness=word(view.timeliness, language),
             commune=view.commune_code,
-            due=_day_time(view.due_at),
+            due=day_time(view.due_at),
         )
     )
     if view.handed_back_at:
-        print(say("handed_back_at", language, at=_day_time(view.handed_back_at)))
+        print(say("handed_back_at", language, at=day_time(view.handed_back_at)))
     for s in view.steps:
         extra = f" — {s.reason}" if s.reason else ""
         if s.missing_items:
@@ -288,7 +296,7 @@ def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
                 agency=word(s.agency, language),
                 status=word(s.status, language),
                 lateness=word(s.timeliness, language),
-                due=_day_time(s.due_at),
+                due=day_time(s.due_at),
                 attempts=s.attempts,
                 agency_reference=s.agency_reference or "-",
             )
@@ -307,7 +315,7 @@ def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
             )
         what = word(StepKind(e["step"]), language) if step else ""
         print(
-            f"  {_day_time(e['at'])}  {e['actor']:<10} {e['action']:<22} {what} {change}"
+            f"  {day_time(e['at'])}  {e['actor']:<10} {e['action']:<22} {what} {change}"
             f"  {e['reason'] or ''}".rstrip()
         )
 

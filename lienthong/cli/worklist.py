@@ -12,6 +12,7 @@ import sys
 from zoneinfo import ZoneInfo
 
 from lienthong.bootstrap import current_container
+from lienthong.cli.chains import announce_action
 from lienthong.cli.database import needs_database
 from lienthong.models.lifecycle import CannotHandBack, DossierNotFound
 from lienthong.models.report import Scope
@@ -70,8 +71,9 @@ def _list(args: argparse.Namespace) -> int:
 def _hand_back(args: argparse.Namespace) -> int:
     container = current_container()
     language: Language = container.settings.language
+    actor = Actor(args.operator)
     try:
-        status = hand_back(container, args.reference, Actor(args.operator))
+        status = hand_back(container, args.reference, actor)
     except (DossierNotFound, CannotHandBack) as exc:
         print(
             "error: " + say("cannot_hand_back", language, reference=args.reference, why=exc),
@@ -79,6 +81,7 @@ def _hand_back(args: argparse.Namespace) -> int:
         )
         return EXIT_INVALID
     print(say("handed_back", language, reference=args.reference, status=word(status, language)))
+    announce_action(args.reference, "handed_back", actor)
     return EXIT_OK
 
 
