@@ -20,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 
 from lienthong.api.access import permitted
 from lienthong.api.bodies import json_object
-from lienthong.api.chains import continue_chain
+from lienthong.api.chains import announce_action, continue_chain
 from lienthong.api.identity import caller_dependency
+from lienthong.flows.announce import Action as Announced
 from lienthong.models.clients import Action, Client
 from lienthong.models.lifecycle import CannotWithdraw, ConcurrentChange, DossierNotFound
 from lienthong.models.masking import scrub
@@ -272,7 +273,9 @@ def build_router(container: Container) -> APIRouter:
         },
         responses={409: {"description": "cannot be withdrawn now"}},
     )
-    async def withdrawal(reference: str, request: Request, client: Caller) -> dict[str, str]:
+    async def withdrawal(
+        reference: str, request: Request, client: Caller, background: BackgroundTasks
+    ) -> dict[str, str]:
         """The applicant withdraws the dossier (every undecided step)."""
         raw = await json_object(request, container.settings.limits)
         try:
@@ -292,6 +295,9 @@ def build_router(container: Container) -> APIRouter:
             )
         except (CannotWithdraw, ConcurrentChange) as exc:
             raise HTTPException(409, str(exc)) from exc
+        background.add_task(
+            announce_action, container, reference, Announced.WITHDRAWN, client.actor_id
+        )
         return {"reference": reference, "status": "withdrawn"}
 
     return router

@@ -20,10 +20,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from lienthong.api.access import permitted
-from lienthong.api.chains import continue_chain
+from lienthong.api.chains import announce_action, continue_chain
 from lienthong.api.desk import display, fields
 from lienthong.api.desk.forms import BadForm, posted_form
 from lienthong.api.desk.session import CSRF_FIELD, Session, Sessions
+from lienthong.flows.announce import Action as Announced
 from lienthong.models.client_secrets import credential
 from lienthong.models.clients import Action, Client, RoleKind
 from lienthong.models.jurisdictions import current_commune, current_province
@@ -299,7 +300,9 @@ def build_router(container: Container) -> APIRouter:
         )
 
     @router.post("/dossiers/{reference}/hand-back")
-    async def hand_back_result(request: Request, reference: str) -> Response:
+    async def hand_back_result(
+        request: Request, reference: str, background: BackgroundTasks
+    ) -> Response:
         # The desk's roles act on every dossier they may read (models/clients.py).
         acted = await acting(request, reference, Action.READ, posted=True)
         if isinstance(acted, Response):
@@ -311,6 +314,9 @@ def build_router(container: Container) -> APIRouter:
             report = await run_in_threadpool(dossier_status, container, reference)
             error = "Chưa ghi nhận được: hồ sơ chưa có kết quả để trả, hoặc đã trả rồi"
             return await dossier_page_for(request, who, report, error, 409)
+        background.add_task(
+            announce_action, container, reference, Announced.HANDED_BACK, who.client.actor_id
+        )
         return _see_other(f"{PREFIX}/dossiers/{reference}")
 
     @router.get("/find")
@@ -523,7 +529,7 @@ def build_router(container: Container) -> APIRouter:
         )
 
     @router.post("/dossiers/{reference}/withdrawal")
-    async def withdrawal(request: Request, reference: str) -> Response:
+    async def withdrawal(request: Request, reference: str, background: BackgroundTasks) -> Response:
         acted = await acting(request, reference, Action.WITHDRAW, posted=True)
         if isinstance(acted, Response):
             return acted
@@ -554,6 +560,9 @@ def build_router(container: Container) -> APIRouter:
                 reason=form.get("reason", ""),
                 error=error,
             )
+        background.add_task(
+            announce_action, container, reference, Announced.WITHDRAWN, who.client.actor_id
+        )
         return _see_other(f"{PREFIX}/dossiers/{reference}")
 
     return router
