@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ from lienthong.api import create_app
 from lienthong.api.desk.fields import SECTIONS, form_values
 from lienthong.bootstrap import build_container
 from lienthong.models.clients import Role
+from lienthong.models.clock import ManualClock
 from lienthong.models.status import Chain, DossierStatus, StepKind
 from lienthong.services.container import Container
 from lienthong.services.create_client import create_client
@@ -27,6 +28,9 @@ from lienthong.services.revoke_client import revoke_client
 from lienthong.services.views import events, load_view
 from tests.helpers import example, request_supplement_at
 from tests.integration.test_http_api import api_settings
+from tests.integration.test_lateness_agrees import END, MONDAY
+from tests.integration.test_lateness_agrees import Desk as CounterDesk
+from tests.integration.test_lateness_agrees import _cases as lateness_cases
 
 BIRTH = example("birth-valid")  # commune 22738
 REFERENCE = BIRTH["reference"]
@@ -250,3 +254,26 @@ def test_an_administrator_enters_a_dossier_for_the_commune_it_names(
         stored = uow.dossiers.get("HT-2026-000126")
     assert stored.payload["jurisdiction"] == BIRTH["jurisdiction"]
     assert stored.payload["child"] == BIRTH["child"]
+
+
+def test_the_desk_says_late_exactly_when_status_does(container: Container, tmp_path: Path) -> None:
+    """The desk joins tests/integration/test_lateness_agrees.py: for each of its dossiers, the
+    dossier's page marks it late exactly when the one rule (status, worklist, report) does."""
+    clock = ManualClock(MONDAY)
+    app = replace(container, clock=clock)
+    counter = CounterDesk(app, clock)
+    cases = lateness_cases(counter, clock)
+    clock.set(END)
+    token = create_client(app, "admin", Role.parse("admin")).token
+    http = TestClient(create_app(app))  # no lifespan: no poller
+    Desk(app, {"admin": token}).login(http, "admin")
+    answers = {}
+    for reference, case in cases.items():
+        page = http.get(f"/desk/dossiers/{reference}")
+        assert page.status_code == 200
+        answers[case] = ('class="late"' in page.text, load_view(app, reference).late)
+    assert {case: desk for case, (desk, _) in answers.items()} == {
+        case: status for case, (_, status) in answers.items()
+    }
+    assert any(desk for desk, _ in answers.values())
+    assert not all(desk for desk, _ in answers.values())
