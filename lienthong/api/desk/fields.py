@@ -208,6 +208,11 @@ def _put(target: dict[str, Any], path: str, value: Any) -> None:
     target[leaf] = value
 
 
+def input_names(sections: tuple[Section, ...]) -> set[str]:
+    """Where a problem can be shown: each field's input, or its whole section."""
+    return {f.path for s in sections for f in s.fields} | {s.name for s in sections}
+
+
 def section_values(section: Section, form: Mapping[str, str]) -> dict[str, Any]:
     """The dossier JSON of one section's posted fields; an empty field is left out (a
     required one is then reported missing), a checkbox is true or false."""

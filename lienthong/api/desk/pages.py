@@ -21,26 +21,22 @@ from starlette.concurrency import run_in_threadpool
 
 from lienthong.api.access import permitted
 from lienthong.api.chains import announce_action, continue_chain
-from lienthong.api.desk import display, fields
+from lienthong.api.desk import content, display, fields
 from lienthong.api.desk.forms import BadForm, posted_form
 from lienthong.api.desk.session import CSRF_FIELD, Session, Sessions
 from lienthong.flows.announce import Action as Announced
 from lienthong.models.client_secrets import credential
 from lienthong.models.clients import Action, Client, RoleKind
-from lienthong.models.jurisdictions import current_commune, current_province
 from lienthong.models.lifecycle import (
-    HANDED_BACK_STATUSES,
     CannotHandBack,
     CannotWithdraw,
     ConcurrentChange,
     DossierNotFound,
 )
-from lienthong.models.problem_wording import in_vietnamese
 from lienthong.models.report import Scope
 from lienthong.models.status import Chain, DossierStatus, StepStatus
 from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid, Problem, parse_dossier
-from lienthong.models.wording import Language, word
 from lienthong.models.worklist import DossierQuery, WorkFilter
 from lienthong.models.worklist_text import line
 from lienthong.services.authenticate import active_client, authenticate
@@ -52,7 +48,7 @@ from lienthong.services.ledger import Actor
 from lienthong.services.list_clients import list_clients
 from lienthong.services.receipt_slip import NoSlip, receipt_slip
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
-from lienthong.services.views import Waiting, waiting_of
+from lienthong.services.views import waiting_of
 from lienthong.services.withdrawal import withdraw
 from lienthong.services.worklist import worklist
 
@@ -60,9 +56,6 @@ PREFIX = "/desk"
 TEMPLATE_DIRECTORY = Path(__file__).parent / "templates"
 _DESK_ROLES = frozenset({RoleKind.OPERATOR, RoleKind.ADMIN})
 MAX_REASON_LENGTH = 500
-_OPEN = frozenset(
-    {DossierStatus.RECEIVED, DossierStatus.IN_PROGRESS, DossierStatus.AWAITING_SUPPLEMENT}
-)
 
 
 @dataclass(frozen=True)
@@ -87,40 +80,6 @@ def _see_other(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
-def jurisdiction_of(commune_code: str) -> dict[str, str]:
-    """The dossier's ``jurisdiction`` section for a current commune code (names included)."""
-    commune = current_commune(commune_code)
-    if commune is None:
-        return {"commune_code": commune_code}
-    province_code = f"{int(commune.province_code):03d}"
-    province = current_province(province_code)
-    return {
-        "province_code": province_code,
-        "province_name": province.name if province else "",
-        "commune_code": commune_code,
-        "commune_name": commune.name,
-    }
-
-
-def problems_by_field(
-    problems: list[Problem], known: set[str]
-) -> tuple[dict[str, list[str]], list[str]]:
-    """Each problem in Vietnamese, next to its field (or its field's section, e.g. a missing
-    parent): by input name, and the ones that belong to no input of the form."""
-    by_field: dict[str, list[str]] = {}
-    general: list[str] = []
-    for problem in problems:
-        message = in_vietnamese(problem.message)
-        path = problem.path
-        while path and path not in known:
-            path = path.rpartition(".")[0]
-        if path:
-            by_field.setdefault(path, []).append(message)
-        else:
-            general.append(f"{problem.path}: {message}" if problem.path else message)
-    return by_field, general
-
-
 def build_router(container: Container) -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
     api = container.settings.api
@@ -131,7 +90,7 @@ def build_router(container: Container) -> APIRouter:
     language = container.settings.language
     templates = Jinja2Templates(directory=TEMPLATE_DIRECTORY)
     display.install(templates.env, language, container.settings.calendar.timezone)
-    templates.env.filters["unit_name"] = _unit_name
+    templates.env.filters["unit_name"] = lambda who: content.unit_name(who.commune_code)
 
     def page(
         request: Request,
@@ -292,9 +251,9 @@ def build_router(container: Container) -> APIRouter:
             operator=who,
             report=report,
             waiting=waiting,
-            missing=_missing(report, waiting),
-            actions=_actions(report),
-            rejection=[_problem_line(p) for p in _rejection(report)],
+            missing=content.missing(report, waiting),
+            actions=content.actions(report),
+            rejection=[content.problem_line(p) for p in content.rejection(report)],
             actors={c.actor_id: c.name for c in clients},
             error=error,
         )
@@ -330,7 +289,7 @@ def build_router(container: Container) -> APIRouter:
         if isinstance(acted, Response):
             return acted
         who, report = acted.who, acted.report
-        procedure = _procedure(report)
+        procedure = content.procedure(report)
         try:
             made = await run_in_threadpool(receipt_slip, container, reference, procedure)
         except NoSlip:
@@ -348,9 +307,8 @@ def build_router(container: Container) -> APIRouter:
         status_code: int = 200,
     ) -> HTMLResponse:
         sections = fields.SECTIONS[chain]
-        known = {f.path for s in sections for f in s.fields} | {s.name for s in sections}
-        known.add("jurisdiction")
-        errors, general = problems_by_field(problems or [], known)
+        known = fields.input_names(sections) | {"jurisdiction"}
+        errors, general = content.problems_by_field(problems or [], known)
         return page(
             request,
             "new_dossier.html",
@@ -389,7 +347,7 @@ def build_router(container: Container) -> APIRouter:
         values = fields.form_values(report.payload, fields.SECTIONS[chain])
         if who.commune_code is None:
             values["jurisdiction"] = report.view.commune_code
-        return new_dossier_page(request, who, chain, values, _rejection(report))
+        return new_dossier_page(request, who, chain, values, content.rejection(report))
 
     @router.get("/dossiers/new/{chain}")
     async def new_dossier(request: Request, chain: Chain) -> Response:
@@ -409,7 +367,7 @@ def build_router(container: Container) -> APIRouter:
         if isinstance(form, HTMLResponse):
             return form
         commune_code = who.commune_code or form.get("jurisdiction", "").strip()[:8]
-        raw = fields.dossier_from_form(chain, form, jurisdiction_of(commune_code))
+        raw = fields.dossier_from_form(chain, form, content.jurisdiction_of(commune_code))
         reference = raw.get("reference", "")
         place = raw["jurisdiction"]
         if not await permitted(
@@ -468,8 +426,8 @@ def build_router(container: Container) -> APIRouter:
             assert report.view.chain is not None
             sections = fields.supplement_sections(report.view.chain, waiting.kind)
         values = fields.form_values(report.payload, sections) if form is None else form
-        known = {f.path for s in sections for f in s.fields} | {s.name for s in sections}
-        errors, general = problems_by_field(problems, known)
+        known = fields.input_names(sections)
+        errors, general = content.problems_by_field(problems, known)
         return page(
             request,
             "supplement.html",
@@ -478,7 +436,7 @@ def build_router(container: Container) -> APIRouter:
             operator=who,
             report=report,
             waiting=waiting,
-            missing=_missing(report, waiting),
+            missing=content.missing(report, waiting),
             sections=sections,
             values=values,
             errors=errors,
@@ -566,60 +524,3 @@ def build_router(container: Container) -> APIRouter:
         return _see_other(f"{PREFIX}/dossiers/{reference}")
 
     return router
-
-
-def _missing(report: DossierStatusReport, waiting: Waiting | None) -> list[str]:
-    """What the citizen must still bring: the items of the step awaiting a supplement."""
-    if waiting is None or waiting.status != StepStatus.AWAITING_SUPPLEMENT:
-        return []
-    return list(report.view.step(waiting.kind).missing_items or [])
-
-
-def _actions(report: DossierStatusReport) -> list[str]:
-    """Which of the desk's actions apply to the dossier now."""
-    status = report.view.status
-    actions = []
-    if status == DossierStatus.AWAITING_SUPPLEMENT:
-        actions.append("supplement")
-    if status in _OPEN:
-        actions.append("withdrawal")
-    if report.view.chain is not None and status != DossierStatus.REJECTED:
-        actions.append("slip")
-    if status in HANDED_BACK_STATUSES and report.view.handed_back_at is None:
-        actions.append("hand_back")
-    if status == DossierStatus.REJECTED and report.view.chain is not None:
-        actions.append("correction")
-    return actions
-
-
-def _procedure(report: DossierStatusReport) -> str:
-    """What the citizen asks for, as the slip writes it: the chain's procedures."""
-    names = [
-        _lower_first(word(s.kind, Language.VI))
-        for s in report.view.steps
-        if s.status != StepStatus.SKIPPED
-    ]
-    return "Liên thông các thủ tục hành chính: " + "; ".join(names)
-
-
-def _rejection(report: DossierStatusReport) -> list[Problem]:
-    """Why a dossier was rejected at intake, as its submitter was told."""
-    return [Problem.model_validate(p) for p in report.rejection_reasons if isinstance(p, dict)]
-
-
-def _lower_first(name: str) -> str:
-    """A name inside a sentence: "Cấp thẻ BHYT" -> "cấp thẻ BHYT" (acronyms kept)."""
-    return name[:1].lower() + name[1:]
-
-
-def _problem_line(problem: Problem) -> str:
-    message = in_vietnamese(problem.message)
-    return f"{problem.path}: {message}" if problem.path else message
-
-
-def _unit_name(who: Operator) -> str:
-    if who.commune_code is None:
-        return "Quản trị hệ thống liên thông"
-    commune = current_commune(who.commune_code)
-    name = commune.name if commune else who.commune_code
-    return f"UBND {name} · Bộ phận một cửa"
