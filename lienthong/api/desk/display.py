@@ -111,6 +111,14 @@ def status_tone(status: DossierStatus) -> str:
     return _TONES.get(status, "")
 
 
+def tone(timeliness: Timeliness) -> str:
+    """The colour class of a lateness: late in red, on time or within in green, not judged
+    (no clock running) plain."""
+    if timeliness.late:
+        return "late"
+    return "muted" if timeliness == Timeliness.NOT_JUDGED else "ontime"
+
+
 def install(environment: Environment, language: Language, timezone: str) -> None:
     """The desk's filters, its words in ``language`` (models/wording.py), its times local."""
 
@@ -157,4 +165,5 @@ def install(environment: Environment, language: Language, timezone: str) -> None
         waiting_words=waiting_words,
         step_word=lambda code: named(StepKind(code)),
         late=lambda timeliness: Timeliness(timeliness).late,
+        tone=tone,
     )
