@@ -36,6 +36,7 @@ from lienthong.models.status import (
     StepKind,
     StepStatus,
 )
+from lienthong.models.wording import Language, say, word
 from lienthong.services.container import Container
 from lienthong.services.step_outcomes import outcome_of
 from lienthong.services.views import DossierView, load_view
@@ -101,13 +102,19 @@ async def _stop(container: Container, reference: str, kind: StepKind, exc: Excep
     return await stop_step(reference, kind, outcome_of(exc))
 
 
-def _final_state(view: DossierView) -> State[Any]:
+def _final_state(view: DossierView, language: Language) -> State[Any]:
     summary = {"reference": view.reference, "status": view.status.value}
     stopped = next((s for s in view.steps if s.status in STOPPED_STEP_STATUSES), None)
     if stopped is not None:
         return Failed(
-            message=f"{stopped.kind.value} {stopped.status.value}: {stopped.reason}; "
-            f"resume with `lienthong run {view.reference}`",
+            message=say(
+                "run_stopped",
+                language,
+                step=word(stopped.kind, language),
+                status=word(stopped.status, language),
+                reason=stopped.reason,
+                reference=view.reference,
+            ),
             data=summary,
         )
     if view.status == DossierStatus.REFUSED:
@@ -115,10 +122,13 @@ def _final_state(view: DossierView) -> State[Any]:
         # more; not Failed either, which operators' automations page someone for.
         refused = next(s for s in view.steps if s.status == StepStatus.REFUSED)
         reason = scrub(refused.reason or "")
-        return Cancelled(name="Refused", message=f"refused: {reason}", data=summary)
+        return Cancelled(
+            name="Refused", message=say("run_refused", language, reason=reason), data=summary
+        )
     if view.status == DossierStatus.WITHDRAWN:
-        return Cancelled(name="Withdrawn", message="withdrawn by the applicant", data=summary)
-    return Completed(message=f"dossier {view.status.value}", data=summary)
+        return Cancelled(name="Withdrawn", message=say("run_withdrawn", language), data=summary)
+    status = word(view.status, language).lower()
+    return Completed(message=say("run_done", language, status=status), data=summary)
 
 
 async def run_chain(reference: str, chain: Chain) -> State[Any]:
@@ -138,6 +148,6 @@ async def run_chain(reference: str, chain: Chain) -> State[Any]:
         await publish_worklists(reference)
         logger.info("dossier %s is %s", reference, view.status.value)
         if not any(s.status in WAITING_STEP_STATUSES for s in view.steps):
-            return _final_state(view)
+            return _final_state(view, container.settings.language)
         # Suspends the run (raises Pause) unless the wait ended meanwhile: then go on here.
         await suspend_while_waiting(container, reference)

@@ -288,6 +288,22 @@ PHRASES: Mapping[str, Mapping[Language, str]] = {
         Language.EN: "WARNING   recorded, but Prefect was not updated ({reason}); the next run "
         "or sweep updates it",
     },
+    "run_stopped": {
+        Language.VI: "{step}: {status} ({reason}); chạy lại: lienthong run {reference}",
+        Language.EN: "{step}: {status} ({reason}); resume with: lienthong run {reference}",
+    },
+    "run_refused": {
+        Language.VI: "từ chối giải quyết: {reason}",
+        Language.EN: "refused: {reason}",
+    },
+    "run_withdrawn": {
+        Language.VI: "công dân đã rút hồ sơ",
+        Language.EN: "withdrawn by the applicant",
+    },
+    "run_done": {
+        Language.VI: "hồ sơ {status}",
+        Language.EN: "dossier {status}",
+    },
     "nothing_to_do": {
         Language.VI: "Không có hồ sơ nào cần xử lý.",
         Language.EN: "Nothing needs a person.",

@@ -30,6 +30,9 @@ def isolated_environment(home: Path) -> dict[str, str]:
     ``home``), never the operator's server (PREFECT_API_URL) or database (~/.prefect), so
     demo runs and real runs of the same reference never mix."""
     env = {k: v for k, v in os.environ.items() if k not in OPERATOR_PREFECT_SETTINGS}
+    # A fresh server creates its database first: on a busy machine that outlasts
+    # Prefect's 20 s default, and the demo would fail before it began.
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     return {**env, "PREFECT_HOME": str(home.resolve()), ISOLATED: "1"}
 
 

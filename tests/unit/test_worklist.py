@@ -40,14 +40,13 @@ def _complete(container: Container, reference: str) -> None:
         dossier = uow.dossiers.get(reference)
         kinds = [s.kind for s in dossier.steps if s.status != StepStatus.SKIPPED]
     for kind in kinds:
-        begin_step(container, reference, kind, OPERATOR)
-        finish_step(
-            container,
-            reference,
-            kind,
-            StepOutcome(StepStatus.SUCCEEDED, agency_reference=f"AG-{kind.value}"),
-            OPERATOR,
-        )
+        granted = StepOutcome(StepStatus.SUCCEEDED, agency_reference=f"AG-{kind.value}")
+        _decide(container, reference, kind, granted)
+
+
+def _decide(container: Container, reference: str, kind: StepKind, outcome: StepOutcome) -> None:
+    begin_step(container, reference, kind, OPERATOR)
+    finish_step(container, reference, kind, outcome, OPERATOR)
 
 
 def _needs(container: Container, reference: str, scope: Scope = COMMUNE) -> list[Need]:
@@ -123,14 +122,8 @@ def test_rejected_and_refused_dossiers_are_handed_back_too(
     rejected = _receive(container, "invalid/future-date")
     assert _needs(container, rejected, Scope()) == [Need.CORRECT_AND_RESUBMIT]
     refused = _receive(container, f"demo/{DEATH}")
-    begin_step(container, refused, StepKind.DEATH_REGISTRATION, OPERATOR)
-    finish_step(
-        container,
-        refused,
-        StepKind.DEATH_REGISTRATION,
-        StepOutcome(StepStatus.REFUSED, reason="no"),
-        OPERATOR,
-    )
+    refusal = StepOutcome(StepStatus.REFUSED, reason="no")
+    _decide(container, refused, StepKind.DEATH_REGISTRATION, refusal)
     assert _needs(container, refused, Scope()) == [Need.HAND_BACK_REFUSAL]
 
 
@@ -139,14 +132,8 @@ def test_stopped_steps_and_overdue_decisions_need_a_person(
 ) -> None:
     container, store = app
     reference = _receive(container, f"demo/{DEATH}")
-    begin_step(container, reference, StepKind.DEATH_REGISTRATION, OPERATOR)
-    finish_step(
-        container,
-        reference,
-        StepKind.DEATH_REGISTRATION,
-        StepOutcome(StepStatus.ERROR, reason="contract broken"),
-        OPERATOR,
-    )
+    broken = StepOutcome(StepStatus.ERROR, reason="contract broken")
+    _decide(container, reference, StepKind.DEATH_REGISTRATION, broken)
     assert _needs(container, reference, Scope()) == [Need.STEP_STOPPED]
 
     waiting = _receive(container, "birth-valid")
