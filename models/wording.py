@@ -304,6 +304,10 @@ PHRASES: Mapping[str, Mapping[Language, str]] = {
         Language.VI: "hồ sơ {status}",
         Language.EN: "dossier {status}",
     },
+    "waiting_now": {
+        Language.VI: "Đang {what}",
+        Language.EN: "Now {what}",
+    },
     "nothing_to_do": {
         Language.VI: "Không có hồ sơ nào cần xử lý.",
         Language.EN: "Nothing needs a person.",
@@ -317,6 +321,44 @@ PHRASES: Mapping[str, Mapping[Language, str]] = {
         Language.EN: "due {date}",
     },
 }
+
+
+# What the audit trail's actions are called in a timeline people read; other actions are
+# shown as their code with spaces.
+ACTIONS: Mapping[str, Mapping[Language, str]] = {
+    "dossier_received": {Language.VI: "tiếp nhận hồ sơ", Language.EN: "dossier received"},
+    "dossier_rejected": {Language.VI: "không tiếp nhận", Language.EN: "rejected at intake"},
+    "dossier_resubmitted": {
+        Language.VI: "nộp lại sau khi sửa",
+        Language.EN: "resubmitted corrected",
+    },
+    "dossier_status_changed": {Language.VI: "hồ sơ", Language.EN: "dossier"},
+    "step_status_changed": {Language.VI: "bước", Language.EN: "step"},
+    "step_resumed": {Language.VI: "gửi lại (tiếp tục)", Language.EN: "step resumed"},
+    "step_verification_needed": {
+        Language.VI: "cơ quan cần xác minh",
+        Language.EN: "verification needed",
+    },
+    "handed_back": {Language.VI: "trả cho công dân", Language.EN: "handed back"},
+    "decision_reminder_sent": {
+        Language.VI: "nhắc cơ quan quyết định",
+        Language.EN: "decision reminder sent",
+    },
+    "decision_escalated": {
+        Language.VI: "báo cáo xã và tỉnh: quá hạn quyết định",
+        Language.EN: "late decision escalated",
+    },
+    "supplement_window_lapsed": {
+        Language.VI: "hết hạn bổ sung",
+        Language.EN: "supplementation window lapsed",
+    },
+}
+
+
+def action_word(action: str, language: Language = Language.VI) -> str:
+    """An audit action as a timeline shows it."""
+    named = ACTIONS.get(action)
+    return named[language] if named else action.replace("_", " ")
 
 
 def say(key: str, language: Language = Language.VI, **values: object) -> str:

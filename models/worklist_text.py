@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from lienthong.models.lateness import Timeliness
 from lienthong.models.masking import scrub
+from lienthong.models.status import TERMINAL_DOSSIER_STATUSES
 from lienthong.models.wording import Language, local_day, say, word
 from lienthong.models.worklist import Need, Task, WorkItem
 
@@ -59,11 +60,7 @@ def line(item: WorkItem, language: Language, timezone: str) -> Line:
         reference=item.reference,
         chain="-" if item.chain is None else word(item.chain, language),
         status=word(item.status, language),
-        # Late by a step while the chain is within time: overdue all the same.
-        lateness=word(
-            Timeliness.OVERDUE if item.late and not item.timeliness.late else item.timeliness,
-            language,
-        ),
+        lateness=word(_lateness(item), language),
         late=item.late,
         commune_code=item.commune_code,
         tasks=tuple(task_text(t, language, timezone) for t in item.tasks),
@@ -71,6 +68,14 @@ def line(item: WorkItem, language: Language, timezone: str) -> Line:
             dict.fromkeys(COMMANDS[t.need].format(reference=item.reference) for t in item.tasks)
         ),
     )
+
+
+def _lateness(item: WorkItem) -> Timeliness:
+    """The chain's lateness, unless only a step is late: then late (a closed dossier) or
+    overdue (an open one) all the same."""
+    if not item.late or item.timeliness.late:
+        return item.timeliness
+    return Timeliness.LATE if item.status in TERMINAL_DOSSIER_STATUSES else Timeliness.OVERDUE
 
 
 def as_json(item: WorkItem, language: Language, timezone: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
 from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus, StepKind, StepStatus
 from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid
-from lienthong.models.wording import Language, day_time, say, word
+from lienthong.models.wording import Language, action_word, day_time, say, word
 from lienthong.services.calendar_gaps import swaps_missing_warning, years_without_swaps
 from lienthong.services.container import Container
 from lienthong.services.intake import DuplicateReference, IntakeResult, receive
@@ -248,7 +248,7 @@ def _status(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    _print_status(view, timeline)
+    _print_status(view, timeline, waiting_of(container, args.reference))
     if view.status == DossierStatus.REJECTED:
         return EXIT_INVALID
     return EXIT_OK
@@ -267,7 +267,9 @@ def _status_word(value: str | None, step: bool) -> str:
     return value
 
 
-def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
+def _print_status(
+    view: DossierView, timeline: list[dict[str, Any]], waiting: Waiting | None
+) -> None:
     language = _language()
     chain = word(view.chain, language) if view.chain else "-"
     print(say("dossier_title", language, reference=view.reference, chain=chain))
@@ -281,6 +283,8 @@ def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
             due=day_time(view.due_at),
         )
     )
+    if waiting is not None:  # what it waits for, and until when (the supplement's 7 days)
+        print(say("waiting_now", language, what=waiting.message(language)))
     if view.handed_back_at:
         print(say("handed_back_at", language, at=day_time(view.handed_back_at)))
     for s in view.steps:
@@ -313,10 +317,10 @@ def _print_status(view: DossierView, timeline: list[dict[str, Any]]) -> None:
                 if before
                 else ("→ " + _status_word(e["after"], step))
             )
-        what = word(StepKind(e["step"]), language) if step else ""
+        action = action_word(e["action"], language)
+        what = f"{action} {word(StepKind(e['step']), language)}:" if step else f"{action}:"
         print(
-            f"  {day_time(e['at'])}  {e['actor']:<10} {e['action']:<22} {what} {change}"
-            f"  {e['reason'] or ''}".rstrip()
+            f"  {day_time(e['at'])}  {e['actor']:<10} {what} {change}  {e['reason'] or ''}".rstrip()
         )
 
 

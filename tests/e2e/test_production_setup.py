@@ -178,7 +178,7 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
             submitted = _ok(
                 [str(BIN / "lienthong"), "submit", "--deploy", "examples/birth-valid.json"], env
             )
-            match = re.search(rf"queued\s+{REFERENCE}: flow run .*?({UUID})", submitted)
+            match = re.search(rf"{REFERENCE}: lượt chạy .*?({UUID})", submitted)
             assert match, submitted
 
             flow_run = wait_for_run(api_url, match.group(1), RUN_TIMEOUT)

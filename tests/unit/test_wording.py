@@ -8,7 +8,15 @@ import pytest
 
 from lienthong.models.lateness import Timeliness
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
-from lienthong.models.wording import PHRASES, Language, placeholders, say, word
+from lienthong.models.wording import (
+    ACTIONS,
+    PHRASES,
+    Language,
+    action_word,
+    placeholders,
+    say,
+    word,
+)
 from lienthong.models.worklist import Need
 from lienthong.settings import Settings
 
@@ -43,3 +51,9 @@ def test_the_language_is_a_setting_vietnamese_by_default(
     monkeypatch.setenv("LIENTHONG_LANGUAGE", "en")
     assert Settings().language == Language.EN
     assert say("withdrawn", Settings().language, reference="R", reason="x") == "withdrawn R: x"
+
+
+def test_every_audit_action_word_has_both_languages() -> None:
+    assert all(set(words) == set(Language) for words in ACTIONS.values())
+    assert action_word("handed_back") == "trả cho công dân"
+    assert action_word("some_new_action", Language.EN) == "some new action"
