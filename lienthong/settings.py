@@ -69,6 +69,11 @@ class ApiSettings(BaseModel):
     start_chains: bool = True
     # scrypt's cost (N, a power of two) for new client secrets; the hash keeps its own cost.
     client_secret_cost: int = Field(2**14, ge=2**4, le=2**20)
+    # The operator's desk (/desk): the key that signs its session cookies. Empty: a random
+    # key per process (every session ends when the API restarts).
+    desk_session_secret: SecretStr = SecretStr("")
+    # How long a desk session lasts without a new login.
+    desk_session_hours: float = Field(10.0, gt=0, le=24 * 7)
 
 
 def _default_endpoint(

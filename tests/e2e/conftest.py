@@ -9,6 +9,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -149,6 +152,35 @@ def endpoint_env(settings: Settings) -> dict[str, str]:
             }
         )
     return env
+
+
+def api_env(settings: Settings, prefect_api_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a `lienthong api` (or `lienthong clients`) subprocess on the same
+    database, agencies and Prefect server, its poller off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "LIENTHONG_"))}
+    env.update(endpoint_env(settings))
+    env.update(
+        PREFECT_API_URL=prefect_api_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        LIENTHONG_DATA_DIR=str(tmp_path / "data"),
+        LIENTHONG_API__POLL_INTERVAL_SECONDS="0",
+    )
+    return env
+
+
+def create_client_credential(env: dict[str, str], name: str, role: str) -> str:
+    """`lienthong clients create`, as an administrator runs it: the credential it shows once."""
+    lienthong = str(Path(sys.executable).parent / "lienthong")
+    created = subprocess.run(
+        [lienthong, "clients", "create", "--name", name, "--role", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = re.search(r"credential \(shown once\): (\S+)", created.stdout)
+    assert token is not None, created.stdout
+    return token.group(1)
 
 
 OPERATOR = Actor("e2e-operator")
