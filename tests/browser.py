@@ -2,8 +2,8 @@
 
 Playwright's own browser download is not used (this machine reaches only the package
 registries): `.ci/run` installs Debian's ``chromium`` and the tests launch /usr/bin/chromium,
-or the executable named by ``LIENTHONG_TEST_CHROMIUM``. The browser starts once per session;
-each test gets a fresh context (no shared cookies) and page.
+or the executable named by ``LIENTHONG_TEST_CHROMIUM``. Each test starts its own
+browser (about a second) and gets a fresh context (no shared cookies) and page.
 
 Under CI a missing Chromium fails the tests; elsewhere they are skipped with the reason.
 """
@@ -38,13 +38,16 @@ def chromium_executable() -> Path | None:
     return Path(named) if named else None
 
 
-@pytest.fixture(scope="session")
+# Per test, not per session: Playwright's sync API keeps an asyncio event loop running in
+# the main thread while it is started, and every async test after it would then fail
+# ("Runner.run() cannot be called from a running event loop").
+@pytest.fixture
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     executable = chromium_executable()
     if executable is None:

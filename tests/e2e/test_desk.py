@@ -161,7 +161,8 @@ def test_an_operator_works_the_desk(desk: Desk, page: Page, prefect_api_url: str
     expect(slip).to_contain_text("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ")
     expect(slip).to_contain_text(f"Mã hồ sơ: {reference}")
     expect(slip).to_contain_text("Tiếp nhận hồ sơ của: Nguyễn Văn Minh")
-    expect(slip).to_contain_text("Giấy chứng sinh số GCS-E2E-")
+    certificate = birth["medical_birth_certificate"]["number"]
+    expect(slip).to_contain_text(f"Giấy chứng sinh số {certificate}")
     expect(slip).to_contain_text("Thời gian giải quyết hồ sơ theo quy định là: 3 ngày làm việc")
     expect(slip).to_contain_text(
         re.compile(r"Thời gian trả kết quả giải quyết hồ sơ: trong giờ làm việc ngày \d\d")
