@@ -278,3 +278,45 @@ def test_the_desk_says_late_exactly_when_status_does(container: Container, tmp_p
     }
     assert any(desk for desk, _ in answers.values())
     assert not all(desk for desk, _ in answers.values())
+
+
+def test_a_potential_duplicate_is_decided_at_the_desk(desk: tuple[Desk, TestClient]) -> None:
+    d, http = desk
+    twin = {**BIRTH, "reference": "HT-2026-000125"}
+    twin["medical_birth_certificate"] = {**BIRTH["medical_birth_certificate"], "number": "GCS-2"}
+    assert receive(d.container, twin, Actor("portal")).held_for
+    token = d.login(http, "operator:22738")
+    assert "Quyết định hồ sơ có thể trùng" in http.get("/desk/dossiers/HT-2026-000125").text
+    form = http.get("/desk/dossiers/HT-2026-000125/duplicate")
+    assert REFERENCE in form.text
+    assert "cùng mẹ, ngày sinh và tên trẻ" in form.text
+
+    unreasoned = http.post(
+        "/desk/dossiers/HT-2026-000125/duplicate", data={"csrf": token, "decision": "distinct"}
+    )
+    assert unreasoned.status_code == 422
+    assert "Ghi lý do" in unreasoned.text
+    assert load_view(d.container, "HT-2026-000125").status == DossierStatus.HELD
+
+    decided = http.post(
+        "/desk/dossiers/HT-2026-000125/duplicate",
+        data={"csrf": token, "decision": "distinct", "reason": "trẻ sinh đôi, đã xem giấy"},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303
+    assert load_view(d.container, "HT-2026-000125").status == DossierStatus.RECEIVED
+    actions = [e["action"] for e in events(d.container, "HT-2026-000125")]
+    assert actions.count("dossier_status_changed") >= 2, actions
+
+
+def test_another_commune_cannot_decide_on_a_held_dossier(desk: tuple[Desk, TestClient]) -> None:
+    d, http = desk
+    twin = {**BIRTH, "reference": "HT-2026-000126"}
+    assert receive(d.container, twin, Actor("portal")).held_for
+    token = d.login(http, "operator:22739")
+    refused = http.post(
+        "/desk/dossiers/HT-2026-000126/duplicate",
+        data={"csrf": token, "decision": "reject", "reason": "trùng"},
+    )
+    assert refused.status_code == 403
+    assert load_view(d.container, "HT-2026-000126").status == DossierStatus.HELD

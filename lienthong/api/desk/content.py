@@ -61,6 +61,8 @@ def actions(report: DossierStatusReport) -> list[str]:
     """Which of the desk's actions apply to the dossier now."""
     status = report.view.status
     actions = []
+    if status == DossierStatus.HELD:
+        actions.append("duplicate")
     if status == DossierStatus.AWAITING_SUPPLEMENT:
         actions.append("supplement")
     if status in _OPEN:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from lienthong.api.desk.fields import SECTIONS
+from lienthong.models.duplicates import MatchRule
 from lienthong.models.jurisdictions import current_commune
 from lienthong.models.lateness import Timeliness
 from lienthong.models.people import people_of
@@ -119,6 +120,15 @@ def tone(timeliness: Timeliness) -> str:
     return "muted" if timeliness == Timeliness.NOT_JUDGED else "ontime"
 
 
+# Why intake held a dossier (models/duplicates.py), as the desk says it.
+RULE_WORDS: dict[MatchRule, str] = {
+    MatchRule.BIRTH_CERTIFICATE: "cùng số giấy chứng sinh",
+    MatchRule.MOTHER_BIRTH_NAME: "cùng mẹ, ngày sinh và tên trẻ",
+    MatchRule.DECEASED_ID: "cùng số định danh người chết",
+    MatchRule.DEATH_NOTICE: "cùng số giấy báo tử",
+}
+
+
 def install(environment: Environment, language: Language, timezone: str) -> None:
     """The desk's filters, its words in ``language`` (models/wording.py), its times local."""
 
@@ -166,4 +176,5 @@ def install(environment: Environment, language: Language, timezone: str) -> None
         step_word=lambda code: named(StepKind(code)),
         late=lambda timeliness: Timeliness(timeliness).late,
         tone=tone,
+        rule_words=lambda rule: RULE_WORDS[MatchRule(rule)],
     )

@@ -10,6 +10,7 @@ Routes are documented in docs/desk.md.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +28,7 @@ from lienthong.api.desk.session import CSRF_FIELD, Session, Sessions
 from lienthong.flows.announce import Action as Announced
 from lienthong.models.client_secrets import credential
 from lienthong.models.clients import Action, Client, RoleKind
+from lienthong.models.duplicates import CannotResolve, Decision
 from lienthong.models.lifecycle import (
     CannotHandBack,
     CannotWithdraw,
@@ -42,6 +44,7 @@ from lienthong.models.worklist_text import line
 from lienthong.services.authenticate import active_client, authenticate
 from lienthong.services.container import Container
 from lienthong.services.dossier_status import DossierStatusReport, dossier_status
+from lienthong.services.duplicates import NotHeld, held_dossier, resolve
 from lienthong.services.hand_back import hand_back
 from lienthong.services.intake import DuplicateReference, receive
 from lienthong.services.ledger import Actor
@@ -521,6 +524,91 @@ def build_router(container: Container) -> APIRouter:
         background.add_task(
             announce_action, container, reference, Announced.WITHDRAWN, who.client.actor_id
         )
+        return _see_other(f"{PREFIX}/dossiers/{reference}")
+
+    # A potential duplicate held at intake (issue 14): a person decides.
+
+    async def duplicate_page(
+        request: Request,
+        who: Operator,
+        reference: str,
+        *,
+        decision: str = "",
+        reason: str = "",
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        try:
+            held = await run_in_threadpool(held_dossier, container, reference)
+        except NotHeld:
+            return _see_other(f"{PREFIX}/dossiers/{reference}")
+        return page(
+            request,
+            "duplicate.html",
+            who.session,
+            status_code,
+            operator=who,
+            held=held,
+            decision=decision,
+            reason=reason,
+            error=error,
+        )
+
+    @router.get("/dossiers/{reference}/duplicate")
+    async def duplicate_form(request: Request, reference: str) -> Response:
+        acted = await acting(request, reference, Action.READ)
+        if isinstance(acted, Response):
+            return acted
+        return await duplicate_page(request, acted.who, reference)
+
+    @router.post("/dossiers/{reference}/duplicate")
+    async def decide_duplicate(
+        request: Request, reference: str, background: BackgroundTasks
+    ) -> Response:
+        # The desk's roles act on every dossier they may read (models/clients.py).
+        acted = await acting(request, reference, Action.READ, posted=True)
+        if isinstance(acted, Response):
+            return acted
+        who, form = acted.who, acted.form
+        chosen = form.get("decision", "")
+        reason = " ".join(form.get("reason", "").split())
+        decision, _, into = chosen.partition(":")
+        error = None
+        if decision not in {d.value for d in Decision} or (decision == Decision.MERGE) != bool(
+            into
+        ):
+            error = "Chọn một quyết định"
+        elif not reason:
+            error = "Ghi lý do (đã đối chiếu giấy tờ nào)"
+        elif len(reason) > MAX_REASON_LENGTH:
+            error = f"Lý do dài {len(reason)} ký tự, tối đa {MAX_REASON_LENGTH} ký tự"
+        else:
+            try:
+                await run_in_threadpool(
+                    partial(
+                        resolve,
+                        container,
+                        reference,
+                        Decision(decision),
+                        reason=reason,
+                        actor=Actor(who.client.actor_id),
+                        into=into or None,
+                    )
+                )
+            except (CannotResolve, NotHeld, ConcurrentChange) as refused:
+                error = f"Chưa ghi nhận được: {refused}"
+        if error is not None:
+            return await duplicate_page(
+                request,
+                who,
+                reference,
+                decision=chosen,
+                reason=reason,
+                error=error,
+                status_code=422,
+            )
+        if decision == Decision.DISTINCT:
+            background.add_task(continue_chain, container, reference)
         return _see_other(f"{PREFIX}/dossiers/{reference}")
 
     return router
