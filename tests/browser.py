@@ -2,7 +2,7 @@
 
 Playwright's own browser download is not used (this machine reaches only the package
 registries): `.ci/run` installs Debian's ``chromium`` and the tests launch /usr/bin/chromium,
-or the executable named by ``LIENTHONG_TEST_CHROMIUM``. The browser starts once per session;
+or the executable named by ``LIENTHONG_TEST_CHROMIUM``. The browser starts once per test module;
 each test gets a fresh context (no shared cookies) and page.
 
 Under CI a missing Chromium fails the tests; elsewhere they are skipped with the reason.
@@ -27,13 +27,17 @@ def chromium_executable() -> Path | None:
     return Path(named) if named else None
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is started, its event loop counts
+# as running in this thread, so every later test calling asyncio.run() (or anyio's) in the
+# same worker would fail with "cannot be called from a running event loop". The browser
+# closes with the last test of the module that asked for it.
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     executable = chromium_executable()
     if executable is None:
