@@ -204,17 +204,21 @@ def _in_scope(query: Select[tuple[Any, ...]], scope: Scope) -> Select[tuple[Any,
     return query
 
 
-def _rows_to_read(conditions: dict[str, ColumnElement[bool]]) -> ColumnElement[bool]:
-    """The WHERE: the OR of the figures' own conditions, each branch on its index; the
-    backlog's due instant in force (a subquery) is read only for the rows it keeps."""
+def _rows_to_read(
+    of: _Clocked, conditions: dict[str, ColumnElement[bool]], period: Period
+) -> ColumnElement[bool]:
+    """The WHERE: the OR of the figures' own conditions, each branch on its index, and the
+    backlog at the end; the backlog's due instant in force (a subquery) is read only for the
+    rows kept."""
     backlog = ("in_progress_within", "in_progress_overdue", "returned")
-    return or_(*(c for name, c in conditions.items() if name not in backlog))
+    figures = (c for name, c in conditions.items() if name not in backlog)
+    return or_(*figures, of.open_at(period.end))
 
 
 def dossier_query(period: Period, scope: Scope, dialect: str) -> Select[tuple[Any, ...]]:
     """Per chain, over dossiers."""
     conditions = _conditions(_DOSSIER, period, dialect)
-    where = or_(_rows_to_read(conditions), _dossier_open_at(period.end))
+    where = _rows_to_read(_DOSSIER, conditions, period)
     query = (
         select(Dossier.chain, *_counts(conditions)).where(_counted(), where).group_by(Dossier.chain)
     )
@@ -225,7 +229,7 @@ def step_query(period: Period, scope: Scope, dialect: str) -> Select[tuple[Any, 
     """Per step kind and agency (the funeral allowance is paid by Social Insurance or Social
     Affairs); dossiers are joined only to scope."""
     conditions = _conditions(_STEP, period, dialect)
-    where = or_(_rows_to_read(conditions), _step_open_at(period.end))
+    where = _rows_to_read(_STEP, conditions, period)
     query = (
         select(Step.kind, Step.agency, *_counts(conditions))
         .where(where)

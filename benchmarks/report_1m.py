@@ -329,6 +329,9 @@ def main() -> None:
         timed("report 2025-04, commune 031007", report(Scope(province="031", commune="031007")))
 
         def sweep_find() -> Any:
+            # Its own calendar each time, as a `lienthong sweep` process starts cold (the
+            # calendar keeps each date's answer: models/calendar.py).
+            deadlines = Deadlines.from_settings(calendar)
             options = SweepOptions()
             soon = due_soon_limit(deadlines, NOW, options.due_soon_working_days)
             window = deadlines.supplement_window(NOW)
