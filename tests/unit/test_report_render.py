@@ -138,3 +138,17 @@ def test_as_of_is_local_time_in_every_renderer():
     assert "Số liệu tính đến: 07:00 ngày 02/03/2025 (UTC+07:00)" in render_html(sample())
     for rendered in (render_table(sample()), render_html(sample())):
         assert "+00:00" not in rendered
+
+
+def test_a_quarter_is_charted_per_month():
+    quarter = Period.of_quarter("2025-Q1", ZoneInfo("Asia/Ho_Chi_Minh"))
+    days = [DayPoint(d, received=1, resolved=d.month) for d in quarter.days()]
+    report = MonthlyReport(quarter, Scope(), datetime(2025, 4, 2, tzinfo=UTC), sample().rows, days)
+    html = render_html(report)
+    for month in ("01/2025", "02/2025", "03/2025"):
+        assert f">{month}<" in html
+    assert ">Tháng<" in html
+    assert "Ngày trong tháng" not in html
+    assert "Quý 1/2025 (từ ngày 01/01/2025 đến ngày 31/03/2025)" in html
+    assert "TỔ CÔNG TÁC TRIỂN KHAI ĐỀ ÁN 06" in html  # the whole country's reporting unit
+    assert "…………, ngày 02 tháng 04 năm 2025" in html  # a place to fill in
