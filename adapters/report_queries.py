@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from lienthong.adapters.database import without_jit
 from lienthong.adapters.tables import ClockEvent, Dossier, Step
 from lienthong.models.chains import CHAIN_STEPS
 from lienthong.models.history import RETURNED
@@ -338,11 +339,8 @@ def figures(session: Session, period: Period, scope: Scope) -> tuple[list[Row], 
     (every step at least once, by its usual agency), then each agency's steps together.
     """
     dialect = session.get_bind().dialect.name
+    without_jit(session)
     if dialect == "postgresql":
-        # PostgreSQL's JIT compiles these short aggregates for longer than they run (1.6 s
-        # of compilation for a 20 ms scan, as the backlog's per-row look-ups of the due
-        # instant in force raise the estimated cost): off for this transaction only.
-        session.execute(text("SET LOCAL jit = off"))
         # Room to group the rows in memory: at the default 4 MB the whole country's dossier
         # rows were sorted on disk (EXPLAIN ANALYZE: external merge, 16 MB).
         session.execute(text("SET LOCAL work_mem = '64MB'"))
