@@ -3,8 +3,9 @@
 It starts the agency simulator (with injected transient faults, and Police deciding later:
 a receipt, then the decision by callback, some callbacks lost, some decisions needing
 verification) and our API (which receives the callbacks, polls for the lost ones and
-resumes the waiting runs), uses an embedded Prefect (a temporary local server on SQLite
-unless PREFECT_API_URL points at one), stores the sample dossiers in a fresh demo
+resumes the waiting runs), uses an embedded Prefect (a temporary local server on its own
+SQLite file: ``lienthong demo`` sets PREFECT_HOME to ``<data dir>/demo-prefect`` and ignores
+the operator's PREFECT_API_URL, lienthong/cli/demo.py), stores the sample dossiers in a fresh demo
 database, runs both chains, answers the request for supplementation, delivers every
 notification and prints what happened.
 """

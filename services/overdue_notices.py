@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from lienthong.models.notice_text import summaries
 from lienthong.models.notices import Notice, daily_key, province_daily_key
 from lienthong.models.overdue import DossierItem, Findings, StepItem
 from lienthong.models.province_digest import EVENT as LATE_WORK
@@ -16,8 +17,19 @@ from lienthong.services.ledger import Actor
 from lienthong.services.unit_of_work import UnitOfWork
 
 
-def _notice_payload(item: StepItem, event: str, now: datetime) -> dict[str, object]:
+def _notice_payload(item: StepItem, event: str, now: datetime, timezone: str) -> dict[str, object]:
+    words = summaries(
+        item.reference,
+        event=event,
+        chain=item.chain,
+        step=item.kind,
+        status=item.status,
+        agency=item.agency,
+        due_at=item.due_at,
+        timezone=timezone,
+    )
     return {
+        **words,
         "event": event,
         "dossier_reference": item.reference,
         "chain": item.chain.value,
@@ -31,8 +43,17 @@ def _notice_payload(item: StepItem, event: str, now: datetime) -> dict[str, obje
     }
 
 
-def _chain_notice_payload(item: DossierItem, now: datetime) -> dict[str, object]:
+def _chain_notice_payload(item: DossierItem, now: datetime, timezone: str) -> dict[str, object]:
+    words = summaries(
+        item.reference,
+        event="dossier.overdue",
+        chain=item.chain,
+        status=item.status,
+        due_at=item.due_at,
+        timezone=timezone,
+    )
     return {
+        **words,
         "event": "dossier.overdue",
         "dossier_reference": item.reference,
         "chain": item.chain.value,
@@ -138,15 +159,16 @@ def queue_notices(container: Container, findings: Findings, actor: Actor) -> int
         uow.outbox.lock()
         queued = uow.outbox.queued([*(key for key, *_ in planned), *provinces])
         fresh = [p for p in planned if p[0] not in queued]
-        summaries = {key: work for key, work in provinces.items() if key not in queued}
-        for key, work in summaries.items():
+        fresh_provinces = {key: work for key, work in provinces.items() if key not in queued}
+        for key, work in fresh_provinces.items():
             _queue_late_work(uow, actor, now, work, key)
         for key, event_type, agency, item in fresh:
             step_kind = item.kind if isinstance(item, StepItem) else None
+            timezone = container.settings.calendar.timezone
             payload = (
-                _notice_payload(item, event_type, now)
+                _notice_payload(item, event_type, now, timezone)
                 if isinstance(item, StepItem)
-                else _chain_notice_payload(item, now)
+                else _chain_notice_payload(item, now, timezone)
             )
             uow.outbox.add(Notice(agency, event_type, key, item.reference, step_kind, payload), now)
             ledger.audit(
@@ -165,4 +187,4 @@ def queue_notices(container: Container, findings: Findings, actor: Actor) -> int
                 },
             )
         uow.commit()
-        return len(fresh) + len(summaries)
+        return len(fresh) + len(fresh_provinces)

@@ -4,9 +4,6 @@ the simulator and the test Prefect server), and the portal reads its masked stat
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,7 +12,7 @@ import httpx
 import pytest
 
 from lienthong.settings import Settings
-from tests.e2e.conftest import endpoint_env, load_example
+from tests.e2e.conftest import api_env, create_client_credential, load_example
 from tests.e2e.processes import Processes, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -25,33 +22,13 @@ START_TIMEOUT = 60.0
 CHAIN_TIMEOUT = 120.0
 
 
-def _env(settings: Settings, prefect_api_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "LIENTHONG_"))}
-    env.update(endpoint_env(settings))
-    env.update(
-        PREFECT_API_URL=prefect_api_url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        LIENTHONG_DATA_DIR=str(tmp_path / "data"),
-        LIENTHONG_API__POLL_INTERVAL_SECONDS="0",
-    )
-    return env
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_dossier_submitted_over_http_runs_its_chain(
     chain_settings: Settings, prefect_api_url: str, tmp_path: Path
 ) -> None:
-    env = _env(chain_settings, prefect_api_url, tmp_path)
-    created = subprocess.run(
-        [str(BIN / "lienthong"), "clients", "create", "--name", "Cổng DVC", "--role", "portal"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    token = re.search(r"credential \(shown once\): (\S+)", created.stdout)
-    assert token is not None, created.stdout
-    headers = {"Authorization": f"Bearer {token.group(1)}"}
+    env = api_env(chain_settings, prefect_api_url, tmp_path)
+    token = create_client_credential(env, "Cổng DVC", "portal")
+    headers = {"Authorization": f"Bearer {token}"}
     port = free_port()
     processes = Processes(tmp_path, tmp_path)
     api = processes.start(

@@ -20,10 +20,14 @@ from lienthong.models.overdue import SweepOptions
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
 from lienthong.services.decisions import DecisionSource, Recorded, record_decision
+from lienthong.services.intake import receive
+from lienthong.services.ledger import Actor
 from lienthong.services.resumptions import ResumeRequest, ResumeWhy
+from lienthong.services.supplements import record_supplement
 from lienthong.services.sweep import sweep
 from lienthong.settings import Settings
 from tests.conftest import record_session
+from tests.helpers import example, request_supplement_at
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2025, 3, 10, 9, 0, tzinfo=HCM)
@@ -603,6 +607,29 @@ async def test_a_dossier_between_steps_with_a_stopped_step_is_not_stalled(
     assert report.findings.stalled == []
 
 
+async def test_a_supplement_recorded_without_a_run_is_continued_by_the_next_sweep(
+    app: Container, clock: ManualClock
+):
+    """`lienthong supplement REF FILE --no-run`: nobody resumes the chain, the sweep does."""
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=HCM))
+    reference = "HT-2026-001002"
+    operator = Actor("operator-3")
+    assert receive(app, example(f"demo/{reference}"), operator).accepted
+    request_supplement_at(app, reference, StepKind.RESIDENCE_REGISTRATION, operator)
+    clock.advance(timedelta(days=1))
+    record_supplement(app, reference, example(f"demo/supplements/{reference}"), operator)
+    resume = FakeResume()
+
+    assert (await sweep(app, resume)).findings.stalled == []
+    clock.advance(timedelta(minutes=16))
+    report = await sweep(app, resume)
+
+    assert [d.reference for d in report.findings.stalled] == [reference]
+    assert [[(r.reference, r.why) for r in call] for call in resume.calls] == [
+        [(reference, ResumeWhy.STALLED)]
+    ]
+
+
 # Escalation above the commune: each province hears of its late work in one notice per
 # working day (models/province_digest.py), however many dossiers are late and however often
 # the sweep runs.
@@ -636,7 +663,7 @@ def late_dossiers(app: Container) -> None:
         )
 
 
-def summaries(app: Container) -> list[tuple[str, str]]:
+def province_summaries(app: Container) -> list[tuple[str, str]]:
     """(province, local day) of every summary queued, in order."""
     return [
         (n.payload["province_code"], n.payload["local_day"])
@@ -650,7 +677,7 @@ async def test_one_summary_per_province_per_working_day(app: Container, clock: M
     monday = await sweep(app, FakeResume())
     assert len(monday.findings.overdue) == len(LATE)
     assert [i.reference for i in monday.findings.escalated] == ["HS-HCM-2"]
-    assert summaries(app) == [("001", "2025-03-10"), ("079", "2025-03-10")]
+    assert province_summaries(app) == [("001", "2025-03-10"), ("079", "2025-03-10")]
     hcm = next(n for n in notices(app) if n.payload.get("province_code") == "079")
     assert hcm.agency == Agency.PROVINCE
     assert hcm.dedupe_key == "province_late_work:079:2025-03-10"
@@ -672,16 +699,16 @@ async def test_one_summary_per_province_per_working_day(app: Container, clock: M
     again = await sweep(app, FakeResume())
     assert len(again.findings.overdue) == len(LATE)
     assert again.notices == 0
-    assert len(summaries(app)) == 2
+    assert len(province_summaries(app)) == 2
 
     clock.set(datetime(2025, 3, 15, 9, 0, tzinfo=HCM))  # Saturday: the commune is told
     saturday = await sweep(app, FakeResume())
     assert saturday.notices > 0
-    assert len(summaries(app)) == 2, "no summary on a day off"
+    assert len(province_summaries(app)) == 2, "no summary on a day off"
 
     clock.set(datetime(2025, 3, 17, 8, 30, tzinfo=HCM))  # Monday
     await sweep(app, FakeResume())
-    assert summaries(app)[2:] == [("001", "2025-03-17"), ("079", "2025-03-17")]
+    assert province_summaries(app)[2:] == [("001", "2025-03-17"), ("079", "2025-03-17")]
     assert all(n.status.value == "delivered" for n in notices(app))
 
 
@@ -691,4 +718,4 @@ async def test_no_late_work_no_summary(app: Container):
     )
     add_dossier(app, "HS-OK", DossierStatus.IN_PROGRESS, [registered(), on_time, card()])
     await sweep(app, FakeResume())
-    assert summaries(app) == []
+    assert province_summaries(app) == []

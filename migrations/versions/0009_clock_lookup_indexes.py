@@ -11,8 +11,8 @@ The sweep's stalled branch asks which dossiers have a pending step, and which a 
 (status, dossier_id) answers from the index alone, where ``ix_steps_status_due`` made
 PostgreSQL read 110k table pages for the dossier ids.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 04:00:00
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
