@@ -26,7 +26,7 @@ from lienthong.services.ledger import Actor
 from lienthong.services.refusals import ACCESS_REFUSED
 from lienthong.services.revoke_client import revoke_client
 from lienthong.services.views import events, load_view
-from tests.helpers import example, request_supplement_at
+from tests.helpers import another_child, example, request_supplement_at
 from tests.integration.test_http_api import api_settings
 from tests.integration.test_lateness_agrees import END, MONDAY
 from tests.integration.test_lateness_agrees import Desk as CounterDesk
@@ -196,8 +196,9 @@ def test_a_dossier_rejected_at_intake_is_corrected_and_entered_again(
     desk: tuple[Desk, TestClient],
 ) -> None:
     d, http = desk
-    bad = {**BIRTH, "reference": "HT-2026-000124"}
-    bad["child"] = {**BIRTH["child"], "full_name": "Bảo An 2"}
+    # Another child (not a potential duplicate of BIRTH), whose name has a digit in it.
+    corrected = another_child(BIRTH, "HT-2026-000124")
+    bad = {**corrected, "child": {**corrected["child"], "full_name": "Bảo An 2"}}
     assert not receive(d.container, bad, Actor("portal")).accepted
     token = d.login(http, "operator:22738")
     page = http.get("/desk/dossiers/HT-2026-000124")
@@ -208,7 +209,7 @@ def test_a_dossier_rejected_at_intake_is_corrected_and_entered_again(
     values.update(
         {
             "csrf": token,
-            "child.full_name": BIRTH["child"]["full_name"],
+            "child.full_name": corrected["child"]["full_name"],
             "child.sex": BIRTH["child"]["sex"],
             "residence.household_head_consent": "on",
             "chain_opt_in": "on",
