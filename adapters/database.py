@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -121,3 +121,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def without_jit(session: Session) -> None:
+    """On PostgreSQL, no JIT compilation for the rest of the transaction: the report's and
+    the sweep's queries are short aggregates and scans whose estimated cost (per-row
+    look-ups, many rows) crosses JIT's threshold, but compiling them costs more than it
+    saves (1.6 s of compilation for a 20 ms report scan; the sweep's candidates 0.2-0.3 s
+    slower with it: benchmarks/report_1m.py). Nothing to do on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))

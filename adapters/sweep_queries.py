@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
+from lienthong.adapters.database import without_jit
 from lienthong.adapters.tables import Dossier, Step
 from lienthong.models.overdue import (
     CHAIN_CLOCK_RUNNING,
@@ -129,10 +130,12 @@ class SqlSweepQueries:
     def step_candidates(
         self, now: datetime, due_soon_limit: datetime, stuck_after: timedelta, window_days: int
     ) -> list[StepCandidate]:
+        without_jit(self._session)
         query = candidates_query(now, due_soon_limit, stuck_after, window_days)
         return [StepCandidate(**row._asdict()) for row in self._session.execute(query)]
 
     def dossier_candidates(self, now: datetime, stuck_after: timedelta) -> list[DossierCandidate]:
+        without_jit(self._session)
         query = dossiers_query(now, stuck_after)
         rows = [row._asdict() for row in self._session.execute(query)]
         open_ids = [r["id"] for r in rows if r["status"] == DossierStatus.IN_PROGRESS]

@@ -2,10 +2,13 @@
 and the overdue sweep's finding query over them.
 
     .venv/bin/python -m benchmarks.report_1m [--dossiers N] [--keep]
+    LIENTHONG_DATABASE_URL=... .venv/bin/python -m benchmarks.report_1m --loaded
 
-Uses ``LIENTHONG_DATABASE_URL`` when set (it must be migrated and empty); otherwise creates
-a throwaway database on ``LIENTHONG_TEST_POSTGRES_URL`` (default: the local server) and
-drops it at the end. See docs/benchmarks.md.
+Uses ``LIENTHONG_DATABASE_URL`` when set (it must be migrated and empty, or with
+``--loaded`` hold a kept run's data: it is migrated to head and not loaded again); otherwise
+creates a throwaway database on ``LIENTHONG_TEST_POSTGRES_URL`` (default: the local server)
+and drops it at the end. Prints the timings, then the plans they rely on (EXPLAIN ANALYZE).
+See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -27,8 +30,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from lienthong.adapters.database import make_engine, make_session_factory
-from lienthong.adapters.report_queries import figures
-from lienthong.adapters.sweep_queries import SqlSweepQueries, dossiers_query
+from lienthong.adapters.report_queries import (
+    day_query,
+    dossier_query,
+    figures,
+    returned_query,
+    step_query,
+)
+from lienthong.adapters.sweep_queries import SqlSweepQueries, candidates_query, dossiers_query
 from lienthong.migrations import upgrade_database
 from lienthong.models.chains import CHAIN_STEPS
 from lienthong.models.deadlines import Deadlines
@@ -267,21 +276,42 @@ def database(keep: bool) -> Iterator[str]:
         admin.dispose()
 
 
+def explain(engine: Engine, label: str, query: Any) -> None:
+    """Print the plan PostgreSQL runs for ``query``, with its actual times and buffers, under
+    the settings the report runs with (adapters/report_queries.py: JIT off, 64 MB work_mem)."""
+    compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as c:
+        c.execute(text("SET jit = off"))
+        c.execute(text("SET work_mem = '64MB'"))
+        plan = c.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars()
+        print(f"\n{label}:\n  " + "\n  ".join(plan))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--loaded",
+        action="store_true",
+        help="LIENTHONG_DATABASE_URL holds a kept run's data: migrate it, do not load again",
+    )
     args = parser.parse_args()
+    if args.loaded and not os.environ.get("LIENTHONG_DATABASE_URL"):
+        parser.error("--loaded needs LIENTHONG_DATABASE_URL (a database kept with --keep)")
     with database(args.keep) as url:
         engine = make_engine(url)
-        started = time.perf_counter()
-        load(engine, args.dossiers)
-        with engine.connect() as c:
-            steps = c.execute(text("SELECT count(*) FROM steps")).scalar_one()
-        print(
-            f"loaded {args.dossiers:,} dossiers and {steps:,} steps "
-            f"in {time.perf_counter() - started:.1f} s (COPY + VACUUM ANALYZE)"
-        )
+        if args.loaded:
+            upgrade_database(url)  # new indexes of later revisions (VACUUMed at the load)
+        else:
+            started = time.perf_counter()
+            load(engine, args.dossiers)
+            with engine.connect() as c:
+                steps = c.execute(text("SELECT count(*) FROM steps")).scalar_one()
+            print(
+                f"loaded {args.dossiers:,} dossiers and {steps:,} steps "
+                f"in {time.perf_counter() - started:.1f} s (COPY + VACUUM ANALYZE)"
+            )
         sessions = make_session_factory(engine)
         calendar = CalendarSettings()
         deadlines = Deadlines.from_settings(calendar)
@@ -299,6 +329,9 @@ def main() -> None:
         timed("report 2025-04, commune 031007", report(Scope(province="031", commune="031007")))
 
         def sweep_find() -> Any:
+            # Its own calendar each time, as a `lienthong sweep` process starts cold (the
+            # calendar keeps each date's answer: models/calendar.py).
+            deadlines = Deadlines.from_settings(calendar)
             options = SweepOptions()
             soon = due_soon_limit(deadlines, NOW, options.due_soon_working_days)
             window = deadlines.supplement_window(NOW)
@@ -326,12 +359,21 @@ def main() -> None:
             f"lapsed, {len(findings.not_started):,} not started, "
             f"{len(findings.overdue_chains):,} chains overdue"
         )
-        with engine.connect() as c:
-            compiled = dossiers_query(NOW, SweepOptions().stuck_after).compile(
-                engine, compile_kwargs={"literal_binds": True}
-            )
-            plan = c.execute(text(f"EXPLAIN {compiled}")).scalars()
-            print("sweep dossier query plan:\n  " + "\n  ".join(plan))
+        options = SweepOptions()
+        soon = due_soon_limit(deadlines, NOW, options.due_soon_working_days)
+        window = deadlines.supplement_window(NOW)
+        country, province = Scope(), Scope(province="031")
+        for label, query in (
+            ("report, whole country: dossiers", dossier_query(period, country, "postgresql")),
+            ("report, whole country: steps", step_query(period, country, "postgresql")),
+            ("report, whole country: returned", returned_query(period, country)),
+            ("report, whole country: per day", day_query(period, country, "postgresql")),
+            ("report, province 031: dossiers", dossier_query(period, province, "postgresql")),
+            ("report, province 031: steps", step_query(period, province, "postgresql")),
+            ("sweep: step candidates", candidates_query(NOW, soon, options.stuck_after, window)),
+            ("sweep: dossier candidates", dossiers_query(NOW, options.stuck_after)),
+        ):
+            explain(engine, label, query)
         engine.dispose()
 
 

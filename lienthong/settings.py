@@ -200,6 +200,10 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
+    # The Chromium that prints `lienthong report --format pdf`; default: `chromium` on the
+    # PATH (Debian's package). Playwright drives it; no browser is downloaded.
+    chromium: Path | None = None
+
     # Hold a slot of the Prefect global concurrency limit "agency-<agency>" around every
     # agency call (create the limits first: docs/production.md). Off: no limit is asked for.
     agency_concurrency_limits: bool = False

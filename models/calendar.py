@@ -90,6 +90,10 @@ class WorkingCalendar:
         self._makeup_days = (DEFAULT_MAKEUP_WORKING_DAYS - configured_off) | configured_work
         self._holidays = holidays.country_holidays("VN")
         self._swap_years = BUILT_IN_SWAP_YEARS | frozenset(settings.swap_years)
+        # Each date's answer, once computed: the calendar never changes after construction,
+        # and the sweep asks about the same few hundred days for 100k+ steps.
+        self._working: dict[date, bool] = {}
+        self._added: dict[tuple[date, int], date] = {}
 
     def to_local(self, at: datetime) -> datetime:
         """``at`` in the calendar's time zone."""
@@ -100,6 +104,12 @@ class WorkingCalendar:
         return datetime.combine(d, time.max, tzinfo=self.timezone)
 
     def is_working_day(self, d: date) -> bool:
+        known = self._working.get(d)
+        if known is None:
+            known = self._working[d] = self._is_working_day(d)
+        return known
+
+    def _is_working_day(self, d: date) -> bool:
         if d in self._days_off:
             return False
         if d in self._makeup_days:
@@ -128,9 +138,13 @@ class WorkingCalendar:
         """The ``n``-th working day after ``d``; ``d`` itself when ``n`` is 0."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        for _ in range(n):
-            d = self.next_working_day(d)
-        return d
+        known = self._added.get((d, n))
+        if known is None:
+            known = d
+            for _ in range(n):
+                known = self.next_working_day(known)
+            self._added[(d, n)] = known
+        return known
 
     def working_days_between(self, a: date, b: date) -> int:
         """Working days in ``(a, b]``, negative when ``b`` is before ``a``.

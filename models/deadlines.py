@@ -55,13 +55,21 @@ class Deadlines:
         self.calendar = calendar
         self.overrides = overrides or LimitOverrides()
         self.tables = tables or legal_tables()
+        self._limits: dict[date, StatutoryLimits] = {}
 
     @classmethod
     def from_settings(cls, settings: CalendarSettings) -> Deadlines:
         return cls(WorkingCalendar(settings), settings.limits)
 
     def limits_on(self, on: date) -> StatutoryLimits:
-        """The limits for a clock that starts on ``on``: overrides, else the tables' rows."""
+        """The limits for a clock that starts on ``on``: overrides, else the tables' rows
+        (each day's once: overrides and tables do not change after construction)."""
+        known = self._limits.get(on)
+        if known is None:
+            known = self._limits[on] = self._limits_on(on)
+        return known
+
+    def _limits_on(self, on: date) -> StatutoryLimits:
         values = {
             name: override
             if (override := getattr(self.overrides, name)) is not None

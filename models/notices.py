@@ -4,7 +4,9 @@ Every notification row has a unique dedupe key, so nothing is queued twice:
 
 - a status change is told once per audit event and agency (:func:`event_key`);
 - what may repeat (a step that keeps failing, an overdue step, an overdue chain) is told at
-  most once per local day (:func:`daily_key`), the day in the calendar's time zone.
+  most once per local day (:func:`daily_key`), the day in the calendar's time zone;
+- a province's late work is summarised at most once per province and local day
+  (:func:`province_daily_key`, models/province_digest.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ def daily_key(subject: str, item_id: int, agency: Agency, local_day: date) -> st
     """``subject`` names what is told (a step status, ``overdue``, ``due_soon``,
     ``dossier_overdue``); ``item_id`` the step or dossier it is about."""
     return f"{subject}:{item_id}:{agency.value}:{local_day.isoformat()}"
+
+
+def province_daily_key(subject: str, province_code: str, local_day: date) -> str:
+    """``subject`` names the summary (``late_work``); one per province and local day."""
+    return f"province_{subject}:{province_code}:{local_day.isoformat()}"
 
 
 def step_notice(dossier: Dossier, step: Step, now: datetime) -> dict[str, Any]:

@@ -5,7 +5,7 @@ form for administrative procedures: "tiếp nhận", "từ kỳ trước chuyể
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from lienthong.models.identifiers import PROVINCE_CODES
 from lienthong.models.report import Period, Row, Scope
@@ -38,6 +38,8 @@ CHAINS: dict[Chain, str] = {
     Chain.BIRTH: "Khai sinh - thường trú - thẻ BHYT trẻ em dưới 6 tuổi",
     Chain.DEATH: "Khai tử - xóa đăng ký thường trú - mai táng phí, tử tuất",
 }
+# The chain's name where there is little room (the charts' labels).
+SHORT_CHAINS: dict[Chain, str] = {Chain.BIRTH: "Khai sinh", Chain.DEATH: "Khai tử"}
 STEPS: dict[StepKind, str] = {
     StepKind.BIRTH_REGISTRATION: "Đăng ký khai sinh",
     StepKind.RESIDENCE_REGISTRATION: "Đăng ký thường trú",
@@ -94,3 +96,75 @@ def unit_label(scope: Scope) -> str:
     if scope.commune is not None:
         parts.append(f"xã/phường mã {scope.commune}")
     return ", ".join(parts)
+
+
+# The form's two-row heading: each group of columns (by the names of HEADINGS) under its
+# group heading; a group of one column spans both rows.
+COLUMN_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Số hồ sơ nhận giải quyết", ("received", "carried_over", "new")),
+    ("Số hồ sơ đã giải quyết", ("resolved", "resolved_early", "resolved_on_time", "resolved_late")),
+    ("Số hồ sơ đang giải quyết", ("in_progress", "in_progress_within", "in_progress_overdue")),
+    ("Trả hồ sơ bổ sung", ("returned",)),
+    ("Từ chối giải quyết", ("refused",)),
+    ("Rút hồ sơ", ("withdrawn",)),
+    ("Tỷ lệ giải quyết trước hạn và đúng hạn", ("on_time_rate",)),
+)
+# Within a group, the short heading of each column under the group's.
+SUB_HEADINGS: dict[str, str] = {
+    "received": "Tổng số",
+    "carried_over": "Từ kỳ trước chuyển sang",
+    "new": "Mới tiếp nhận",
+    "resolved": "Tổng số",
+    "resolved_early": "Trước hạn",
+    "resolved_on_time": "Đúng hạn",
+    "resolved_late": "Quá hạn",
+    "in_progress": "Tổng số",
+    "in_progress_within": "Trong hạn",
+    "in_progress_overdue": "Quá hạn",
+}
+
+# The heading of an administrative document (Decree 30/2020/ND-CP, form of the national
+# name and motto) and the sign-off block under the table.
+NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+PREPARER = "NGƯỜI LẬP BIỂU"
+PREPARER_HINT = "(Ký, ghi rõ họ tên)"
+HEAD_OF_UNIT = "THỦ TRƯỞNG ĐƠN VỊ"
+HEAD_OF_UNIT_HINT = "(Ký tên, đóng dấu)"
+UNKNOWN_PLACE = "…………"
+
+
+def place_of(scope: Scope) -> str:
+    """Where the report is signed: the province's name; dots to fill in for the country."""
+    if scope.province is None:
+        return UNKNOWN_PLACE
+    return PROVINCE_CODES[scope.province]
+
+
+def place_and_date(place: str, day: date) -> str:
+    """``Hà Nội, ngày 02 tháng 03 năm 2025``, as a Vietnamese document is dated."""
+    return f"{place}, ngày {day:%d} tháng {day:%m} năm {day:%Y}"
+
+
+def unit_heading(scope: Scope) -> str:
+    """The reporting unit in the document's top-left corner: the province's people's
+    committee, or the Project 06 working group for the whole country."""
+    if scope.province is None:
+        return "TỔ CÔNG TÁC TRIỂN KHAI ĐỀ ÁN 06"
+    return f"UBND {PROVINCE_CODES[scope.province].upper()}"
+
+
+def moment_label(moment: datetime) -> str:
+    """``07:00 ngày 02/03/2025 (UTC+07:00)``: a local instant as a document gives it."""
+    offset = moment.strftime("%z")
+    return f"{moment:%H:%M} ngày {moment:%d/%m/%Y} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def vietnamese_count(value: int) -> str:
+    """``1.234.567``: thousands separated by dots, as Vietnamese documents write them."""
+    return f"{value:,}".replace(",", ".")
+
+
+def vietnamese_rate(rate: float | None) -> str:
+    """``92,5%`` (a decimal comma); a dash when nothing was resolved."""
+    return "-" if rate is None else f"{rate:.1%}".replace(".", ",")

@@ -48,10 +48,10 @@ def render_xlsx(report: MonthlyReport) -> bytes:
             if row.step is None and row.agency is None:
                 cell.font, cell.fill = _BOLD, _CHAIN_FILL
     sign_off = TABLE_ROW + len(report.rows) + 2
-    sheet.cell(sign_off, 2, "NGƯỜI LẬP BIỂU").font = _BOLD
-    sheet.cell(sign_off, 2 + len(HEADERS) // 2, "THỦ TRƯỞNG ĐƠN VỊ").font = _BOLD
-    sheet.cell(sign_off + 1, 2, "(Ký, ghi rõ họ tên)")
-    sheet.cell(sign_off + 1, 2 + len(HEADERS) // 2, "(Ký tên, đóng dấu)")
+    sheet.cell(sign_off, 2, report_form.PREPARER).font = _BOLD
+    sheet.cell(sign_off, 2 + len(HEADERS) // 2, report_form.HEAD_OF_UNIT).font = _BOLD
+    sheet.cell(sign_off + 1, 2, report_form.PREPARER_HINT)
+    sheet.cell(sign_off + 1, 2 + len(HEADERS) // 2, report_form.HEAD_OF_UNIT_HINT)
     for column in range(1, len(HEADERS) + 1):
         sheet.column_dimensions[get_column_letter(column)].width = 34 if column <= 3 else 14
     sheet.freeze_panes = f"D{TABLE_ROW + 1}"

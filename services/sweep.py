@@ -3,9 +3,10 @@
 What it does, in this order: polls the agencies for decisions whose callbacks are overdue
 (services/poll_decisions.py) and records what they say; refuses lapsed dossiers with the
 legal reason; queues one notice per overdue step for its agency and for the commune (a late
-decision: a reminder to its agency, then an escalation to the commune and the province once
-it is a working day late), a reminder to the agency of each step due soon, and one notice
-per overdue chain to the commune, at most once per item, agency and local day; resumes stuck
+decision: a reminder to its agency, then an escalation to the commune once it is a working
+day late), a reminder to the agency of each step due soon, and one notice per overdue chain
+to the commune, at most once per item, agency and local day, and to each province with late
+work one summary of it per working day (models/province_digest.py); resumes stuck
 dossiers and starts dossiers never started, and continues stalled ones (a decision recorded
 whose chain did not continue: Prefect was down when it came) through an injected callable;
 then delivers the outbox. Every notice, resume, start and refusal is audited with actor

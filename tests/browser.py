@@ -18,18 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-# Flags for a headless Chromium on a machine with a closed network: without the background
-# networking ones, Chromium keeps trying (and failing) to reach Google's hosts.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from lienthong.adapters.pdf_printer import CHROMIUM_ARGS
 
 
 def chromium_executable() -> Path | None:

@@ -1,8 +1,9 @@
 """``lienthong report --month YYYY-MM | --quarter YYYY-Qn | --year YYYY``: the report as a
-table, CSV or HTML file.
+table, CSV, an Excel workbook, an HTML page or a PDF (printed by Chromium).
 
-Exit codes: 0 written; 1 the output file cannot be written; 2 the database is missing or
-unreachable; argparse's 2 for bad options (a malformed month, an unknown province code).
+Exit codes: 0 written; 1 the output file cannot be written, or Chromium is missing or could
+not print the PDF; 2 the database is missing or unreachable; argparse's 2 for bad options (a
+malformed month, an unknown province code).
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError
 
+from lienthong.adapters.pdf_printer import PdfPrintError, chromium_executable, print_pdf
 from lienthong.bootstrap import build_container
 from lienthong.cli.database import DatabaseUnavailable, require_existing_database, unavailable
 from lienthong.models.identifiers import PROVINCE_CODES
 from lienthong.models.report import MonthlyReport, Period, Scope
 from lienthong.services.report import monthly_report
+from lienthong.services.report_html import render_html
 from lienthong.services.report_render import RENDERERS
 from lienthong.services.report_xlsx import render_xlsx
 from lienthong.settings import Settings
 
 PeriodOf = Callable[[str, ZoneInfo], Period]
+TEXT_RENDERERS: dict[str, Callable[[MonthlyReport], str]] = {**RENDERERS, "html": render_html}
 
 
 def _build(settings: Settings, period_of: PeriodOf, label: str, scope: Scope) -> MonthlyReport:
@@ -68,10 +72,11 @@ def _report(args: argparse.Namespace) -> int:
         report = _build(settings, period_of, label, Scope(args.province, args.commune))
     except (DatabaseUnavailable, DBAPIError) as exc:
         return unavailable(settings.resolved_database_url(), exc)
-    if args.format == "xlsx":
-        rendered = render_xlsx(report)
-    else:
-        rendered = RENDERERS[args.format](report).encode("utf-8")
+    try:
+        rendered = _rendered(report, args.format, settings)
+    except PdfPrintError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.out is None:
         sys.stdout.buffer.write(rendered)
         sys.stdout.flush()
@@ -83,6 +88,14 @@ def _report(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {args.out}")
     return 0
+
+
+def _rendered(report: MonthlyReport, output: str, settings: Settings) -> bytes:
+    if output == "xlsx":
+        return render_xlsx(report)
+    if output == "pdf":
+        return print_pdf(render_html(report), chromium_executable(settings.chromium))
+    return TEXT_RENDERERS[output](report).encode("utf-8")
 
 
 def _chosen(args: argparse.Namespace) -> tuple[PeriodOf, str]:
@@ -108,9 +121,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--commune", help="only dossiers of this commune code")
     parser.add_argument(
         "--format",
-        choices=sorted([*RENDERERS, "xlsx"]),
+        choices=sorted([*TEXT_RENDERERS, "xlsx", "pdf"]),
         default="table",
-        help="csv and xlsx use the reporting form's Vietnamese headings",
+        help="csv, xlsx, html and pdf use the reporting form's Vietnamese words; html and pdf "
+        "are the page a province files (pdf: printed by Chromium)",
     )
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
     parser.set_defaults(func=_report)

@@ -101,7 +101,17 @@ async def test_a_late_decision_is_reminded_and_escalated_once_then_the_chain_com
         assert second.notices == 0, "once a day, however often the sweep runs"
         assert chased(simulator, "police", reference).count("decision.reminder") == 1
         assert chased(simulator, "commune", reference).count("decision.escalated") == 1
-        assert chased(simulator, "province", reference).count("decision.escalated") == 1
+        # The province hears of it in its day's summary of late work (on a working day),
+        # not dossier by dossier.
+        assert chased(simulator, "province", reference) == []
+        calendar = late_app.deadlines.calendar
+        working = calendar.is_working_day(calendar.to_local(clock.now()).date())
+        named = [
+            [e["dossier_reference"] for e in r["payload"]["escalated"]]
+            for r in webhooks_received(simulator, "province")
+            if r["payload"]["event"] == "province.late_work"
+        ]
+        assert named == ([[reference]] if working else [])
         assert load_view(late_app, reference).step(RESIDENCE).status == (
             StepStatus.AWAITING_DECISION
         )

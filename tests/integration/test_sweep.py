@@ -80,14 +80,16 @@ def add_dossier(
     lease_expires_at: datetime | None = None,
     received_at: datetime = MONDAY - timedelta(days=10),
     due_at: datetime | None = None,
+    province_code: str = "079",
+    commune_code: str = "26734",
 ) -> None:
     with record_session(app) as session:
         dossier = Dossier(
             reference=reference,
             chain=Chain.BIRTH,
             status=status,
-            province_code="079",
-            commune_code="26734",
+            province_code=province_code,
+            commune_code=commune_code,
             received_at=received_at,
             clock_started_at=received_at,
             due_at=due_at,
@@ -177,8 +179,8 @@ async def test_overdue_step_notified_once_a_day(app: Container, clock: ManualClo
     first = await sweep(app, resume)
     assert [i.reference for i in first.findings.overdue] == ["HS-LATE"]
     assert [i.reference for i in first.findings.due_soon] == ["HS-SOON"]
-    assert first.notices == 3
-    assert first.delivery.delivered == 3
+    assert first.notices == 4  # and the province's summary of its late work
+    assert first.delivery.delivered == 4
     late = [n for n in notices(app) if n.event_type == "step.overdue"]
     assert sorted(n.agency for n in late) == [Agency.COMMUNE, Agency.POLICE]
     assert all(n.dedupe_key.endswith(":2025-03-10") for n in late)
@@ -195,8 +197,8 @@ async def test_overdue_step_notified_once_a_day(app: Container, clock: ManualClo
     clock.set(datetime(2025, 3, 11, 8, 0, tzinfo=HCM))
     next_day = await sweep(app, resume)
     assert {i.reference for i in next_day.findings.overdue} == {"HS-LATE", "HS-SOON"}
-    assert next_day.notices == 4
-    assert len(notices(app)) == 7
+    assert next_day.notices == 5
+    assert len(notices(app)) == 9
     assert len(actions(app, "overdue_notified")) == 6
 
 
@@ -302,9 +304,10 @@ async def test_error_steps_keep_their_clock_but_are_never_resumed(app: Container
     assert resume.calls == []
     assert report.resumed == {}
     assert actions(app, "stuck_step_resumed") == []
-    # Overdue: the police and the commune; due soon: the police.
-    assert report.notices == 3
+    # Overdue: the police and the commune, and the province's summary; due soon: the police.
+    assert report.notices == 4
     assert sorted((n.event_type, n.agency) for n in notices(app)) == [
+        ("province.late_work", Agency.PROVINCE),
         ("step.due_soon", Agency.POLICE),
         ("step.overdue", Agency.COMMUNE),
         ("step.overdue", Agency.POLICE),
@@ -397,8 +400,9 @@ async def test_chain_past_its_due_instant_is_notified_to_the_commune(
     first = await sweep(app, FakeResume())
     assert [d.reference for d in first.findings.overdue_chains] == ["HS-HANDOVER"]
     assert first.findings.overdue == []  # no step of it is late
-    assert first.notices == 1
-    [notice] = notices(app)
+    assert first.notices == 2
+    summary, notice = notices(app)
+    assert (summary.event_type, summary.payload["overdue_chains"]) == ("province.late_work", 1)
     assert (notice.event_type, notice.agency) == ("dossier.overdue", Agency.COMMUNE)
     assert notice.dossier_reference == "HS-HANDOVER"
     assert notice.dedupe_key.endswith(":2025-03-10")
@@ -411,8 +415,8 @@ async def test_chain_past_its_due_instant_is_notified_to_the_commune(
     assert (await sweep(app, FakeResume())).notices == 0
 
     clock.set(datetime(2025, 3, 11, 8, 0, tzinfo=HCM))
-    assert (await sweep(app, FakeResume())).notices == 1
-    assert len(notices(app)) == 2
+    assert (await sweep(app, FakeResume())).notices == 2  # the commune's, the province's
+    assert len(notices(app)) == 4
 
 
 async def test_the_sweep_warns_once_when_a_years_swaps_are_missing(
@@ -483,20 +487,23 @@ async def test_a_late_decision_is_polled_reminded_then_escalated_once_a_day(
     assert first.decided() == []
     assert [i.reference for i in first.findings.overdue] == ["HS-WAIT"]
     assert first.findings.escalated == []
-    assert (first.notices, again.notices) == (1, 0)
+    assert (first.notices, again.notices) == (2, 0)
     assert [i.reference for i in later.findings.escalated] == ["HS-WAIT"]
     assert (later.notices, later_again.notices) == (3, 0)
     sent = [(n.event_type, n.agency, n.dedupe_key[-10:]) for n in notices(app)]
+    # The province is told in its day's summary of late work, not dossier by dossier.
     assert sent == [
+        ("province.late_work", Agency.PROVINCE, "2025-03-11"),
         ("decision.reminder", Agency.POLICE, "2025-03-11"),
+        ("province.late_work", Agency.PROVINCE, "2025-03-12"),
         ("decision.reminder", Agency.POLICE, "2025-03-12"),
         ("decision.escalated", Agency.COMMUNE, "2025-03-12"),
-        ("decision.escalated", Agency.PROVINCE, "2025-03-12"),
     ]
     assert all(n.status == NotificationStatus.DELIVERED for n in notices(app))
-    assert posted.count(Settings().province.webhook_url) == 1, "at the province's endpoint"
-    escalation = notices(app)[-1].payload
-    assert (escalation["province_code"], escalation["status"]) == ("079", "awaiting_decision")
+    assert posted.count(Settings().province.webhook_url) == 2, "at the province's endpoint"
+    summary = notices(app)[2].payload
+    assert (summary["province_code"], summary["escalated_decisions"]) == ("079", 1)
+    assert [e["dossier_reference"] for e in summary["escalated"]] == ["HS-WAIT"]
     assert resume.calls == [], "a wait is not stuck: nothing to resume"
 
 
@@ -621,3 +628,94 @@ async def test_a_supplement_recorded_without_a_run_is_continued_by_the_next_swee
     assert [[(r.reference, r.why) for r in call] for call in resume.calls] == [
         [(reference, ResumeWhy.STALLED)]
     ]
+
+
+# Escalation above the commune: each province hears of its late work in one notice per
+# working day (models/province_digest.py), however many dossiers are late and however often
+# the sweep runs.
+# (reference, recorded province, commune, the residence step's status)
+LATE = [
+    ("HS-HCM-1", "079", "26734", StepStatus.IN_PROGRESS),
+    ("HS-HCM-2", "079", "26734", StepStatus.AWAITING_DECISION),
+    ("HS-HCM-3", "079", "26737", StepStatus.FAILED),
+    # Recorded under Bình Dương's old code: TP. Hồ Chí Minh answers for it since 1/7/2025.
+    ("HS-BD-1", "074", "25747", StepStatus.IN_PROGRESS),
+    ("HS-HN-1", "001", "00004", StepStatus.IN_PROGRESS),
+]
+
+
+def late_dossiers(app: Container) -> None:
+    for reference, province, commune, status in LATE:
+        late = residence(
+            status,
+            started_at=MONDAY - timedelta(days=6),
+            due_at=end_of(5),  # Wednesday: a full working day late on Monday
+            updated_at=MONDAY - timedelta(minutes=1),
+        )
+        add_dossier(
+            app,
+            reference,
+            DossierStatus.IN_PROGRESS,
+            [registered(), late, card()],
+            province_code=province,
+            commune_code=commune,
+            lease_expires_at=MONDAY + timedelta(days=30),  # a run holds it: not stuck
+        )
+
+
+def province_summaries(app: Container) -> list[tuple[str, str]]:
+    """(province, local day) of every summary queued, in order."""
+    return [
+        (n.payload["province_code"], n.payload["local_day"])
+        for n in notices(app)
+        if n.event_type == "province.late_work"
+    ]
+
+
+async def test_one_summary_per_province_per_working_day(app: Container, clock: ManualClock):
+    late_dossiers(app)
+    monday = await sweep(app, FakeResume())
+    assert len(monday.findings.overdue) == len(LATE)
+    assert [i.reference for i in monday.findings.escalated] == ["HS-HCM-2"]
+    assert province_summaries(app) == [("001", "2025-03-10"), ("079", "2025-03-10")]
+    hcm = next(n for n in notices(app) if n.payload.get("province_code") == "079")
+    assert hcm.agency == Agency.PROVINCE
+    assert hcm.dedupe_key == "province_late_work:079:2025-03-10"
+    body = hcm.payload
+    assert (body["overdue_steps"], body["escalated_decisions"], body["overdue_chains"]) == (4, 1, 0)
+    assert body["by_commune"] == [
+        {"commune_code": c, "overdue_steps": n, "escalated_decisions": e, "overdue_chains": 0}
+        for c, n, e in (("25747", 1, 0), ("26734", 2, 1), ("26737", 1, 0))
+    ]
+    assert body["by_step"] == [
+        {"step": "residence_registration", "performed_by": "police", "overdue": 4, "escalated": 1}
+    ]
+    assert [e["dossier_reference"] for e in body["escalated"]] == ["HS-HCM-2"]
+    audited = actions(app, "province_late_work_notified")
+    assert sorted(str(e.dossier_reference) for e in audited) == ["province:001", "province:079"]
+    assert all(e.status_before is None and e.status_after is None for e in audited)
+
+    clock.advance(timedelta(hours=7))  # 16:00 the same day
+    again = await sweep(app, FakeResume())
+    assert len(again.findings.overdue) == len(LATE)
+    assert again.notices == 0
+    assert len(province_summaries(app)) == 2
+
+    clock.set(datetime(2025, 3, 15, 9, 0, tzinfo=HCM))  # Saturday: the commune is told
+    saturday = await sweep(app, FakeResume())
+    assert saturday.notices > 0
+    assert len(province_summaries(app)) == 2, "no summary on a day off"
+
+    clock.set(datetime(2025, 3, 17, 8, 30, tzinfo=HCM))  # Monday
+    await sweep(app, FakeResume())
+    assert province_summaries(app)[2:] == [("001", "2025-03-17"), ("079", "2025-03-17")]
+    assert all(n.status.value == "delivered" for n in notices(app))
+
+
+async def test_no_late_work_no_summary(app: Container):
+    on_time = residence(
+        StepStatus.IN_PROGRESS, started_at=MONDAY, due_at=end_of(14), updated_at=MONDAY
+    )
+    add_dossier(app, "HS-OK", DossierStatus.IN_PROGRESS, [registered(), on_time, card()])
+    await sweep(app, FakeResume())
+    assert province_summaries(app) == []

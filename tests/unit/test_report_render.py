@@ -13,9 +13,19 @@ from openpyxl import load_workbook
 
 from lienthong.models.chains import CHAIN_STEPS
 from lienthong.models.report import DayPoint, Figures, MonthlyReport, Period, Row, Scope
-from lienthong.models.report_form import CHAINS, HEADINGS, WHOLE_CHAIN
+from lienthong.models.report_form import (
+    CHAINS,
+    HEAD_OF_UNIT,
+    HEADINGS,
+    PREPARER,
+    TITLE,
+    WHOLE_CHAIN,
+    vietnamese_count,
+    vietnamese_rate,
+)
 from lienthong.models.status import Chain
-from lienthong.services.report_render import HEADERS, render_csv, render_html, render_table
+from lienthong.services.report_html import render_html
+from lienthong.services.report_render import HEADERS, render_csv, render_table
 from lienthong.services.report_xlsx import TABLE_ROW, render_xlsx
 
 PERIOD = Period.of_month("2025-02", ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -90,19 +100,55 @@ def test_xlsx_has_the_unit_the_period_the_figures_and_a_sign_off():
     assert sheet.cell(TABLE_ROW + 1, len(HEADERS)).number_format == "0.0%"
 
 
-def test_html_is_self_contained_with_inline_svg_charts():
+def test_html_is_self_contained_in_vietnamese_with_charts_drawn_by_matplotlib():
     html = render_html(sample())
     assert html.count("<svg") == 2
-    assert html.count("<rect") >= 2 * 28
+    # Matplotlib's axes, ticks and labels (the day of the month, the percentage):
+    assert html.count('id="axes_1"') == 2
+    assert html.count('id="xtick_') >= 28 + 6
+    for tick in ("Số hồ sơ", ">28<", ">100%<"):
+        assert tick in html
     assert "<style>" in html
-    assert not re.search(r"https?://|<script|<link|@import|url\(", html)
-    assert "Liên thông report 2025-02" in html
+    assert not re.search(r"https?://(?!www\.w3\.org/)|<script|<link|@import|url\((?!#)", html)
+    for words in (
+        TITLE,
+        "Kỳ báo cáo: Tháng 02/2025",
+        "UBND TP. HỒ CHÍ MINH",
+        PREPARER,
+        HEAD_OF_UNIT,
+        "TP. Hồ Chí Minh, ngày 02 tháng 03 năm 2025",
+    ):
+        assert words in html
+    assert ">92,5%<" in html  # 37 of 40 birth dossiers on time, written the Vietnamese way
+    assert render_html(sample()) == html  # nothing random or dated: the same page twice
+    ids = re.findall(r'<clipPath id="([^"]+)"', html)
+    assert len(ids) == len(set(ids)) >= 2  # each chart clips to its own axes
+
+
+def test_numbers_are_written_the_vietnamese_way():
+    assert vietnamese_count(1234567) == "1.234.567"
+    assert vietnamese_rate(0.925) == "92,5%"
+    assert vietnamese_rate(None) == "-"
 
 
 def test_as_of_is_local_time_in_every_renderer():
     """Produced at 00:00 UTC on 2 March: 07:00 in Ho Chi Minh City, as operators read it."""
     local = "2025-03-02T07:00:00+07:00"
     assert f"(as of {local})" in render_table(sample())
-    assert f"produced\n{local}" in render_html(sample())
+    assert "Số liệu tính đến: 07:00 ngày 02/03/2025 (UTC+07:00)" in render_html(sample())
     for rendered in (render_table(sample()), render_html(sample())):
         assert "+00:00" not in rendered
+
+
+def test_a_quarter_is_charted_per_month():
+    quarter = Period.of_quarter("2025-Q1", ZoneInfo("Asia/Ho_Chi_Minh"))
+    days = [DayPoint(d, received=1, resolved=d.month) for d in quarter.days()]
+    report = MonthlyReport(quarter, Scope(), datetime(2025, 4, 2, tzinfo=UTC), sample().rows, days)
+    html = render_html(report)
+    for month in ("01/2025", "02/2025", "03/2025"):
+        assert f">{month}<" in html
+    assert ">Tháng<" in html
+    assert "Ngày trong tháng" not in html
+    assert "Quý 1/2025 (từ ngày 01/01/2025 đến ngày 31/03/2025)" in html
+    assert "TỔ CÔNG TÁC TRIỂN KHAI ĐỀ ÁN 06" in html  # the whole country's reporting unit
+    assert "…………, ngày 02 tháng 04 năm 2025" in html  # a place to fill in
