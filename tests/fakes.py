@@ -10,9 +10,10 @@ databases (tests/integration).
 
 from __future__ import annotations
 
+import copy
 import itertools
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -32,11 +33,12 @@ from lienthong.models.clients import Client
 from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.history import ClockEvent
+from lienthong.models.hospital import HospitalRecord
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
-from lienthong.models.status import Agency, StepKind, StepStatus
+from lienthong.models.status import Agency, Chain, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
 from lienthong.services.container import Container, PerLoop
 from lienthong.settings import Settings
@@ -71,6 +73,8 @@ class FakeStore:
     leases: dict[str, Lease] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
     clocks: list[ClockEvent] = field(default_factory=list)
+    webhooks: set[tuple[str, str]] = field(default_factory=set)
+    hospitals: dict[int, HospitalRecord] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     commits: int = 0
 
@@ -279,6 +283,43 @@ class FakeClients:
         self._uow.state.clients[client.client_id] = replace(client)
 
 
+class FakeWebhookLog:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def seen(self, sender: str, webhook_id: str) -> bool:
+        return (sender, webhook_id) in self._uow.state.webhooks
+
+    def remember(self, sender: str, webhook_id: str, received_at: datetime) -> None:
+        self._uow.state.webhooks.add((sender, webhook_id))
+
+
+class FakeHospitals:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, record: HospitalRecord) -> int:
+        record.id = next(self._uow.state.ids)
+        self.save(record)
+        return record.id
+
+    def find(self, chain: Chain, certificate_number: str) -> HospitalRecord | None:
+        return self._first(
+            lambda r: r.chain is chain and r.certificate_number == certificate_number
+        )
+
+    def by_reference(self, reference: str) -> HospitalRecord | None:
+        return self._first(lambda r: r.reference == reference)
+
+    def _first(self, test: Callable[[HospitalRecord], bool]) -> HospitalRecord | None:
+        found = [r for r in self._uow.state.hospitals.values() if test(r)]
+        return copy.deepcopy(found[0]) if found else None
+
+    def save(self, record: HospitalRecord) -> None:
+        assert record.id is not None
+        self._uow.state.hospitals[record.id] = copy.deepcopy(record)
+
+
 class FakeClockHistory:
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self._uow = uow
@@ -317,6 +358,8 @@ class FakeUnitOfWork:
         self.clocks = FakeClockHistory(self)
         self.sweep = self.reports = NoSqlHere()
         self.clients = FakeClients(self)
+        self.webhooks = FakeWebhookLog(self)
+        self.hospitals = FakeHospitals(self)
         return self
 
     def __exit__(
@@ -359,6 +402,8 @@ class FakeUnitOfWork:
         self.store.clocks = list(self.state.clocks)
         self.store.leases = dict(self.state.leases)
         self.store.clients = dict(self.state.clients)
+        self.store.webhooks = set(self.state.webhooks)
+        self.store.hospitals = dict(self.state.hospitals)
         self.store.commits += 1
 
     def rollback(self) -> None:
@@ -372,6 +417,8 @@ class FakeUnitOfWork:
             clocks=list(self.store.clocks),
             leases=dict(self.store.leases),
             clients=dict(self.store.clients),
+            webhooks=set(self.store.webhooks),
+            hospitals=dict(self.store.hospitals),
         )
         self.owned: set[str] = set()
         self.owned_notices: set[int] = set()
