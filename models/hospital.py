@@ -22,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from lienthong.models.dossier import BirthDossier, DeathDossier
 from lienthong.models.status import Chain
 from lienthong.models.validation import Problem
 
@@ -29,6 +30,10 @@ from lienthong.models.validation import Problem
 CERTIFICATE_SECTION = {Chain.BIRTH: "medical_birth_certificate", Chain.DEATH: "death_notice"}
 # The family's own answer that is its consent to the interconnected procedure.
 CONSENT_FIELD = {Chain.BIRTH: "chain_opt_in", Chain.DEATH: "scope"}
+_DOSSIERS: dict[Chain, type[BirthDossier | DeathDossier]] = {
+    Chain.BIRTH: BirthDossier,
+    Chain.DEATH: DeathDossier,
+}
 # The reference a hospital's dossier is given: BV (bệnh viện), the year, our sequence.
 REFERENCE_PREFIX = "BV"
 
@@ -62,9 +67,11 @@ def family_consents(chain: Chain, draft: Mapping[str, Any]) -> bool:
 
 def hospital_problems(chain: Chain, problems: Sequence[Problem]) -> list[Problem]:
     """The problems that are the hospital's to fix (the notification is then refused): in
-    the chain, the commune to tell, or the certificate itself. The rest is the family's."""
-    own = ("chain", "jurisdiction", CERTIFICATE_SECTION[chain])
-    return [p for p in problems if p.path.split(".")[0] in own]
+    the chain, the commune to tell, the certificate itself, or a field no dossier has. The
+    rest is the family's to give."""
+    own = {"chain", "jurisdiction", CERTIFICATE_SECTION[chain]}
+    known = set(_DOSSIERS[chain].model_fields.keys())
+    return [p for p in problems if (top := p.path.split(".")[0]) in own or top not in known]
 
 
 def waiting_for(chain: Chain, problems: Sequence[Problem], consents: bool) -> list[str]:

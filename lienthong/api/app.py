@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from lienthong.api import decisions, dossiers
+from lienthong.api import decisions, dossiers, hospitals
 from lienthong.services.container import Container
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.include_router(decisions.build_router(container))
     app.include_router(dossiers.build_router(container))
+    app.include_router(hospitals.build_router(container))
 
     @app.get("/health")
     async def health() -> dict[str, str]:

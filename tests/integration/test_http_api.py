@@ -235,3 +235,66 @@ def test_the_openapi_document_is_published(api: Api) -> None:
         f"{DOSSIERS}/{{reference}}/supplements",
         f"{DOSSIERS}/{{reference}}/withdrawal",
     } <= set(paths)
+
+
+HOSPITAL_NOTIFICATIONS = "/v1/hospital-notifications"
+
+
+def at_the_hospital() -> dict[str, object]:
+    """A birth certificate with only what the hospital knows (the family not yet asked)."""
+    keep = ("chain", "jurisdiction", "child", "mother", "medical_birth_certificate")
+    return {k: BIRTH[k] for k in keep}
+
+
+def test_a_hospital_notification_waits_for_the_family_then_is_completed(api: Api) -> None:
+    first = api.http.post(
+        HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("hospital")
+    )
+    again = api.http.post(
+        HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("hospital")
+    )
+    assert first.status_code == 201
+    assert again.status_code == 200
+    answer = first.json()
+    assert answer["status"] == "awaiting_family"
+    assert {"chain_opt_in", "requester"} <= set(answer["waiting_for"])
+    assert again.json() == {**answer, "replayed": True}
+    reference = answer["reference"]
+    unknown = api.http.get(f"{DOSSIERS}/{reference}", headers=api.auth("admin"))
+    assert unknown.status_code == 404, "no dossier before the family's consent"
+
+    family = {k: BIRTH[k] for k in ("requester", "father", "residence", "healthcare_facility")}
+    completion = {"reference": reference, **family, "chain_opt_in": True}
+    done = api.http.post(DOSSIERS, json=completion, headers=api.auth("operator:22738"))
+
+    assert done.status_code == 201, done.text
+    record = api.http.get(f"{DOSSIERS}/{reference}", headers=api.auth("admin")).json()
+    assert record["status"] == "received"
+    assert record["people"]["child"]["full_name"] == BIRTH["child"]["full_name"]
+    replay = api.http.post(
+        HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("hospital")
+    )
+    assert replay.json()["status"] == "started"
+
+
+def test_hospital_notifications_refuse_others_and_other_bodies(api: Api) -> None:
+    api.http.post(HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("hospital"))
+    before = snapshot(api.container)
+    child = {**BIRTH["child"], "sex": "male"}
+    different = {**at_the_hospital(), "child": child}
+
+    conflict = api.http.post(HOSPITAL_NOTIFICATIONS, json=different, headers=api.auth("hospital"))
+    portal = api.http.post(
+        HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("portal")
+    )
+    bad = api.http.post(
+        HOSPITAL_NOTIFICATIONS,
+        json={**at_the_hospital(), "chain": "marriage"},
+        headers=api.auth("hospital"),
+    )
+    anonymous = api.http.post(HOSPITAL_NOTIFICATIONS, json=at_the_hospital())
+
+    assert (conflict.status_code, portal.status_code) == (409, 403)
+    assert (bad.status_code, anonymous.status_code) == (422, 401)
+    assert refusals(api.container) == [f"client:{api.tokens['portal'].split('.')[0]}"]
+    assert snapshot(api.container) == before
