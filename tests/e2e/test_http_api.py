@@ -44,13 +44,9 @@ def _env(settings: Settings, prefect_api_url: str, tmp_path: Path) -> dict[str, 
     return env
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_dossier_submitted_over_http_runs_its_chain(
-    chain_settings: Settings, prefect_api_url: str, tmp_path: Path
-) -> None:
-    env = _env(chain_settings, prefect_api_url, tmp_path)
+def _credential(env: dict[str, str], name: str, role: str) -> str:
     created = subprocess.run(
-        [str(BIN / "lienthong"), "clients", "create", "--name", "Cổng DVC", "--role", "portal"],
+        [str(BIN / "lienthong"), "clients", "create", "--name", name, "--role", role],
         env=env,
         capture_output=True,
         text=True,
@@ -58,7 +54,30 @@ def test_a_dossier_submitted_over_http_runs_its_chain(
     )
     token = re.search(r"credential \(shown once\): (\S+)", created.stdout)
     assert token is not None, created.stdout
-    headers = {"Authorization": f"Bearer {token.group(1)}"}
+    return token.group(1)
+
+
+def _when_completed(
+    url: str, reference: str, headers: dict[str, str], processes: Processes
+) -> httpx.Response:
+    """The dossier's status once completed (fails with the API's log after the timeout)."""
+    deadline = time.monotonic() + CHAIN_TIMEOUT
+    while True:
+        status = httpx.get(f"{url}/v1/dossiers/{reference}", headers=headers, timeout=30)
+        assert status.status_code == 200, status.text
+        if status.json()["status"] == "completed" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status.json()["status"] == "completed", (status.text, processes.log("api")[-3000:])
+    return status
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_dossier_submitted_over_http_runs_its_chain(
+    chain_settings: Settings, prefect_api_url: str, tmp_path: Path
+) -> None:
+    env = _env(chain_settings, prefect_api_url, tmp_path)
+    headers = {"Authorization": f"Bearer {_credential(env, 'Cổng DVC', 'portal')}"}
     port = free_port()
     processes = Processes(tmp_path, tmp_path)
     api = processes.start(
@@ -74,34 +93,14 @@ def test_a_dossier_submitted_over_http_runs_its_chain(
         assert answer.status_code == 201, answer.text
         assert httpx.post(f"{url}/v1/dossiers", json=dossier, timeout=30).status_code == 401
 
-        deadline = time.monotonic() + CHAIN_TIMEOUT
-        while True:
-            status = httpx.get(f"{url}/v1/dossiers/{reference}", headers=headers, timeout=30)
-            assert status.status_code == 200, status.text
-            if status.json()["status"] == "completed" or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        status = _when_completed(url, reference, headers, processes)
         body = status.json()
-        assert body["status"] == "completed", (body, processes.log("api")[-3000:])
         assert body["masked"]
         assert dossier["mother"]["personal_id"] not in status.text
         assert {s["status"] for s in body["steps"]} == {"succeeded"}
         assert {t["agency"] for t in body["told"]} >= {s["agency"] for s in body["steps"]}
     finally:
         processes.stop_all()
-
-
-def _credential(env: dict[str, str], name: str, role: str) -> str:
-    created = subprocess.run(
-        [str(BIN / "lienthong"), "clients", "create", "--name", name, "--role", role],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    token = re.search(r"credential \(shown once\): (\S+)", created.stdout)
-    assert token is not None, created.stdout
-    return token.group(1)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -141,15 +140,7 @@ def test_a_hospital_certificate_runs_its_chain_and_police_decides_by_standard_we
         )
         assert (again.status_code, again.json()["reference"]) == (200, reference)
 
-        deadline = time.monotonic() + CHAIN_TIMEOUT
-        while True:
-            status = httpx.get(f"{url}/v1/dossiers/{reference}", headers=portal, timeout=30)
-            assert status.status_code == 200, status.text
-            if status.json()["status"] == "completed" or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        body = status.json()
-        assert body["status"] == "completed", (body, processes.log("api")[-3000:])
+        body = _when_completed(url, reference, portal, processes).json()
         police = [e for e in body["timeline"] if e["actor"] == "agency:police:callback"]
         assert police, "the police's decision came by its signed callback"
         told = [r["payload"] for r in webhooks_received(simulator, "commune")]

@@ -65,12 +65,17 @@ credentials = st.sampled_from([*ROLES, "revoked", "none", "garbage"])
 methods = st.sampled_from(["GET", "POST", "PUT", "DELETE"])
 
 
+def with_clients(database_url: str, tmp_path: Path) -> tuple[Container, dict[str, str]]:
+    """The application on the test database, and a credential for each of ROLES."""
+    container = build_container(api_settings(database_url, tmp_path / "data"))
+    return container, {r: create_client(container, r, Role.parse(r)).token for r in ROLES}
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_generated_requests_never_fail_and_refusals_change_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
-    container = build_container(api_settings(database_url, tmp_path / "data"))
-    tokens = {role: create_client(container, role, Role.parse(role)).token for role in ROLES}
+    container, tokens = with_clients(database_url, tmp_path)
     tokens["revoked"] = create_client(container, "gone", Role.parse("admin")).token
     revoke_client(container, tokens["revoked"].split(".")[0])
     tokens["garbage"] = tokens["admin"][:-1] + "A"
@@ -124,8 +129,7 @@ def hospital_state(container: Container) -> tuple[object, ...]:
 def test_generated_hospital_notifications_never_fail_and_refusals_change_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
-    container = build_container(api_settings(database_url, tmp_path / "data"))
-    tokens = {role: create_client(container, role, Role.parse(role)).token for role in ROLES}
+    container, tokens = with_clients(database_url, tmp_path)
     seen: set[int] = set()
 
     with TestClient(create_app(container), raise_server_exceptions=False) as http:

@@ -103,23 +103,28 @@ def settings_with(database_url: str, data_dir: Path, commune_url: str) -> Settin
     return settings.model_copy(update={"commune": commune})
 
 
+def tell_the_commune_of_a_refusal(database_url: str, tmp_path: Path, commune_url: str) -> str:
+    """A dossier's first step refused, and its notices delivered once: the reference."""
+    container = build_container(settings_with(database_url, tmp_path, commune_url))
+    reference = "HT-2026-001001"
+    assert receive(container, example(f"demo/{reference}"), Actor("operator-1")).accepted
+    begin_step(container, reference, StepKind.BIRTH_REGISTRATION, RUN)
+    refused = StepOutcome(StepStatus.REFUSED, reason="Thiếu giấy tờ")
+    finish_step(container, reference, StepKind.BIRTH_REGISTRATION, refused, RUN)
+    # The other agencies' receivers (the simulator's) are not running: only the commune's
+    # deliveries are of interest here.
+    run_async(deliver_due(container, reference), container)
+    container.close()
+    return reference
+
+
 @pytest.mark.parametrize("agency_holds", [OLD, NEW], ids=["old secret", "new secret"])
 def test_an_agency_verifies_our_notifications_with_the_reference_package(
     database_url: str, tmp_path: Path, agency_holds: str
 ) -> None:
     """Mid-rotation we sign with both secrets: the commune verifies with either."""
     with AgencyReceiver(agency_holds) as commune:
-        container = build_container(settings_with(database_url, tmp_path, commune.url))
-        reference = "HT-2026-001001"
-        assert receive(container, example(f"demo/{reference}"), Actor("operator-1")).accepted
-        begin_step(container, reference, StepKind.BIRTH_REGISTRATION, RUN)
-        refused = StepOutcome(StepStatus.REFUSED, reason="Thiếu giấy tờ")
-        finish_step(container, reference, StepKind.BIRTH_REGISTRATION, refused, RUN)
-
-        # The other agencies' receivers (the simulator's) are not running: only the
-        # commune's deliveries are of interest here.
-        run_async(deliver_due(container, reference), container)
-        container.close()
+        reference = tell_the_commune_of_a_refusal(database_url, tmp_path, commune.url)
 
     assert commune.refused == []
     assert commune.verified, "the commune was told"
@@ -128,14 +133,7 @@ def test_an_agency_verifies_our_notifications_with_the_reference_package(
 
 def test_a_receiver_without_any_of_our_secrets_refuses(database_url: str, tmp_path: Path) -> None:
     with AgencyReceiver(webhook_secret(b"someone-else-entirely")) as commune:
-        container = build_container(settings_with(database_url, tmp_path, commune.url))
-        reference = "HT-2026-001001"
-        receive(container, example(f"demo/{reference}"), Actor("operator-1"))
-        begin_step(container, reference, StepKind.BIRTH_REGISTRATION, RUN)
-        refused = StepOutcome(StepStatus.REFUSED, reason="Thiếu giấy tờ")
-        finish_step(container, reference, StepKind.BIRTH_REGISTRATION, refused, RUN)
-        run_async(deliver_due(container, reference), container)
-        container.close()
+        tell_the_commune_of_a_refusal(database_url, tmp_path, commune.url)
 
     assert commune.verified == []
     assert commune.refused

@@ -16,7 +16,12 @@ from lienthong.models.waits import WaitingDecision
 from lienthong.services.agency_calls import AgencyOutcome
 from lienthong.services.begin_step import begin_step
 from lienthong.services.container import Container
-from lienthong.services.decisions import DecisionSource, Recorded, record_decision
+from lienthong.services.decisions import (
+    DecisionReceipt,
+    DecisionSource,
+    Recorded,
+    record_decision,
+)
 from lienthong.services.finish_step import finish_step
 from lienthong.services.intake import receive
 from lienthong.services.ledger import Actor
@@ -258,22 +263,24 @@ def _waiting(container: Container) -> str:
     return REFERENCE
 
 
+def by_callback(
+    container: Container, notice: DecisionNotice, webhook_id: str, agency: Agency = Agency.POLICE
+) -> DecisionReceipt:
+    return record_decision(container, agency, notice, CALLBACK, webhook_id=webhook_id)
+
+
 def test_a_callbacks_webhook_id_is_accepted_once(app: tuple[Container, FakeStore]) -> None:
     container, store = app
-    first = record_decision(
+    first = by_callback(
         container,
-        Agency.POLICE,
         notice(DecisionOutcome.GRANTED, result=RESIDENCE_RESULT),
-        CALLBACK,
         webhook_id="msg-1",
     )
     audit, commits = len(store.audit), store.commits
 
-    again = record_decision(
+    again = by_callback(
         container,
-        Agency.POLICE,
         notice(DecisionOutcome.REFUSED, reason="x"),
-        CALLBACK,
         webhook_id="msg-1",
     )
 
@@ -286,14 +293,10 @@ def test_an_ignored_callback_is_remembered_a_refused_one_is_not(
     app: tuple[Container, FakeStore],
 ) -> None:
     container, store = app
-    pending = record_decision(
-        container, Agency.POLICE, notice(DecisionOutcome.PENDING), CALLBACK, webhook_id="m-2"
-    )
-    unknown = record_decision(
+    pending = by_callback(container, notice(DecisionOutcome.PENDING), webhook_id="m-2")
+    unknown = by_callback(
         container,
-        Agency.POLICE,
         notice(DecisionOutcome.GRANTED, receipt_number="BN-X"),
-        CALLBACK,
         webhook_id="m-3",
     )
 
@@ -307,12 +310,8 @@ def test_an_agency_may_not_decide_another_agencys_receipt(
     container, store = app
     before = len(store.audit)
 
-    receipt = record_decision(
-        container,
-        Agency.SOCIAL_INSURANCE,
-        notice(DecisionOutcome.REFUSED, reason="no"),
-        CALLBACK,
-        webhook_id="m-4",
+    receipt = by_callback(
+        container, notice(DecisionOutcome.REFUSED, reason="no"), "m-4", Agency.SOCIAL_INSURANCE
     )
 
     assert receipt.recorded is Recorded.NOT_ITS_OWN
