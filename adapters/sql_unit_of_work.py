@@ -497,6 +497,10 @@ class SqlWebhookLog:
         self._session.add(
             tables.WebhookMessage(sender=sender, webhook_id=webhook_id, received_at=received_at)
         )
+        try:
+            self._session.flush()
+        except IntegrityError as exc:
+            raise ConcurrentChange(f"webhook {webhook_id} was accepted meanwhile") from exc
 
 
 _HOSPITAL_FIELDS = (
@@ -524,7 +528,12 @@ class SqlHospitalNotifications:
         row = tables.HospitalNotification(reference=f"#{uuid.uuid4().hex}")
         _copy_hospital(record, row)
         self._session.add(row)
-        self._session.flush()
+        try:
+            self._session.flush()
+        except IntegrityError as exc:
+            raise ConcurrentChange(
+                f"certificate {record.certificate_number} arrived meanwhile"
+            ) from exc
         record.id = row.id
         return row.id
 

@@ -28,6 +28,7 @@ from lienthong.models.hospital import (
     hospital_reference,
     waiting_for,
 )
+from lienthong.models.lifecycle import ConcurrentChange
 from lienthong.models.notices import Notice
 from lienthong.models.status import Agency, Chain
 from lienthong.models.validation import DossierInvalid, Problem, parse_dossier, storable
@@ -82,8 +83,16 @@ def notify(container: Container, raw: Mapping[str, Any], actor: Actor) -> Hospit
 
     Raises :class:`DossierInvalid` when the hospital's own part (chain, commune,
     certificate) has problems, :class:`DifferentNotification` for another body under a
-    certificate number on record.
+    certificate number on record. The same certificate posted twice at once is one
+    notification: the second finds the first once it is stored.
     """
+    try:
+        return _notify(container, raw, actor)
+    except ConcurrentChange:
+        return _notify(container, raw, actor)
+
+
+def _notify(container: Container, raw: Mapping[str, Any], actor: Actor) -> HospitalAnswer:
     chain = _chain(raw)
     if "reference" in raw:
         raise _invalid("reference", "is ours to give: leave it out")

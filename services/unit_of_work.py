@@ -165,14 +165,16 @@ class WebhookLog(Protocol):
 
     def seen(self, sender: str, webhook_id: str) -> bool: ...
 
-    def remember(self, sender: str, webhook_id: str, received_at: datetime) -> None: ...
+    def remember(self, sender: str, webhook_id: str, received_at: datetime) -> None:
+        """Keep the id; :class:`ConcurrentChange` if another transaction just kept it."""
 
 
 class HospitalNotifications(Protocol):
     """Hospitals' certificates and the dossier drafts they prefill (models/hospital.py)."""
 
     def add(self, record: HospitalRecord) -> int:
-        """Store a new notification; its id (a sequence) is set and returned at once."""
+        """Store a new notification; its id (a sequence) is set and returned at once.
+        :class:`ConcurrentChange` if another transaction just stored its certificate."""
 
     def find(self, chain: Chain, certificate_number: str) -> HospitalRecord | None: ...
 

@@ -4,6 +4,7 @@ answers to bad input, and that a refused request changes no dossier."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from lienthong.models.clients import Role
 from lienthong.models.status import StepKind
 from lienthong.services.container import Container
 from lienthong.services.create_client import create_client
+from lienthong.services.hospital_notifications import notify
 from lienthong.services.ledger import Actor
 from lienthong.services.refusals import ACCESS_REFUSED
 from lienthong.services.revoke_client import revoke_client
@@ -298,3 +300,25 @@ def test_hospital_notifications_refuse_others_and_other_bodies(api: Api) -> None
     assert (bad.status_code, anonymous.status_code) == (422, 401)
     assert refusals(api.container) == [f"client:{api.tokens['portal'].split('.')[0]}"]
     assert snapshot(api.container) == before
+
+
+def test_the_same_certificate_posted_at_once_is_one_notification(api: Api) -> None:
+    barrier = threading.Barrier(4)
+    answers: list[tuple[str, bool]] = []
+
+    def post() -> None:
+        barrier.wait()
+        answer = notify(api.container, at_the_hospital(), Actor("client:hospital"))
+        answers.append((answer.reference, answer.replayed))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({reference for reference, _ in answers}) == 1
+    assert sorted(replayed for _, replayed in answers) == [False, True, True, True]
+    with record_session(api.container) as session:
+        kept = session.scalar(select(func.count()).select_from(tables.HospitalNotification))
+    assert kept == 1
