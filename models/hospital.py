@@ -28,6 +28,8 @@ from lienthong.models.validation import Problem
 
 # The section holding the certificate each chain starts from.
 CERTIFICATE_SECTION = {Chain.BIRTH: "medical_birth_certificate", Chain.DEATH: "death_notice"}
+# The event the commune is told of.
+COMMUNE_EVENT = {Chain.BIRTH: "hospital.birth_certificate", Chain.DEATH: "hospital.death_notice"}
 # The family's own answer that is its consent to the interconnected procedure.
 CONSENT_FIELD = {Chain.BIRTH: "chain_opt_in", Chain.DEATH: "scope"}
 _DOSSIERS: dict[Chain, type[BirthDossier | DeathDossier]] = {

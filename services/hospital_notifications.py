@@ -17,6 +17,7 @@ from typing import Any
 
 from lienthong.models.hospital import (
     CERTIFICATE_SECTION,
+    COMMUNE_EVENT,
     CertificateConflict,
     HospitalRecord,
     HospitalStatus,
@@ -160,12 +161,12 @@ def _commune_notice(record: HospitalRecord, audit_event_id: int) -> Notice:
     section = record.draft[CERTIFICATE_SECTION[record.chain]]
     return Notice(
         agency=Agency.COMMUNE,
-        event_type=f"hospital.{record.chain.value}_certificate",
+        event_type=COMMUNE_EVENT[record.chain],
         dedupe_key=f"hospital:{record.chain.value}:{record.id}:{Agency.COMMUNE.value}",
         dossier_reference=record.reference,
         step_kind=None,
         payload={
-            "event": f"hospital.{record.chain.value}_certificate",
+            "event": COMMUNE_EVENT[record.chain],
             "dossier_reference": record.reference,
             "chain": record.chain.value,
             "commune_code": record.commune_code,

@@ -182,3 +182,23 @@ def test_consent_is_the_familys_own_answer() -> None:
     assert not family_consents(Chain.DEATH, {"scope": True})
     assert hospital_reference(2026, 42) == "BV-2026-00000042"
     assert completed({"chain": "birth", "a": 1}, {"b": 2}) == {"chain": "birth", "a": 1, "b": 2}
+
+
+def test_a_death_notice_waits_for_the_familys_choice_of_procedures(
+    app: tuple[Container, FakeStore],
+) -> None:
+    container, store = app
+    death = {k: v for k, v in example("death-valid-insured").items() if k != "reference"}
+    without_choice = {k: v for k, v in death.items() if k != "scope"}
+
+    waiting = notify(container, without_choice, HOSPITAL)
+    chosen = notify(
+        container, {**death, "death_notice": {**death["death_notice"], "number": "GBT-2"}}, HOSPITAL
+    )
+
+    assert (waiting.status, waiting.waiting_for[0]) == (HospitalStatus.AWAITING_FAMILY, "scope")
+    assert waiting.reference not in store.dossiers
+    assert chosen.status is HospitalStatus.STARTED
+    assert store.dossiers[chosen.reference].chain is Chain.DEATH
+    events = {n["event"] for n in commune_notices(store)}
+    assert "hospital.death_notice" in events
