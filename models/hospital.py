@@ -47,11 +47,17 @@ class HospitalStatus(StrEnum):
     STARTED = "started"
 
 
+# A certificate's number, as kept (hospitals' numbers are short: GCS-2026-004512).
+MAX_CERTIFICATE_NUMBER = 64
+
+
 def certificate_number(chain: Chain, draft: Mapping[str, Any]) -> str | None:
-    """The certificate's number as the hospital wrote it, if it wrote one."""
+    """The certificate's number as the hospital wrote it, if it wrote one that fits."""
     section = draft.get(CERTIFICATE_SECTION[chain])
     number = section.get("number") if isinstance(section, Mapping) else None
-    return number.strip() if isinstance(number, str) and number.strip() else None
+    if not isinstance(number, str) or not 0 < len(number.strip()) <= MAX_CERTIFICATE_NUMBER:
+        return None
+    return number.strip()
 
 
 def hospital_reference(year: int, sequence: int) -> str:
@@ -85,7 +91,8 @@ def waiting_for(chain: Chain, problems: Sequence[Problem], consents: bool) -> li
 
 def digest(draft: Mapping[str, Any]) -> str:
     """A digest of the body as posted: the same notification twice has the same digest."""
-    canonical = json.dumps(draft, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # ASCII: any text, lone surrogates too, has one encoding.
+    canonical = json.dumps(draft, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from lienthong.models.hospital import (
     CERTIFICATE_SECTION,
     COMMUNE_EVENT,
+    MAX_CERTIFICATE_NUMBER,
     CertificateConflict,
     HospitalRecord,
     HospitalStatus,
@@ -99,7 +100,10 @@ def _notify(container: Container, raw: Mapping[str, Any], actor: Actor) -> Hospi
         raise _invalid("reference", "is ours to give: leave it out")
     number = certificate_number(chain, raw)
     if number is None:
-        raise _invalid(f"{CERTIFICATE_SECTION[chain]}.number", "the certificate's number")
+        raise _invalid(
+            f"{CERTIFICATE_SECTION[chain]}.number",
+            f"the certificate's number, 1 to {MAX_CERTIFICATE_NUMBER} characters",
+        )
     now = container.clock.now()
     draft = storable({"received_at": now.isoformat(), **raw}, container.settings.limits)
     problems = _problems(container, {**draft, "reference": _PROVISIONAL_REFERENCE})

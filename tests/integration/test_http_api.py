@@ -322,3 +322,22 @@ def test_the_same_certificate_posted_at_once_is_one_notification(api: Api) -> No
     with record_session(api.container) as session:
         kept = session.scalar(select(func.count()).select_from(tables.HospitalNotification))
     assert kept == 1
+
+
+def test_hostile_text_in_a_hospital_notification_is_kept_on_both_databases(api: Api) -> None:
+    body = json.dumps(at_the_hospital())[:-1] + ', "requester": {"full_name": "\\ud800\\u0000"}}'
+
+    first = api.http.post(
+        HOSPITAL_NOTIFICATIONS,
+        content=body.encode(),
+        headers={**api.auth("hospital"), "Content-Type": "application/json"},
+    )
+    again = api.http.post(
+        HOSPITAL_NOTIFICATIONS,
+        content=body.encode(),
+        headers={**api.auth("hospital"), "Content-Type": "application/json"},
+    )
+
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.json()["replayed"]) == (200, True)
+    assert "requester.full_name" in first.json()["waiting_for"]

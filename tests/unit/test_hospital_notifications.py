@@ -159,8 +159,18 @@ def test_the_same_certificate_twice_is_one_notification(app: tuple[Container, Fa
             "medical_birth_certificate.number",
         ),
         ({**at_birth_only(), "hospital_ward": "3B"}, "hospital_ward"),
+        (
+            {
+                **at_birth_only(),
+                "medical_birth_certificate": {
+                    **certificate()["medical_birth_certificate"],
+                    "number": "GCS-" + "9" * 61,
+                },
+            },
+            "medical_birth_certificate.number",
+        ),
     ],
-    ids=["chain", "reference", "no commune", "no number", "unknown field"],
+    ids=["chain", "reference", "no commune", "no number", "unknown field", "long number"],
 )
 def test_the_hospitals_own_mistakes_are_refused_and_kept_nowhere(
     app: tuple[Container, FakeStore], body: dict[str, Any], path: str
@@ -172,6 +182,19 @@ def test_the_hospitals_own_mistakes_are_refused_and_kept_nowhere(
 
     assert path in {p.path for p in refused.value.problems}
     assert (store.hospitals, store.audit, store.notices) == ({}, [], [])
+
+
+def test_hostile_text_in_the_familys_part_is_kept_as_waiting_not_a_crash(
+    app: tuple[Container, FakeStore],
+) -> None:
+    container, _ = app
+    body = {**at_birth_only(), "requester": {"full_name": "\ud800\x00", "personal_id": 1.5}}
+
+    first = notify(container, body, HOSPITAL)
+    again = notify(container, body, HOSPITAL)
+
+    assert first.status is HospitalStatus.AWAITING_FAMILY
+    assert (again.reference, again.replayed) == (first.reference, True)
 
 
 def test_consent_is_the_familys_own_answer() -> None:
