@@ -41,6 +41,7 @@ from lienthong.models.status import (
 _CLOSED_DOSSIERS = (DossierStatus.REFUSED, DossierStatus.WITHDRAWN)
 _OPEN_DOSSIERS = (
     DossierStatus.RECEIVED,
+    DossierStatus.HELD,
     DossierStatus.IN_PROGRESS,
     DossierStatus.AWAITING_SUPPLEMENT,
 )

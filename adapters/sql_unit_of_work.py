@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from lienthong.adapters import tables
+from lienthong.adapters.duplicate_index import SqlDuplicateIndex
 from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.adapters.report_queries import SqlReportQueries
 from lienthong.adapters.sweep_queries import SqlSweepQueries
@@ -44,8 +45,9 @@ from lienthong.models.history import ClockEvent
 from lienthong.models.hospital import HospitalRecord, HospitalStatus
 from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
-from lienthong.models.status import Agency, Chain, StepKind, StepStatus
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
+from lienthong.models.worklist import DossierQuery
 
 # Arbitrary constants naming the PostgreSQL advisory locks of this module.
 _AUDIT_APPEND_LOCK = 0x4C54_4155_4449_54  # "LTAUDIT": serialises audit appends
@@ -88,6 +90,8 @@ def _new_row(dossier: lifecycle.Dossier) -> tables.Dossier:
 
 def _save(dossier: lifecycle.Dossier, row: tables.Dossier) -> None:
     _copy_onto(row, dossier, _DOSSIER_FIELDS)
+    # A dossier rejected at intake has no steps; its corrected version brings them.
+    row.steps.extend(tables.Step() for _ in dossier.steps[len(row.steps) :])
     for step, step_row in zip(dossier.steps, row.steps, strict=True):
         _copy_onto(step_row, step, _STEP_FIELDS)
 
@@ -178,6 +182,39 @@ class SqlDossierRepository:
             if since is not None
         ]
 
+    def renew_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        Dossier = tables.Dossier
+        renewed = self._session.execute(
+            update(Dossier)
+            .where(Dossier.reference == reference, Dossier.lease_owner == owner)
+            .values(lease_expires_at=now + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(renewed, "rowcount", 0))
+
+    def matching(self, query: DossierQuery) -> list[lifecycle.Dossier]:
+        Dossier = tables.Dossier
+        select_ = select(Dossier).options(selectinload(Dossier.steps))
+        if query.province_codes is not None:
+            select_ = select_.where(Dossier.province_code.in_(query.province_codes))
+        if query.commune is not None:
+            select_ = select_.where(Dossier.commune_code == query.commune)
+        if query.chain is not None:
+            select_ = select_.where(Dossier.chain == query.chain)
+        if query.statuses is not None:
+            select_ = select_.where(Dossier.status.in_(query.statuses))
+        if not query.include_settled:
+            select_ = select_.where(
+                Dossier.status != DossierStatus.WITHDRAWN, Dossier.handed_back_at.is_(None)
+            )
+        select_ = select_.order_by(Dossier.received_at, Dossier.id).limit(query.limit)
+        found = []
+        for row in self._session.scalars(select_):
+            if row.reference not in self._seen:
+                self._seen[row.reference] = (_domain(row), row)
+            found.append(self._seen[row.reference][0])
+        return found
+
     def release_lease(self, reference: str, owner: str) -> None:
         Dossier = tables.Dossier
         self._session.execute(
@@ -236,6 +273,9 @@ def _batched_cursor(session: Session, name: str) -> Any:
 class SqlAuditLog:
     def __init__(self, session: Session) -> None:
         self._session = session
+        # The chain's head as this transaction left it: read once, under the lock, which
+        # is held to the end of the transaction, so nobody else can move it meanwhile.
+        self._head: str | None = None
 
     def append(self, record: AuditRecord) -> int:
         """Chain ``record`` inside the caller's transaction.
@@ -243,15 +283,9 @@ class SqlAuditLog:
         It commits or rolls back with the change it describes. Appends are serialised
         (a PostgreSQL advisory lock; SQLite transactions begin IMMEDIATE), and should two
         writers still race, the unique ``prev_hash`` fails the second rather than fork.
+        The lock and the head are taken at the transaction's first append only.
         """
-        if self._session.get_bind().dialect.name == "postgresql":
-            self._session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_APPEND_LOCK}
-            )
-        head = self._session.scalar(
-            select(tables.AuditEvent.hash).order_by(tables.AuditEvent.id.desc()).limit(1)
-        )
-        prev_hash = head or GENESIS_HASH
+        prev_hash = self._head if self._head is not None else self._lock_and_read_head()
         stored, hash_ = chained(prev_hash, record)
         event = tables.AuditEvent(
             **{name: getattr(stored, name) for name in _AUDIT_FIELDS},
@@ -260,7 +294,22 @@ class SqlAuditLog:
         )
         self._session.add(event)
         self._session.flush()
+        self._head = hash_
         return event.id
+
+    def _lock_and_read_head(self) -> str:
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_APPEND_LOCK}
+            )
+        head = self._session.scalar(
+            select(tables.AuditEvent.hash).order_by(tables.AuditEvent.id.desc()).limit(1)
+        )
+        return head or GENESIS_HASH
+
+    def transaction_ended(self) -> None:
+        """After a commit or a rollback the lock is gone: the next append reads again."""
+        self._head = None
 
     def entries(self, reference: str | None = None) -> Iterator[AuditEntry]:
         """Columns, not ORM objects: verifying a million events is read at this speed."""
@@ -600,6 +649,7 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     supplements: SqlSupplementLog
     clocks: SqlClockHistory
+    duplicates: SqlDuplicateIndex
     sweep: SqlSweepQueries
     reports: SqlReportQueries
     clients: SqlClientRegistry
@@ -616,6 +666,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.session)
         self.supplements = SqlSupplementLog(self.session)
         self.clocks = SqlClockHistory(self.session)
+        self.duplicates = SqlDuplicateIndex(self.session)
         self.sweep = SqlSweepQueries(self.session)
         self.reports = SqlReportQueries(self.session)
         self.clients = SqlClientRegistry(self.session)
@@ -636,6 +687,7 @@ class SqlUnitOfWork:
         try:
             self.dossiers.save_all()
             self.session.commit()
+            self.audit.transaction_ended()
         except StaleDataError as exc:
             self.rollback()
             raise ConcurrentChange("another transaction changed the dossier first") from exc
@@ -643,3 +695,4 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self.dossiers.forget()
+        self.audit.transaction_ended()

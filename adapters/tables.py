@@ -121,6 +121,8 @@ class Dossier(Base):
     payload: Mapped[dict[str, Any]]
     # Why intake rejected it: [{"path": ..., "message": ...}].
     rejection_reasons: Mapped[list[Any] | None]
+    # When the commune handed the outcome back to the citizen (migration 0007).
+    handed_back_at: Mapped[datetime | None]
     # Per-dossier run guard: who may call agencies for this dossier right now.
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None]
@@ -217,6 +219,44 @@ class ClockEvent(Base):
     occurred_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
     first: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MatchKey(Base):
+    """Intake's match keys (models/duplicates.py, migration 0007): a digest of a rule and a
+    dossier's normalised values, so a potential duplicate is one indexed equality away."""
+
+    __tablename__ = "match_keys"
+    __table_args__ = (
+        Index("ix_match_keys_digest", "digest"),
+        UniqueConstraint("dossier_id", "rule", name="uq_match_keys_dossier_rule"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"))
+    rule: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class DuplicateHold(Base):
+    """A dossier held at intake as a potential duplicate, and a person's decision on it."""
+
+    __tablename__ = "duplicate_holds"
+    __table_args__ = (
+        # The report's figures: held in a period, decided in a period (migration 0007).
+        Index("ix_duplicate_holds_held_at", "held_at"),
+        Index("ix_duplicate_holds_decided_at", "decided_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), unique=True)
+    held_at: Mapped[datetime]
+    # [{"reference": ..., "rule": ...}]: the dossiers it may repeat, references only.
+    matches: Mapped[list[Any]]
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    merged_into: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEvent(Base):

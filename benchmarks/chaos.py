@@ -40,9 +40,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,14 +57,16 @@ import httpx
 import psycopg2
 
 from benchmarks.infra import (
+    SERVICE_STOP_TIMEOUT_SECONDS,
     DossierFactory,
     PrefectServer,
+    Service,
     add_postgres_argument,
     clean_environment,
     database_url,
     free_port,
+    lienthong,
     load_templates,
-    stop_process_group,
     throwaway_databases,
     wait_for_health,
 )
@@ -93,49 +93,9 @@ WEBHOOK_FAULTS = {
     "drop_rate": 0.03,
     "processed_then_drop_rate": 0.04,
 }
-STOP_TIMEOUT_SECONDS = 20.0
 
 
 # --------------------------------------------------------------------------- processes
-
-
-class Service:
-    """A long-running command in its own process group, its output appended to a log."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name = name
-        self.command = command
-        self.env = env
-        self.log_path = logs / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> subprocess.Popen[bytes]:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self.process
-
-    def kill9(self) -> None:
-        """SIGKILL to the whole group: the process and every flow run it started."""
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process_group(self.process, STOP_TIMEOUT_SECONDS)
-            self.process = None
-
-
-def lienthong(*args: str) -> list[str]:
-    return [sys.executable, "-m", "lienthong", *args]
 
 
 @dataclass
@@ -476,7 +436,7 @@ def drain(setup: Setup, args: argparse.Namespace, timeline: Timeline) -> Drain:
     finally:
         if sweeping is not None and sweeping.poll() is None:
             try:
-                sweeping.wait(STOP_TIMEOUT_SECONDS * 3)
+                sweeping.wait(SERVICE_STOP_TIMEOUT_SECONDS * 3)
             except subprocess.TimeoutExpired:
                 sweeping.kill()
                 sweeping.wait()

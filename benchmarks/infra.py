@@ -1,7 +1,8 @@
 """What the benchmarks share: unique dossiers from the examples, throwaway PostgreSQL
 databases, free ports and a real ``prefect server start`` subprocess on PostgreSQL.
 
-Used by ``benchmarks.chains`` and ``benchmarks.chaos``; not part of the package.
+Used by ``benchmarks.chains``, ``benchmarks.chaos`` and ``benchmarks.production``; not part
+of the package.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 SERVER_START_TIMEOUT_SECONDS = 120.0
 SERVER_STOP_TIMEOUT_SECONDS = 15.0
+SERVICE_STOP_TIMEOUT_SECONDS = 20.0
 
 
 # --------------------------------------------------------------------------- dossiers
@@ -63,6 +66,16 @@ def load_templates() -> dict[str, list[dict[str, Any]]]:
     return templates
 
 
+def letters_of(n: int) -> str:
+    """``n`` written in letters (a name's word: names hold no digits), e.g. 27 -> "Bb"."""
+    letters = ""
+    while True:
+        n, digit = divmod(n, 26)
+        letters += string.ascii_lowercase[digit]
+        if n == 0:
+            return letters.capitalize()
+
+
 @dataclass
 class DossierFactory:
     """Unique dossiers from the examples: references, certificates and IDs never repeat."""
@@ -78,6 +91,9 @@ class DossierFactory:
         raw["reference"] = f"{prefix}-2026-{n:06d}"
         if chain == "birth":
             raw["medical_birth_certificate"]["number"] = f"GCS-BENCH-{n:06d}"
+            # Another child of the same mother and birthday needs another name, or intake
+            # holds it as a potential duplicate (models/duplicates.py).
+            raw["child"]["full_name"] = f"{raw['child']['full_name']} {letters_of(n)}"
         else:
             raw["death_notice"]["number"] = f"GBT-BENCH-{n:06d}"
             # PPP C YY + six serial digits: province, century/sex and birth year stay valid.
@@ -161,6 +177,7 @@ class PrefectServer:
 
     def __init__(self, database_url: str, home: Path, port: int) -> None:
         self.api_url = f"http://127.0.0.1:{port}/api"
+        self.database = database_url.rsplit("/", 1)[-1]
         self._port = port
         self._home = home
         self._env = clean_environment()
@@ -176,6 +193,10 @@ class PrefectServer:
     @property
     def log_path(self) -> Path:
         return self._home / "server.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
         self._home.mkdir(parents=True, exist_ok=True)
@@ -242,6 +263,48 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+# --------------------------------------------------------------------------- our processes
+
+
+class Service:
+    """A long-running command in its own process group, its output appended to a log."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name = name
+        self.command = command
+        self.env = env
+        self.log_path = logs / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> subprocess.Popen[bytes]:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self.process
+
+    def kill9(self) -> None:
+        """SIGKILL to the whole group: the process and every flow run it started."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process_group(self.process, SERVICE_STOP_TIMEOUT_SECONDS)
+            self.process = None
+
+
+def lienthong(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lienthong", *args]
 
 
 Benchmark = Callable[[argparse.Namespace, str, Path], int]

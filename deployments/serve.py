@@ -1,13 +1,16 @@
 """``lienthong serve``: one process serving every deployment of prefect.yaml.
 
 The deployments (names, tags, concurrency limits, schedules) are read from prefect.yaml,
-so the work-pool setup and the one-process setup cannot drift apart. Runs are executed
-in this process as subprocesses of the Prefect runner; no work pool or worker is needed.
+so the work-pool setup and the one-process setup cannot drift apart; no work pool is needed.
 
 prefect.yaml is read from the installed package (``lienthong/deployments/prefect.yaml``,
 the repository's top-level file in a source checkout), and its entrypoints are module
 paths (``lienthong.flows.birth_chain.birth_chain``): each flow run imports the installed
 package, whatever directory ``lienthong serve`` was started in.
+
+The chain deployments' runs are executed inside this process by the chain worker
+(deployments/chain_worker.py): no process per dossier. The scheduled ones (sweep, report,
+audit anchor) go through Prefect's runner, a subprocess per run, a few times a day.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import asyncio
 import contextlib
 import signal
 from importlib import resources
-from typing import Any, Self
+from typing import Any
+from uuid import UUID
 
 import yaml
 from prefect import Flow
@@ -26,10 +30,15 @@ from prefect.runner import Runner
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
+from lienthong.deployments.chain_worker import ChainWorker
 from lienthong.deployments.crash_detection import apply_crash_detection
+from lienthong.flows.runner import CHAIN_FLOWS
 
 # How long a stop may wait for the Prefect server (pausing schedules, cancelling runs).
 STOP_SECONDS = 10.0
+# Chain runs at once in one process, unless --limit says otherwise: as many as one chain
+# deployment's concurrency limit in prefect.yaml.
+DEFAULT_CHAIN_RUNS = 50
 PREFECT_YAML = resources.files("lienthong.deployments").joinpath("prefect.yaml")
 
 
@@ -40,14 +49,20 @@ def deployment_specs(text: str | None = None) -> list[dict[str, Any]]:
     return specs
 
 
-async def runner_deployment(spec: dict[str, Any]) -> RunnerDeployment:
+def spec_flow(spec: dict[str, Any]) -> Flow[..., Any]:
+    """The flow a prefect.yaml deployment names, imported from the installed package."""
     entrypoint: str = spec["entrypoint"]
     if ":" in entrypoint:
         raise ValueError(
             f"prefect.yaml entrypoint {entrypoint!r}: use a module path "
             "(package.module.flow_function), so runs import the installed package"
         )
-    chain_flow: Flow[..., Any] = load_flow_from_entrypoint(entrypoint, use_placeholder_flow=False)
+    loaded: Flow[..., Any] = load_flow_from_entrypoint(entrypoint, use_placeholder_flow=False)
+    return loaded
+
+
+async def runner_deployment(spec: dict[str, Any]) -> RunnerDeployment:
+    chain_flow = spec_flow(spec)
     schedules = [
         Cron(schedule["cron"], timezone=schedule.get("timezone"))
         for schedule in spec.get("schedules", [])
@@ -73,26 +88,62 @@ class _Runner(Runner):
     def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
         """SIGTERM reaches ``serve_all``'s handler through the event loop instead."""
 
-    async def __aenter__(self) -> Self:
-        entered = await super().__aenter__()
-        count = len(self._deployment_registry.get_deployment_ids())
-        print(f"lienthong serve: serving {count} deployments; SIGTERM or SIGINT stops", flush=True)
-        return entered
+
+def is_chain(spec: dict[str, Any]) -> bool:
+    """A chain deployment (prefect.yaml names each deployment after its flow)."""
+    return spec["name"] in {f.name for f in CHAIN_FLOWS.values()}
 
 
-async def _register_and_start(runner: Runner, deployments: list[dict[str, Any]]) -> None:
-    for spec in deployments:
-        await runner.aadd_deployment(await runner_deployment(spec))
+async def _register(
+    runner: Runner, specs: list[dict[str, Any]], chains_only: bool
+) -> dict[UUID, Flow[..., Any]]:
+    """Create or update every deployment; the chains' ids with their flows, for the worker.
+
+    The scheduled deployments (sweep, report, audit anchor: a few runs a day) are the
+    runner's, a process per run; the chains run in this process (deployments/chain_worker.py).
+    """
+    chains: dict[UUID, Flow[..., Any]] = {}
+    for spec in specs:
+        if chains_only and not is_chain(spec):
+            continue
+        deployment = await runner_deployment(spec)
+        if is_chain(spec):
+            chain_flow: Flow[..., Any] = load_flow_from_entrypoint(
+                spec["entrypoint"], use_placeholder_flow=False
+            )
+            chains[await deployment.aapply()] = chain_flow
+        else:
+            await runner.aadd_deployment(deployment)
     await apply_crash_detection()
-    await runner.start()
+    return chains
 
 
-async def serve_all(limit: int | None = None, stop_seconds: float = STOP_SECONDS) -> str:
-    """Serve every deployment of prefect.yaml until SIGTERM or SIGINT; returns how it ended.
+async def _register_and_start(
+    runner: Runner, worker_stop: asyncio.Event, limit: int | None, chains_only: bool
+) -> None:
+    chains = await _register(runner, deployment_specs(), chains_only)
+    worker = ChainWorker(chains, limit=limit or DEFAULT_CHAIN_RUNS)
+    print(
+        f"lienthong serve: running the {len(chains)} chain deployments in this process"
+        f"{'' if chains_only else ', the others through the runner'}; SIGTERM or SIGINT stops",
+        flush=True,
+    )
+    if chains_only:
+        await worker.run(worker_stop)
+        return
+    await asyncio.gather(runner.start(), worker.run(worker_stop))
 
-    On a signal the runner stops polling, cancels the runs it holds (their dossiers resume
-    at the first unfinished step) and pauses the deployments' schedules, all within
-    ``stop_seconds``: a server that has gone away cannot keep the process alive.
+
+async def serve_all(
+    limit: int | None = None, stop_seconds: float = STOP_SECONDS, chains_only: bool = False
+) -> str:
+    """Serve the deployments of prefect.yaml until SIGTERM or SIGINT; returns how it ended.
+
+    ``chains_only``: one more worker for the chains (scale out), serving nothing else.
+    On a signal the worker and the runner stop polling, cancel the runs they hold (their
+    dossiers resume at the first unfinished step) and the runner pauses the scheduled
+    deployments, all within ``stop_seconds``: a server that has gone away cannot keep the
+    process alive.
     """
     loop = asyncio.get_running_loop()
     received: asyncio.Future[signal.Signals] = loop.create_future()
@@ -104,7 +155,8 @@ async def serve_all(limit: int | None = None, stop_seconds: float = STOP_SECONDS
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     runner = _Runner(limit=limit, pause_on_shutdown=True)
-    serving = asyncio.create_task(_register_and_start(runner, deployment_specs()))
+    worker_stop = asyncio.Event()
+    serving = asyncio.create_task(_register_and_start(runner, worker_stop, limit, chains_only))
     try:
         either: set[asyncio.Future[Any]] = {serving, received}
         await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
@@ -112,14 +164,16 @@ async def serve_all(limit: int | None = None, stop_seconds: float = STOP_SECONDS
             serving.result()  # an error while registering or serving: the caller reports it
             return "stopped"
         name = received.result().name
-        if not runner.started:  # still registering the deployments
+        worker_stop.set()
+        if not runner.started and not chains_only:  # still registering the deployments
             serving.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await serving
             return f"{name}: stopped before the runner started"
         try:
             async with asyncio.timeout(stop_seconds):
-                await runner.astop()
+                if not chains_only:
+                    await runner.astop()
                 await serving
         except TimeoutError:
             return f"{name}: stopped; no answer from the Prefect server in {stop_seconds:.0f} s"

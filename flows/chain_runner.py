@@ -12,7 +12,6 @@ record, like any resumed run.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
@@ -24,6 +23,7 @@ from prefect.states import Cancelled, Completed, Failed
 
 from lienthong.bootstrap import current_container
 from lienthong.flows.lease import dossier_lease
+from lienthong.flows.outage import through_outage
 from lienthong.flows.waiting import dossier_tag, suspend_while_waiting
 from lienthong.models.chains import run_tags
 from lienthong.models.masking import protect_prefect_logs, scrub
@@ -36,12 +36,14 @@ from lienthong.models.status import (
     StepKind,
     StepStatus,
 )
+from lienthong.models.wording import Language, say, word
 from lienthong.services.container import Container
 from lienthong.services.step_outcomes import outcome_of
 from lienthong.services.views import DossierView, load_view
 from lienthong.tasks.notifications import deliver_dossier_notifications
 from lienthong.tasks.steps import configured_perform_step, stop_step
 from lienthong.tasks.timeline import publish_timeline
+from lienthong.tasks.worklists import publish_worklists
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ async def _tag_flow_run(view: DossierView) -> None:
 async def _advance(container: Container, reference: str) -> DossierView:
     """Run the steps in order from the first unfinished one, until one does not succeed."""
     perform_step = configured_perform_step(container.settings.task_retry)
-    view = await asyncio.to_thread(load_view, container, reference)
+    view = await through_outage(container, load_view, container, reference)
     for kind in [s.kind for s in view.steps]:
         status = view.step(kind).status
         if status in DONE:
@@ -83,7 +85,7 @@ async def _advance(container: Container, reference: str) -> DossierView:
             status = await perform_step(reference, kind)
         except Exception as exc:
             status = await _stop(container, reference, kind, exc)
-        view = await asyncio.to_thread(load_view, container, reference)
+        view = await through_outage(container, load_view, container, reference)
         if status != StepStatus.SUCCEEDED:
             break
     return view
@@ -94,19 +96,25 @@ async def _stop(container: Container, reference: str, kind: StepKind, exc: Excep
     ran out (``failed``, for the sweep to resume), or the run failed otherwise while the step
     was in progress, e.g. recording the agency's answer (``error``, for a person). A step
     that is not in progress any more was recorded already: the exception is the run's."""
-    view = await asyncio.to_thread(load_view, container, reference)
+    view = await through_outage(container, load_view, container, reference)
     if view.step(kind).status != StepStatus.IN_PROGRESS:
         raise exc
     return await stop_step(reference, kind, outcome_of(exc))
 
 
-def _final_state(view: DossierView) -> State[Any]:
+def _final_state(view: DossierView, language: Language) -> State[Any]:
     summary = {"reference": view.reference, "status": view.status.value}
     stopped = next((s for s in view.steps if s.status in STOPPED_STEP_STATUSES), None)
     if stopped is not None:
         return Failed(
-            message=f"{stopped.kind.value} {stopped.status.value}: {stopped.reason}; "
-            f"resume with `lienthong run {view.reference}`",
+            message=say(
+                "run_stopped",
+                language,
+                step=word(stopped.kind, language),
+                status=word(stopped.status, language),
+                reason=stopped.reason,
+                reference=view.reference,
+            ),
             data=summary,
         )
     if view.status == DossierStatus.REFUSED:
@@ -114,19 +122,37 @@ def _final_state(view: DossierView) -> State[Any]:
         # more; not Failed either, which operators' automations page someone for.
         refused = next(s for s in view.steps if s.status == StepStatus.REFUSED)
         reason = scrub(refused.reason or "")
-        return Cancelled(name="Refused", message=f"refused: {reason}", data=summary)
+        return Cancelled(
+            name="Refused", message=say("run_refused", language, reason=reason), data=summary
+        )
     if view.status == DossierStatus.WITHDRAWN:
-        return Cancelled(name="Withdrawn", message="withdrawn by the applicant", data=summary)
-    return Completed(message=f"dossier {view.status.value}", data=summary)
+        return Cancelled(name="Withdrawn", message=say("run_withdrawn", language), data=summary)
+    status = word(view.status, language).lower()
+    return Completed(message=say("run_done", language, status=status), data=summary)
+
+
+def held_state(view: DossierView) -> State[Any]:
+    """A potential duplicate waits for a person's decision: no agency is called, and the run
+    ends (Cancelled, named ``Held``: not a failure to page for). After "distinct" the chain
+    starts again: `lienthong duplicates resolve` continues it, or the sweep starts it."""
+    return Cancelled(
+        name="Held",
+        message=f"held as a potential duplicate: decide with `lienthong duplicates show "
+        f"{view.reference}`",
+        data={"reference": view.reference, "status": view.status.value},
+    )
 
 
 async def run_chain(reference: str, chain: Chain) -> State[Any]:
     protect_prefect_logs()
     container = current_container()
-    view = await asyncio.to_thread(load_view, container, reference)
+    view = await through_outage(container, load_view, container, reference)
     if view.chain != chain:
         raise WrongChain(reference, chain, view.chain)
     await _tag_flow_run(view)
+    if view.status == DossierStatus.HELD:
+        logger.info("dossier %s is held as a potential duplicate", reference)
+        return held_state(view)
     context = FlowRunContext.get()
     owner = str(context.flow_run.id) if context and context.flow_run else str(uuid.uuid4())
     while True:
@@ -134,8 +160,9 @@ async def run_chain(reference: str, chain: Chain) -> State[Any]:
             view = await _advance(container, reference)
         await deliver_dossier_notifications(reference)
         await publish_timeline(reference)
+        await publish_worklists(reference)
         logger.info("dossier %s is %s", reference, view.status.value)
         if not any(s.status in WAITING_STEP_STATUSES for s in view.steps):
-            return _final_state(view)
+            return _final_state(view, container.settings.language)
         # Suspends the run (raises Pause) unless the wait ended meanwhile: then go on here.
         await suspend_while_waiting(container, reference)

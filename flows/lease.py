@@ -13,8 +13,11 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from lienthong.adapters.database import DatabaseUnavailable
+from lienthong.flows.outage import through_outage
 from lienthong.services.container import Container
-from lienthong.services.leases import acquire_lease, release_lease
+from lienthong.services.leases import acquire_lease, release_lease, renew_lease
+from lienthong.tasks.steps import in_database
 
 logger = logging.getLogger(__name__)
 # How often a waiting run asks again: often enough to notice within a fraction of a lease.
@@ -47,15 +50,26 @@ async def _renew_until_lost(container: Container, reference: str, owner: str) ->
     Renewal fails when the lease lapsed meanwhile (the event loop or the database stalled
     longer than the lease, or the hosts' clocks disagree) and another run took it.
     """
+    lease_seconds = container.settings.lease_seconds
+    renewed_at = time.monotonic()
     while True:
-        await asyncio.sleep(container.settings.lease_seconds / 3)
+        await asyncio.sleep(lease_seconds / 3)
         try:
-            renewed = await asyncio.to_thread(acquire_lease, container, reference, owner)
+            renewed = await in_database(renew_lease, container, reference, owner)
+        except DatabaseUnavailable:
+            # Not lost yet: nobody else can take a lease that has not lapsed. Try again until
+            # it would have (a database restart of a few seconds must not stop every run).
+            if time.monotonic() - renewed_at + lease_seconds / 3 < lease_seconds:
+                logger.warning("could not renew the lease on dossier %s yet", reference)
+                continue
+            logger.exception("could not renew the lease on dossier %s", reference)
+            return
         except Exception:
             logger.exception("could not renew the lease on dossier %s", reference)
-            renewed = False
+            return
         if not renewed:
             return
+        renewed_at = time.monotonic()
 
 
 @contextlib.asynccontextmanager
@@ -67,7 +81,7 @@ async def dossier_lease(container: Container, reference: str, owner: str) -> Asy
     call agencies for one dossier at once.
     """
     started = time.monotonic()
-    while not await asyncio.to_thread(acquire_lease, container, reference, owner):
+    while not await through_outage(container, acquire_lease, container, reference, owner):
         waited = time.monotonic() - started
         if waited >= container.settings.lease_wait_seconds:
             raise DossierBusy(reference, waited)
@@ -96,4 +110,4 @@ async def dossier_lease(container: Container, reference: str, owner: str) -> Asy
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
         if not lost:
-            await asyncio.to_thread(release_lease, container, reference, owner)
+            await through_outage(container, release_lease, container, reference, owner)

@@ -39,8 +39,9 @@ def runnable(container: Container, references: Sequence[str]) -> list[Entry]:
         view = load_view(container, reference)
         if view.status == DossierStatus.REJECTED or view.chain is None:
             raise NothingToRun(
-                f"dossier {reference} was rejected at intake (see `lienthong status "
-                f"{reference}`): correct it and submit it again"
+                f"dossier {reference} was rejected at intake: correct its file, then "
+                "`lienthong submit FILE.json` (it replaces the rejected one under the same "
+                "reference)"
             )
         entries.append(
             (reference, view.chain, run_tags(view.chain, view.commune_code, view.province_code))

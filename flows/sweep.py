@@ -10,6 +10,7 @@ from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 
 from lienthong.bootstrap import current_container
+from lienthong.flows.abandoned_runs import reschedule_abandoned_runs
 from lienthong.flows.continuation import continue_dossier
 from lienthong.flows.runner import run_here
 from lienthong.models.masking import scrub
@@ -18,6 +19,7 @@ from lienthong.services.container import Container
 from lienthong.services.resumptions import ResumeRequest, ResumeWhy
 from lienthong.services.sweep import SweepReport, sweep
 from lienthong.tasks.steps import flow_run_actor
+from lienthong.tasks.worklists import refresh_all_worklists
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +58,21 @@ async def overdue_sweep(
     options = SweepOptions(due_soon_working_days, timedelta(minutes=stuck_after_minutes), resume)
     container = current_container()
     report = await sweep(container, resume_here, options, flow_run_actor())
+    rescheduled = await reschedule_abandoned_runs(report.at, options.stuck_after) if resume else []
+    for run in rescheduled:
+        logger.warning(
+            "flow run %s was left Pending by a stopped worker: scheduled again", run.name
+        )
     deploy = container.settings.api.run_chains_with_deployments
     for reference in report.decided():
         if reference not in report.resumed:
             await _continue(container, reference, deploy)
+    # Deadlines pass without any dossier changing: every worklist is republished.
+    await refresh_all_worklists(container)
     await acreate_markdown_artifact(
         key="overdue-sweep",
-        markdown=scrub(report.markdown()),
+        markdown=scrub(report.markdown())
+        + f"\n\nRuns left Pending by a stopped worker, scheduled again: {len(rescheduled)}\n",
         description="What the overdue sweep found and did",
     )
     return report

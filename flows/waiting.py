@@ -24,6 +24,7 @@ from prefect.states import Paused, Running, Suspended
 from prefect.utilities.engine import propose_state
 
 from lienthong.models.status import StepStatus
+from lienthong.models.wording import Language
 from lienthong.services.container import Container
 from lienthong.services.views import Waiting, waiting_of
 
@@ -33,7 +34,7 @@ def dossier_tag(reference: str) -> str:
     return f"dossier:{reference}"
 
 
-def waiting_state(waiting: Waiting, reschedule: bool) -> State[Any]:
+def waiting_state(waiting: Waiting, reschedule: bool, language: Language) -> State[Any]:
     """Suspended (with a deployment) or a named Paused state, saying what it waits for.
 
     Every wait gets a fresh pause key: Prefect refuses a second pause under a key it saw,
@@ -41,13 +42,13 @@ def waiting_state(waiting: Waiting, reschedule: bool) -> State[Any]:
     """
     key = str(uuid.uuid4())
     if reschedule:
-        return Suspended(pause_key=key, message=waiting.message())
+        return Suspended(pause_key=key, message=waiting.message(language))
     name = (
         "AwaitingSupplement"
         if waiting.status == StepStatus.AWAITING_SUPPLEMENT
         else "AwaitingDecision"
     )
-    return Paused(name=name, pause_key=key, message=waiting.message())
+    return Paused(name=name, pause_key=key, message=waiting.message(language))
 
 
 async def suspend_while_waiting(container: Container, reference: str) -> None:
@@ -68,7 +69,9 @@ async def suspend_while_waiting(container: Container, reference: str) -> None:
     run_id = context.flow_run.id
     reschedule = context.flow_run.deployment_id is not None
     async with get_client() as client:
-        state = await propose_state(client, waiting_state(waiting, reschedule), run_id)
+        state = await propose_state(
+            client, waiting_state(waiting, reschedule, container.settings.language), run_id
+        )
         if not state.is_paused():
             raise RuntimeError(f"Prefect did not suspend the run: it is {state.type.value}")
         if await asyncio.to_thread(waiting_of, container, reference) is None:

@@ -4,10 +4,12 @@ It starts the agency simulator (with injected transient faults, and Police decid
 a receipt, then the decision by callback, a Standard Webhook, some callbacks lost, some
 decisions needing verification) and our API (which receives the callbacks, polls for the
 lost ones and resumes the waiting runs; the portal submits a dossier to it, and a hospital
-a birth certificate the family completes through the portal), uses an embedded Prefect
-(a temporary local server on SQLite unless PREFECT_API_URL points at one), stores the
-sample dossiers in a fresh demo database, runs both chains, answers the request for
-supplementation, delivers every notification and prints what happened.
+a birth certificate the family completes through the portal), uses an embedded Prefect (a
+temporary local server on its own SQLite file: ``lienthong demo`` sets PREFECT_HOME to
+``<data dir>/demo-prefect`` and ignores the operator's PREFECT_API_URL,
+lienthong/cli/demo.py), stores the sample dossiers in a fresh demo database, runs both
+chains, answers the request for supplementation, delivers every notification and prints
+what happened.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from lienthong.models.contract.signing import secret_key
 from lienthong.models.limits import DEFAULT_MAX_WEBHOOK_BODY_BYTES, DossierLimits
 from lienthong.models.status import Agency
 from lienthong.models.statutory import CalendarSettings
+from lienthong.models.wording import Language
 
 
 class AnswerForm(StrEnum):
@@ -87,6 +88,11 @@ class ApiSettings(BaseModel):
     start_chains: bool = True
     # scrypt's cost (N, a power of two) for new client secrets; the hash keeps its own cost.
     client_secret_cost: int = Field(2**14, ge=2**4, le=2**20)
+    # The operator's desk (/desk): the key that signs its session cookies. Empty: a random
+    # key per process (every session ends when the API restarts).
+    desk_session_secret: SecretStr = SecretStr("")
+    # How long a desk session lasts without a new login.
+    desk_session_hours: float = Field(10.0, gt=0, le=24 * 7)
 
 
 def _default_endpoint(
@@ -183,6 +189,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".lienthong")
     database_url: str = ""
+    # The words people read (CLI, artifacts, notices, desk): Vietnamese; ``en`` for
+    # maintainers (models/wording.py).
+    language: Language = Language.VI
 
     # Each agency defaults to the simulator (see _endpoints_default_to_the_simulator).
     justice: AgencyEndpoint = Field(

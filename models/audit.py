@@ -24,6 +24,7 @@ from typing import Any
 from lienthong.models.lifecycle import (
     DOSSIER_RECEIVED,
     DOSSIER_REJECTED,
+    DOSSIER_RESUBMITTED,
     DOSSIER_STATUS_CHANGED,
     STEP_STATUS_CHANGED,
     Dossier,
@@ -252,7 +253,7 @@ class Replay:
         elif action == DOSSIER_STATUS_CHANGED:
             if reference in self._dossiers:
                 self._dossiers[reference].status = after
-        elif action == DOSSIER_RECEIVED:
+        elif action in (DOSSIER_RECEIVED, DOSSIER_RESUBMITTED):
             kinds = json.loads(details).get("steps", []) if details else []
             self._dossiers[reference] = _ReplayedDossier(
                 after, {kind: _ReplayedStep() for kind in kinds}

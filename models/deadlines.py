@@ -13,7 +13,7 @@ The convention, one rule for every clock:
 - The due instant is the end of that local day, 23:59:59.999999 Asia/Ho_Chi_Minh. The law
   counts days, not hours, and the one-stop shop's appointment slip names a day: a result
   delivered electronically that evening is still on time. Finishing at or before the due
-  instant is on time (:func:`is_on_time`).
+  instant is on time (``models/lateness.is_on_time``: the one lateness rule).
 - Supplementation stops the clock: the limit counts from the day the dossier is complete,
   so when the supplement arrives the step's clock (and the chain's) restarts from zero. The
   caller passes the supplement's arrival as ``started_at`` / ``complete_at``; nothing of the
@@ -38,15 +38,9 @@ from typing import assert_never
 
 from lienthong.models.calendar import WorkingCalendar
 from lienthong.models.chains import CHAIN_STEPS
-from lienthong.models.clock import require_aware
 from lienthong.models.legal_tables import LIMIT_NAMES, LegalTables, legal_tables
 from lienthong.models.status import Chain, StepKind
 from lienthong.models.statutory import CalendarSettings, LimitOverrides, StatutoryLimits
-
-
-def is_on_time(due_at: datetime, finished_at: datetime) -> bool:
-    """Whether work finished at ``finished_at`` met the due instant (inclusive)."""
-    return require_aware(finished_at) <= require_aware(due_at)
 
 
 class Deadlines:

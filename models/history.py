@@ -26,6 +26,7 @@ from datetime import datetime
 
 from lienthong.models.lifecycle import (
     DOSSIER_RECEIVED,
+    DOSSIER_RESUBMITTED,
     DOSSIER_STATUS_CHANGED,
     STEP_STATUS_CHANGED,
     STEP_VERIFICATION_NEEDED,
@@ -59,7 +60,7 @@ def clock_events(dossier: Dossier, change: Change, now: datetime) -> list[ClockE
     if dossier.id is None:
         return []
     step = change.step
-    if change.action == DOSSIER_RECEIVED:
+    if change.action in (DOSSIER_RECEIVED, DOSSIER_RESUBMITTED):
         return [ClockEvent(dossier.id, None, CLOCK_STARTED, now, dossier.due_at)]
     if change.action == DOSSIER_STATUS_CHANGED:
         if change.after == DossierStatus.AWAITING_SUPPLEMENT:

@@ -12,12 +12,14 @@ Nothing here reads a clock, a database or the network: ``now`` and the deadlines
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from lienthong.models.chains import StepPlan
 from lienthong.models.deadlines import Deadlines
+from lienthong.models.duplicates import Decision, DuplicateHold, Match, describe
+from lienthong.models.lateness import is_on_time
 from lienthong.models.status import (
     DONE_STEP_STATUSES,
     STOPPED_STEP_STATUSES,
@@ -35,10 +37,14 @@ from lienthong.models.status import (
 # Audit actions of the changes below.
 DOSSIER_RECEIVED = "dossier_received"
 DOSSIER_REJECTED = "dossier_rejected"
+# A dossier rejected at intake, handed in again corrected under its reference: a new intake.
+DOSSIER_RESUBMITTED = "dossier_resubmitted"
 DOSSIER_STATUS_CHANGED = "dossier_status_changed"
 STEP_STATUS_CHANGED = "step_status_changed"
 STEP_RESUMED = "step_resumed"
 STEP_VERIFICATION_NEEDED = "step_verification_needed"
+# The commune gave the citizen the result, the written refusal or the rejected papers.
+HANDED_BACK = "handed_back"
 
 # Step statuses the agencies and the commune are told about (models.chains.agencies_to_notify).
 NOTIFIED_STEP_STATUSES = frozenset(
@@ -56,6 +62,9 @@ WITHDRAWABLE_STEPS = frozenset(
     {StepStatus.PENDING, StepStatus.FAILED, StepStatus.ERROR, StepStatus.AWAITING_SUPPLEMENT}
 )
 
+# The rejection reason's path of a dossier a person closed as a duplicate.
+DUPLICATE_PATH = "duplicate"
+
 
 class ConcurrentChange(Exception):
     """Another writer changed the same record first (a reference taken, a row updated): the
@@ -70,6 +79,17 @@ class DossierNotFound(LookupError):
 
 class CannotWithdraw(ValueError):
     """The dossier is closed already, or an agency is working on one of its steps."""
+
+
+class CannotHandBack(ValueError):
+    """Nothing to hand back yet (the chain is still open), or it was handed back already."""
+
+
+# What the one-stop shop hands back to the citizen: the results, the written refusal, or
+# the papers rejected at intake to be corrected (Decree 61/2018/ND-CP art. 18, 20).
+HANDED_BACK_STATUSES = frozenset(
+    {DossierStatus.COMPLETED, DossierStatus.REFUSED, DossierStatus.REJECTED}
+)
 
 
 def idempotency_key(reference: str, kind: StepKind, round_: int = 0) -> str:
@@ -145,6 +165,8 @@ class Dossier:
     on_time: bool | None = None
     # Why intake rejected it: [{"path": ..., "message": ...}].
     rejection_reasons: list[Any] | None = None
+    # When the commune handed the outcome (:data:`HANDED_BACK_STATUSES`) to the citizen.
+    handed_back_at: datetime | None = None
     steps: list[Step] = field(default_factory=list)
     id: int | None = None
 
@@ -233,6 +255,58 @@ class Dossier:
         reason = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
         return dossier, [Change(DOSSIER_REJECTED, after=dossier.status, reason=reason)]
 
+    def resubmit(self, corrected: Dossier, changes: list[Change]) -> list[Change]:
+        """Take ``corrected`` (a dossier just made by :meth:`receive` under this reference,
+        with its ``changes``) in place of this rejected one.
+
+        A dossier rejected at intake never entered a chain: nothing was sent, no clock ran.
+        Its corrected version is a new intake under the same reference (its clock starts at
+        its own reception); the rejection stays in the audit trail, as the first event.
+        """
+        if self.status != DossierStatus.REJECTED:
+            raise IllegalTransition(
+                "dossier",
+                self.status,
+                DossierStatus.RECEIVED,
+                f"only a dossier rejected at intake is resubmitted; {self.reference} is "
+                f"{self.status.value}",
+            )
+        if corrected.reference != self.reference or corrected.status != DossierStatus.RECEIVED:
+            raise ValueError(f"not a corrected intake of {self.reference}")
+        before = self.status
+        for name in (
+            "chain",
+            "status",
+            "province_code",
+            "commune_code",
+            "received_at",
+            "payload",
+            "late_filing",
+            "clock_started_at",
+            "due_at",
+            "steps",
+        ):
+            setattr(self, name, getattr(corrected, name))
+        self.rejection_reasons = None
+        self.handed_back_at = None
+        self.updated_at = corrected.updated_at
+        received, *rest = changes
+        return [replace(received, action=DOSSIER_RESUBMITTED, before=before), *rest]
+
+    def reject_again(
+        self, *, payload: dict[str, Any], problems: list[dict[str, str]], now: datetime
+    ) -> list[Change]:
+        """A resubmission of a rejected dossier that is still invalid: the latest copy and
+        its reasons are kept, the dossier stays rejected (and on the worklist)."""
+        if self.status != DossierStatus.REJECTED:
+            raise IllegalTransition("dossier", self.status, DossierStatus.REJECTED)
+        self.payload = payload
+        self.rejection_reasons = problems
+        self.handed_back_at = None
+        self.updated_at = now
+        reason = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+        return [Change(DOSSIER_REJECTED, before=self.status, after=self.status, reason=reason)]
+
     # Reading ---------------------------------------------------------------------------
 
     def step(self, kind: StepKind) -> Step:
@@ -289,6 +363,7 @@ class Dossier:
         """
         step = self.step(kind)
         self._require_open(step, StepStatus.IN_PROGRESS)
+        self._require_not_held(step)
         self._require_turn(step)
         if step.status != StepStatus.IN_PROGRESS:
             check_step_transition(step.status, StepStatus.IN_PROGRESS)
@@ -299,6 +374,8 @@ class Dossier:
             changes = [Change(STEP_RESUMED, step, step.status, step.status, details=details)]
         else:
             if step.started_at is None or step.status == StepStatus.PENDING:
+                # A restart after a supplement: a new clock, judged when it finishes.
+                step.on_time = None
                 step.started_at = now
                 step.first_started_at = step.first_started_at or now
                 step.due_at = deadlines.step_due_at(step.kind, self.available_at(step) or now)
@@ -328,7 +405,7 @@ class Dossier:
             step.last_error = reason
         else:
             step.finished_at = now
-            step.on_time = step.due_at is None or now <= step.due_at
+            step.on_time = step.due_at is None or is_on_time(step.due_at, now)
         details = {"agency_reference": step.agency_reference} if agency_reference else None
         changes = [self._change_step(step, after, now, reason, details)]
         if after == StepStatus.REFUSED:
@@ -459,6 +536,22 @@ class Dossier:
                 changes.append(self._change_step(step, StepStatus.WITHDRAWN, now, reason))
         return changes + self._set_status(DossierStatus.WITHDRAWN, now, reason)
 
+    def hand_back(self, *, now: datetime) -> list[Change]:
+        """The commune handed the outcome to the citizen: nothing is left for a person to do.
+
+        Not a status change (the dossier keeps its outcome); the audit trail keeps when.
+        """
+        if self.status not in HANDED_BACK_STATUSES:
+            raise CannotHandBack(
+                f"dossier {self.reference} is {self.status.value}: nothing to hand back yet"
+            )
+        if self.handed_back_at is not None:
+            raise CannotHandBack(
+                f"dossier {self.reference} was handed back at {self.handed_back_at.isoformat()}"
+            )
+        self.handed_back_at = now
+        return [Change(HANDED_BACK, details={"status": self.status.value})]
+
     def refuse_unsupplemented(
         self, kind: StepKind, *, reason: str, details: dict[str, Any], now: datetime
     ) -> list[Change]:
@@ -477,7 +570,56 @@ class Dossier:
         changes += self._skip_after_refusal(step, now)
         return changes + self._set_status(DossierStatus.REFUSED, now, reason)
 
+    @property
+    def closed_as_duplicate(self) -> bool:
+        """Rejected by a person's decision on a potential duplicate (merged or rejected),
+        not by intake's checks: it passed intake, and no resubmission replaces it."""
+        return self.status == DossierStatus.REJECTED and any(
+            reason.get("path") == DUPLICATE_PATH for reason in self.rejection_reasons or []
+        )
+
+    def hold_as_duplicate(self, matches: Sequence[Match], now: datetime) -> list[Change]:
+        """Intake found dossiers on record that may be about the same person: hold this one
+        for a person's decision; no step starts until then (:meth:`start_step`)."""
+        details = {"matches": [{"reference": m.reference, "rule": m.rule.value} for m in matches]}
+        changes = self._set_status(DossierStatus.HELD, now, describe(matches))
+        return [replace(c, details=details) for c in changes]
+
+    def resolve_duplicate(self, hold: DuplicateHold, now: datetime) -> list[Change]:
+        """Apply the person's decision on ``hold`` (decided already): distinct returns the
+        dossier to received, for its chain to start; a merge or a rejection closes it as
+        rejected with the decision as its reason, its steps skipped (never sent)."""
+        if self.status != DossierStatus.HELD or hold.decision is None:
+            raise IllegalTransition(
+                "dossier", self.status, DossierStatus.RECEIVED, "it is not held as a duplicate"
+            )
+        details = {"decision": hold.decision.value, "merged_into": hold.merged_into}
+        if hold.decision == Decision.DISTINCT:
+            reason = f"confirmed distinct from {', '.join(hold.references)}: {hold.reason}"
+            changes = self._set_status(DossierStatus.RECEIVED, now, reason)
+            return [replace(c, details=details) for c in changes]
+        what = f"merged into {hold.merged_into}" if hold.merged_into else "rejected"
+        reason = f"duplicate of {', '.join(hold.references)}, {what}: {hold.reason}"
+        self.rejection_reasons = [{"path": DUPLICATE_PATH, "message": reason}]
+        changes = [
+            self._change_step(step, StepStatus.SKIPPED, now, reason)
+            for step in self.steps
+            if step.status == StepStatus.PENDING
+        ]
+        closed = self._set_status(DossierStatus.REJECTED, now, reason)
+        return changes + [replace(c, details=details) for c in closed]
+
     # Rules -----------------------------------------------------------------------------
+
+    def _require_not_held(self, step: Step) -> None:
+        """A potential duplicate reaches no agency before a person decided on it."""
+        if self.status == DossierStatus.HELD:
+            raise IllegalTransition(
+                "step",
+                step.status,
+                StepStatus.IN_PROGRESS,
+                f"dossier {self.reference} is held as a potential duplicate",
+            )
 
     def _require_open(self, step: Step, after: StepStatus) -> None:
         """A closed dossier (completed, refused, withdrawn, rejected) takes no more changes."""
@@ -534,5 +676,5 @@ class Dossier:
         self.updated_at = now
         if after == DossierStatus.COMPLETED:
             self.completed_at = now
-            self.on_time = self.due_at is None or now <= self.due_at
+            self.on_time = self.due_at is None or is_on_time(self.due_at, now)
         return [Change(DOSSIER_STATUS_CHANGED, None, before, after, reason)]

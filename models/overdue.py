@@ -59,7 +59,8 @@ CLOCK_RUNNING = (
 # should be running its next step.
 READY_STATUSES = frozenset({StepStatus.PENDING, *DONE_STEP_STATUSES})
 # Dossiers not closed whose chain clock runs (awaiting_supplement: the clock is stopped).
-CHAIN_CLOCK_RUNNING = (DossierStatus.RECEIVED, DossierStatus.IN_PROGRESS)
+# A dossier held as a potential duplicate waits for us, not the citizen: its clock runs.
+CHAIN_CLOCK_RUNNING = (DossierStatus.RECEIVED, DossierStatus.HELD, DossierStatus.IN_PROGRESS)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,10 @@ class StepStatus(StrEnum):
 
 class DossierStatus(StrEnum):
     RECEIVED = "received"
+    # A potential duplicate of a dossier on record (models/duplicates.py): no agency is
+    # called until a person decides; "distinct" returns it to received, the others close it
+    # as rejected with the decision.
+    HELD = "held"
     # Invalid at intake: stored with its reasons, never sent to an agency.
     REJECTED = "rejected"
     IN_PROGRESS = "in_progress"
@@ -127,7 +131,15 @@ STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
 
 DOSSIER_TRANSITIONS: dict[DossierStatus, frozenset[DossierStatus]] = {
     DossierStatus.RECEIVED: frozenset(
-        {DossierStatus.IN_PROGRESS, DossierStatus.REJECTED, DossierStatus.WITHDRAWN}
+        {
+            DossierStatus.IN_PROGRESS,
+            DossierStatus.REJECTED,
+            DossierStatus.WITHDRAWN,
+            DossierStatus.HELD,
+        }
+    ),
+    DossierStatus.HELD: frozenset(
+        {DossierStatus.RECEIVED, DossierStatus.REJECTED, DossierStatus.WITHDRAWN}
     ),
     DossierStatus.IN_PROGRESS: frozenset(
         {

@@ -18,3 +18,10 @@ def authenticate(container: Container, token: str) -> Client | None:
     if client is None or not client.active or not secret_matches(secret, client.secret_hash):
         return None
     return client
+
+
+def active_client(container: Container, client_id: str) -> Client | None:
+    """The client ``client_id`` if it is still active (a desk session names it, each request)."""
+    with container.unit_of_work() as uow:
+        client = uow.clients.find(client_id[:32])
+    return client if client is not None and client.active else None

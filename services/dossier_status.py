@@ -3,7 +3,7 @@ which agencies were told what, and when (Tell-Us-Once)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lienthong.services.container import Container
@@ -16,6 +16,8 @@ class DossierStatusReport:
     payload: dict[str, Any]
     timeline: list[dict[str, Any]]
     told: list[dict[str, Any]]
+    # A dossier rejected at intake: its problems ({path, message}), as the submitter was told.
+    rejection_reasons: list[dict[str, Any]] = field(default_factory=list)
 
 
 def dossier_status(container: Container, reference: str) -> DossierStatusReport:
@@ -35,5 +37,9 @@ def dossier_status(container: Container, reference: str) -> DossierStatusReport:
             for t in uow.outbox.told(reference)
         ]
         return DossierStatusReport(
-            view_of(dossier, timezone), dict(dossier.payload), timeline, told
+            view_of(dossier, timezone, container.clock.now()),
+            dict(dossier.payload),
+            timeline,
+            told,
+            list(dossier.rejection_reasons or []),
         )

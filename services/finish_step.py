@@ -35,4 +35,4 @@ def finish_step(
             )
         ledger.record(uow, dossier, changes, actor, now, container.deadlines.calendar)
         uow.commit()
-        return view_of(dossier, container.settings.calendar.timezone)
+        return view_of(dossier, container.settings.calendar.timezone, now)

@@ -16,8 +16,9 @@ from typing import Any
 
 from lienthong.models.chains import StepPlan, birth_plan, death_plan
 from lienthong.models.dossier import EARLIEST_YEAR, LATEST_YEAR, BirthDossier, DeathDossier
+from lienthong.models.duplicates import DuplicateHold, Match, MatchKey, match_keys
 from lienthong.models.lifecycle import Change, ConcurrentChange, Dossier
-from lienthong.models.status import Chain
+from lienthong.models.status import Chain, DossierStatus
 from lienthong.models.validation import DossierInvalid, Problem, parse_dossier, storable
 from lienthong.services import ledger
 from lienthong.services.container import Container
@@ -25,12 +26,13 @@ from lienthong.services.ledger import Actor
 
 
 class DuplicateReference(ValueError):
-    """The reference is already on record; resume it instead of submitting it again."""
+    """The reference is already on record (and was not rejected at intake): nothing to
+    submit; the message names the one command that shows what to do with it."""
 
     def __init__(self, reference: str) -> None:
         super().__init__(
-            f"a dossier with reference {reference} is already on record; "
-            f"see `lienthong status {reference}` or resume it with `lienthong run {reference}`"
+            f"a dossier with reference {reference} is already on record: "
+            f"`lienthong status {reference}` shows what it waits for"
         )
         self.reference = reference
 
@@ -42,6 +44,10 @@ class IntakeResult:
     accepted: bool
     problems: tuple[Problem, ...] = ()
     late_filing_reason: str | None = None
+    # Held as a potential duplicate of these dossiers, for a person's decision.
+    held_for: tuple[Match, ...] = ()
+    # It corrected a dossier rejected at intake under the same reference.
+    resubmitted: bool = False
 
 
 def plan_for(dossier: BirthDossier | DeathDossier) -> list[StepPlan]:
@@ -73,7 +79,9 @@ def _received_at(raw: Mapping[str, Any], now: datetime) -> datetime:
 
 
 def receive(container: Container, raw: Mapping[str, Any], actor: Actor) -> IntakeResult:
-    """Validate and store one dossier. Raises DuplicateReference for a known reference."""
+    """Validate and store one dossier. Raises DuplicateReference for a known reference,
+    unless that dossier was rejected at intake: then this is its corrected version, which
+    replaces it (resubmitted; the rejection stays in the audit trail)."""
     now = container.clock.now()
     try:
         dossier = parse_dossier(raw, now=now, limits=container.settings.limits)
@@ -91,33 +99,73 @@ def receive(container: Container, raw: Mapping[str, Any], actor: Actor) -> Intak
         deadlines=container.deadlines,
         now=now,
     )
-    _store(container, stored, changes, actor, now)
+    resubmitted, held_for = _store(container, stored, changes, actor, now, match_keys(dossier))
     return IntakeResult(
-        dossier.reference, dossier.chain, True, late_filing_reason=dossier.late_filing_reason
+        dossier.reference,
+        dossier.chain,
+        True,
+        late_filing_reason=dossier.late_filing_reason,
+        held_for=held_for,
+        resubmitted=resubmitted,
     )
 
 
 def _store(
-    container: Container, dossier: Dossier, changes: list[Change], actor: Actor, now: datetime
-) -> None:
-    """Store a new dossier with the audit events (and notices) of its first changes.
+    container: Container,
+    dossier: Dossier,
+    changes: list[Change],
+    actor: Actor,
+    now: datetime,
+    keys: tuple[MatchKey, ...] = (),
+) -> tuple[bool, tuple[Match, ...]]:
+    """Store a new dossier with the audit events (and notices) of its first changes; or, in
+    place of one rejected at intake under its reference, its corrected (or still invalid)
+    version. It is indexed by its match ``keys``. Returns whether it replaced a rejected
+    one, and the dossiers it is held for, if any.
+
+    The dossiers on record sharing a key (models/duplicates.py) are looked up in the same
+    transaction, under a lock per key, so two copies received at once cannot miss each
+    other: the later one is held, before any agency is called.
 
     A concurrent intake of the same reference that won the race becomes
     :class:`DuplicateReference`; any other conflict (the audit chain's head) is re-raised as
     it is: it is a fault to investigate, not a duplicate to report to the operator.
     """
     with container.unit_of_work() as uow:
-        if uow.dossiers.find(dossier.reference) is not None:
+        stored = uow.dossiers.find(dossier.reference)
+        if stored is not None and not _rejected_at_intake(stored):
             raise DuplicateReference(dossier.reference)
         try:
-            uow.dossiers.add(dossier)
-            ledger.record(uow, dossier, changes, actor, now, container.deadlines.calendar)
+            uow.duplicates.lock(keys)
+            matches = tuple(uow.duplicates.matching(keys))
+            if stored is None:
+                uow.dossiers.add(dossier)
+            elif dossier.status == DossierStatus.REJECTED:
+                changes = stored.reject_again(
+                    payload=dossier.payload, problems=dossier.rejection_reasons or [], now=now
+                )
+            else:
+                changes = stored.resubmit(dossier, changes)
+            kept = stored or dossier
+            if matches:
+                changes = changes + kept.hold_as_duplicate(matches, now)
+                hold = DuplicateHold(kept.reference, matches, held_at=now)
+                uow.duplicates.add_hold(kept, hold)
+            uow.duplicates.add_keys(kept, keys)
+            ledger.record(uow, kept, changes, actor, now, container.deadlines.calendar)
             uow.commit()
+            return stored is not None, matches
         except ConcurrentChange as exc:
             uow.rollback()
             if uow.dossiers.find(dossier.reference) is None:
                 raise
             raise DuplicateReference(dossier.reference) from exc
+
+
+def _rejected_at_intake(stored: Dossier) -> bool:
+    """Rejected by intake's checks, so a corrected version may replace it; not a dossier a
+    person closed as a duplicate (rejected too, but it had passed intake)."""
+    return stored.status == DossierStatus.REJECTED and not stored.closed_as_duplicate
 
 
 def _store_rejected(
@@ -139,5 +187,7 @@ def _store_rejected(
         problems=[p.model_dump() for p in invalid.problems],
         now=now,
     )
-    _store(container, dossier, changes, actor, now)
-    return IntakeResult(reference, invalid.chain, False, tuple(invalid.problems))
+    resubmitted, _ = _store(container, dossier, changes, actor, now)
+    return IntakeResult(
+        reference, invalid.chain, False, tuple(invalid.problems), resubmitted=resubmitted
+    )

@@ -8,7 +8,7 @@ from lienthong.services.container import Container
 
 
 def acquire_lease(container: Container, reference: str, owner: str) -> bool:
-    """Take (or renew) the dossier's lease for ``owner``; False while another run holds it.
+    """Take the dossier's lease for ``owner``; False while another run holds it.
 
     A lease left by a dead process expires after ``lease_seconds``.
     """
@@ -21,6 +21,19 @@ def acquire_lease(container: Container, reference: str, owner: str) -> bool:
         )
         uow.commit()
         return taken
+
+
+def renew_lease(container: Container, reference: str, owner: str) -> bool:
+    """Extend ``owner``'s lease by ``lease_seconds``; False if it holds it no more."""
+    with container.unit_of_work() as uow:
+        renewed = uow.dossiers.renew_lease(
+            reference,
+            owner,
+            container.clock.now(),
+            timedelta(seconds=container.settings.lease_seconds),
+        )
+        uow.commit()
+        return renewed
 
 
 def release_lease(container: Container, reference: str, owner: str) -> None:

@@ -23,6 +23,7 @@ from lienthong.models.lifecycle import (
     Dossier,
     Step,
 )
+from lienthong.models.notice_text import summaries
 from lienthong.models.notices import Notice, daily_key, event_key, step_notice
 from lienthong.models.status import STOPPED_STEP_STATUSES, StepStatus
 from lienthong.services.unit_of_work import UnitOfWork
@@ -114,7 +115,16 @@ def _notify(
     The sweep resumes failed steps every half hour: without this, an agency that stays
     down would hear of the same failure twenty times a day.
     """
-    payload = step_notice(dossier, step, now)
+    words = summaries(
+        dossier.reference,
+        event=f"step.{status.value}",
+        chain=dossier.chain,
+        step=step.kind,
+        status=status,
+        agency=step.agency,
+        timezone=str(calendar.timezone),
+    )
+    payload = {**step_notice(dossier, step, now), **words}
     local_day = calendar.to_local(now).date()
     for agency in agencies_to_notify(step.agency, dossier.later_agencies(step), status):
         if status in STOPPED_STEP_STATUSES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from lienthong.models.notice_text import summaries
 from lienthong.models.notices import Notice, daily_key
 from lienthong.models.overdue import DossierItem, Findings, StepItem
 from lienthong.models.status import Agency, StepStatus
@@ -13,8 +14,19 @@ from lienthong.services.container import Container
 from lienthong.services.ledger import Actor
 
 
-def _notice_payload(item: StepItem, event: str, now: datetime) -> dict[str, object]:
+def _notice_payload(item: StepItem, event: str, now: datetime, timezone: str) -> dict[str, object]:
+    words = summaries(
+        item.reference,
+        event=event,
+        chain=item.chain,
+        step=item.kind,
+        status=item.status,
+        agency=item.agency,
+        due_at=item.due_at,
+        timezone=timezone,
+    )
     return {
+        **words,
         "event": event,
         "dossier_reference": item.reference,
         "chain": item.chain.value,
@@ -28,8 +40,17 @@ def _notice_payload(item: StepItem, event: str, now: datetime) -> dict[str, obje
     }
 
 
-def _chain_notice_payload(item: DossierItem, now: datetime) -> dict[str, object]:
+def _chain_notice_payload(item: DossierItem, now: datetime, timezone: str) -> dict[str, object]:
+    words = summaries(
+        item.reference,
+        event="dossier.overdue",
+        chain=item.chain,
+        status=item.status,
+        due_at=item.due_at,
+        timezone=timezone,
+    )
     return {
+        **words,
         "event": "dossier.overdue",
         "dossier_reference": item.reference,
         "chain": item.chain.value,
@@ -98,10 +119,11 @@ def queue_notices(container: Container, findings: Findings, actor: Actor) -> int
         fresh = [p for p in planned if p[0] not in queued]
         for key, event_type, agency, item in fresh:
             step_kind = item.kind if isinstance(item, StepItem) else None
+            timezone = container.settings.calendar.timezone
             payload = (
-                _notice_payload(item, event_type, now)
+                _notice_payload(item, event_type, now, timezone)
                 if isinstance(item, StepItem)
-                else _chain_notice_payload(item, now)
+                else _chain_notice_payload(item, now, timezone)
             )
             uow.outbox.add(Notice(agency, event_type, key, item.reference, step_kind, payload), now)
             ledger.audit(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lienthong.models.duplicates import DuplicateHold
 from lienthong.models.lifecycle import Dossier
 from lienthong.models.status import DossierStatus
 from lienthong.models.validation import DossierInvalid, Problem, parse_dossier, storable
@@ -42,11 +43,18 @@ def submit_once(container: Container, raw: Mapping[str, Any], actor: Actor) -> S
     except DuplicateReference as duplicate:
         with container.unit_of_work() as uow:
             existing = uow.dossiers.get(duplicate.reference)
-        return Submitted(_same_as(container, raw, existing), replayed=True)
+            hold = uow.duplicates.find_hold(duplicate.reference)
+        return Submitted(_same_as(container, raw, existing, hold), replayed=True)
 
 
-def _same_as(container: Container, raw: Mapping[str, Any], existing: Dossier) -> IntakeResult:
-    """The first answer for ``existing`` if ``raw`` is the same dossier, else raise."""
+def _same_as(
+    container: Container, raw: Mapping[str, Any], existing: Dossier, hold: DuplicateHold | None
+) -> IntakeResult:
+    """The first answer for ``existing`` if ``raw`` is the same dossier, else raise.
+
+    A dossier held at intake as a potential duplicate was accepted (and held): so it is
+    again, even once a person closed it as a duplicate (rejected, but not by intake).
+    """
     limits = container.settings.limits
     try:
         parsed = parse_dossier(raw, now=container.clock.now(), limits=limits)
@@ -55,10 +63,13 @@ def _same_as(container: Container, raw: Mapping[str, Any], existing: Dossier) ->
             problems = tuple(Problem.model_validate(p) for p in existing.rejection_reasons or [])
             return IntakeResult(existing.reference, existing.chain, False, problems)
         raise DifferentDossier(existing.reference) from None
-    if existing.status != DossierStatus.REJECTED and (
-        parsed.model_dump(mode="json") == existing.payload
-    ):
+    passed_intake = existing.status != DossierStatus.REJECTED or hold is not None
+    if passed_intake and parsed.model_dump(mode="json") == existing.payload:
         return IntakeResult(
-            existing.reference, existing.chain, True, late_filing_reason=parsed.late_filing_reason
+            existing.reference,
+            existing.chain,
+            True,
+            late_filing_reason=parsed.late_filing_reason,
+            held_for=hold.matches if hold is not None else (),
         )
     raise DifferentDossier(existing.reference)

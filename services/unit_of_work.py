@@ -18,6 +18,7 @@ from typing import Protocol, Self
 from lienthong.adapters.notifier import DeliveryOutcome
 from lienthong.models.audit import AuditEntry, AuditRecord, RecordedDossier, StoredEvent
 from lienthong.models.clients import Client
+from lienthong.models.duplicates import DuplicateFigures, DuplicateHold, Match, MatchKey
 from lienthong.models.history import ClockEvent
 from lienthong.models.hospital import HospitalRecord
 from lienthong.models.lifecycle import Dossier, DossierNotFound
@@ -26,6 +27,7 @@ from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
 from lienthong.models.status import Agency, Chain, StepKind
 from lienthong.models.waits import WaitingDecision
+from lienthong.models.worklist import DossierQuery
 
 __all__ = ["DossierNotFound", "UnitOfWork"]
 
@@ -48,6 +50,11 @@ class DossierRepository(Protocol):
         """Take the per-dossier run guard for ``owner`` (or renew it); False if another holds
         a live one. Atomic on every backend."""
 
+    def renew_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Extend ``owner``'s lease; False if ``owner`` holds none any more (released, or
+        taken by another run after it lapsed). Never takes a lease: a renewal that lands
+        after the release must not take the dossier back."""
+
     def release_lease(self, reference: str, owner: str) -> None: ...
 
     def reference_of_receipt(self, agency: Agency, receipt_number: str) -> str | None:
@@ -55,6 +62,9 @@ class DossierRepository(Protocol):
 
     def waiting_decisions(self) -> list[WaitingDecision]:
         """Every step awaiting an agency's decision, longest waiting first."""
+
+    def matching(self, query: DossierQuery) -> list[Dossier]:
+        """The dossiers ``query`` selects (settled ones only if it says so), oldest first."""
 
 
 class AuditLog(Protocol):
@@ -126,6 +136,33 @@ class ClockHistory(Protocol):
     """Append-only history of the statutory clocks (models/history.py)."""
 
     def add(self, events: Sequence[ClockEvent]) -> None: ...
+
+
+class DuplicateIndex(Protocol):
+    """Intake's match keys (models/duplicates.py) and the dossiers held on them."""
+
+    def lock(self, keys: Sequence[MatchKey]) -> None:
+        """Serialise, until this transaction ends, intakes that share any of ``keys``: two
+        copies of one child received at once must not miss each other."""
+
+    def matching(self, keys: Sequence[MatchKey]) -> list[Match]:
+        """The dossiers on record sharing a key (an indexed lookup per key), leaving out
+        those closed without effect (rejected, duplicates closed, withdrawn, refused)."""
+
+    def add_keys(self, dossier: Dossier, keys: Sequence[MatchKey]) -> None:
+        """Index a stored dossier (its id set) under ``keys``."""
+
+    def add_hold(self, dossier: Dossier, hold: DuplicateHold) -> None: ...
+
+    def find_hold(self, reference: str) -> DuplicateHold | None: ...
+
+    def save_hold(self, hold: DuplicateHold) -> None:
+        """Keep the decision taken on a hold read from :meth:`find_hold`."""
+
+    def held(self, scope: Scope) -> list[DuplicateHold]:
+        """The dossiers held now in ``scope``, longest held first."""
+
+    def figures(self, period: Period, scope: Scope) -> DuplicateFigures: ...
 
 
 class SweepQueries(Protocol):
@@ -201,6 +238,9 @@ class UnitOfWork(Protocol):
 
     @property
     def clocks(self) -> ClockHistory: ...
+
+    @property
+    def duplicates(self) -> DuplicateIndex: ...
 
     @property
     def sweep(self) -> SweepQueries: ...

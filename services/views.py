@@ -11,8 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lienthong.models.audit import AuditEntry
+from lienthong.models.lateness import Timeliness, dossier_timeliness, is_late, step_timeliness
 from lienthong.models.lifecycle import Dossier
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
+from lienthong.models.wording import Language, day_time, say, word
 from lienthong.services.container import Container
 
 
@@ -29,6 +31,9 @@ class StepView:
     reason: str | None
     missing_items: list[str] | None
     due_at: str | None
+    # By the one lateness rule (models/lateness.py) at the view's instant; ``on_time`` is
+    # its yes/no (None: not judged), as the API has always shown it.
+    timeliness: Timeliness
     on_time: bool | None
 
 
@@ -40,6 +45,9 @@ class DossierView:
     province_code: str
     commune_code: str
     due_at: str | None
+    timeliness: Timeliness
+    late: bool
+    handed_back_at: str | None
     steps: tuple[StepView, ...]
 
     def step(self, kind: StepKind) -> StepView:
@@ -53,7 +61,12 @@ def local_time(moment: datetime | None, timezone: str) -> str | None:
     return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
-def view_of(dossier: Dossier, timezone: str) -> DossierView:
+def _yes_no(timeliness: Timeliness) -> bool | None:
+    return None if timeliness == Timeliness.NOT_JUDGED else not timeliness.late
+
+
+def view_of(dossier: Dossier, timezone: str, now: datetime) -> DossierView:
+    """The dossier at ``now`` (its lateness is judged then)."""
     return DossierView(
         reference=dossier.reference,
         chain=dossier.chain,
@@ -61,6 +74,9 @@ def view_of(dossier: Dossier, timezone: str) -> DossierView:
         province_code=dossier.province_code,
         commune_code=dossier.commune_code,
         due_at=local_time(dossier.due_at, timezone),
+        timeliness=dossier_timeliness(dossier, now),
+        late=is_late(dossier, now),
+        handed_back_at=local_time(dossier.handed_back_at, timezone),
         steps=tuple(
             StepView(
                 kind=s.kind,
@@ -72,7 +88,8 @@ def view_of(dossier: Dossier, timezone: str) -> DossierView:
                 reason=s.reason,
                 missing_items=s.missing_items,
                 due_at=local_time(s.due_at, timezone),
-                on_time=s.on_time,
+                timeliness=(timeliness := step_timeliness(s, now)),
+                on_time=_yes_no(timeliness),
             )
             for s in dossier.steps
         ),
@@ -80,8 +97,9 @@ def view_of(dossier: Dossier, timezone: str) -> DossierView:
 
 
 def load_view(container: Container, reference: str) -> DossierView:
+    now = container.clock.now()
     with container.unit_of_work() as uow:
-        return view_of(uow.dossiers.get(reference), container.settings.calendar.timezone)
+        return view_of(uow.dossiers.get(reference), container.settings.calendar.timezone, now)
 
 
 def events(container: Container, reference: str) -> list[dict[str, Any]]:
@@ -116,15 +134,22 @@ class Waiting:
     due: str | None
     verification: bool
 
-    def message(self) -> str:
-        """E.g. "waiting for Police decision since …, due …"."""
+    def message(self, language: Language) -> str:
+        """E.g. "chờ quyết định của Công an về Đăng ký thường trú từ …, hạn …" (in English:
+        "waiting for Police decision on Permanent residence registration since …, due …")."""
+        step = word(self.kind, language)
+        due = day_time(self.due)
         if self.status == StepStatus.AWAITING_SUPPLEMENT:
-            return f"waiting for the citizen's supplement ({self.kind.value}), due {self.due}"
-        agency = self.agency.value.replace("_", " ").title()
-        verification = " (verification)" if self.verification else ""
-        return (
-            f"waiting for {agency} decision on {self.kind.value}{verification} "
-            f"since {self.since}, due {self.due}"
+            return say("waiting_supplement", language, step=step, due=due)
+        verification = say("verification", language) if self.verification else ""
+        return say(
+            "waiting_decision",
+            language,
+            agency=word(self.agency, language),
+            step=step,
+            verification=verification,
+            since=day_time(self.since),
+            due=due,
         )
 
 

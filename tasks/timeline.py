@@ -1,4 +1,6 @@
-"""The operator's view of one dossier: a markdown timeline published as a Prefect artifact."""
+"""The operator's view of one dossier: a markdown timeline published as a Prefect artifact,
+in the operator's words (models/wording.py) and with each step's lateness by the one rule
+(models/lateness.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from prefect.artifacts import acreate_markdown_artifact
 
 from lienthong.bootstrap import current_container
 from lienthong.models.masking import scrub
+from lienthong.models.wording import Language, day_time, say, word
+from lienthong.services.container import Container
 from lienthong.services.views import DossierView, load_view
 
 
@@ -23,34 +27,40 @@ def _cell(value: object) -> str:
     return scrub(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_timeline(view: DossierView) -> str:
-    chain = view.chain.value if view.chain else "unknown"
+def render_timeline(view: DossierView, language: Language) -> str:
+    chain = word(view.chain, language) if view.chain else "-"
     lines = [
-        f"## Dossier {view.reference} ({chain} chain)",
+        "## " + say("dossier_title", language, reference=view.reference, chain=chain),
         "",
-        f"Status: **{view.status.value}** · commune {view.commune_code} · due {view.due_at or '-'}",
+        say(
+            "dossier_state",
+            language,
+            status=f"**{word(view.status, language)}**",
+            lateness=word(view.timeliness, language),
+            commune=view.commune_code,
+            due=day_time(view.due_at),
+        ),
         "",
-        "| # | Step | Agency | Status | Attempts | Agency reference | Due | On time | Reason |",
-        "|---|------|--------|--------|----------|------------------|-----|---------|--------|",
+        "| " + " | ".join(say("timeline_columns", language).split(";")) + " |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for step in view.steps:
         reason = step.reason or ""
         if step.missing_items:
-            reason += " (missing: " + "; ".join(step.missing_items) + ")"
-        on_time = "" if step.on_time is None else ("yes" if step.on_time else "LATE")
+            reason += " (" + say("missing", language, items="; ".join(step.missing_items)) + ")"
         lines.append(
             "| "
             + " | ".join(
                 _cell(v)
                 for v in (
                     step.position + 1,
-                    step.kind.value,
-                    step.agency.value,
-                    step.status.value,
+                    word(step.kind, language),
+                    word(step.agency, language),
+                    word(step.status, language),
                     step.attempts,
                     step.agency_reference,
-                    step.due_at,
-                    on_time,
+                    day_time(step.due_at),
+                    word(step.timeliness, language),
                     reason,
                 )
             )
@@ -59,11 +69,16 @@ def render_timeline(view: DossierView) -> str:
     return "\n".join(lines) + "\n"
 
 
-@task(name="publish-timeline", persist_result=False)
-async def publish_timeline(reference: str) -> None:
-    view = await asyncio.to_thread(load_view, current_container(), reference)
+async def publish_timeline_artifact(container: Container, reference: str) -> None:
+    view = await asyncio.to_thread(load_view, container, reference)
+    language = container.settings.language
     await acreate_markdown_artifact(
         key=artifact_key(reference),
-        markdown=render_timeline(view),
-        description=f"Step timeline of dossier {reference}",
+        markdown=render_timeline(view, language),
+        description=f"{reference}: {word(view.status, language)}",
     )
+
+
+@task(name="publish-timeline", persist_result=False)
+async def publish_timeline(reference: str) -> None:
+    await publish_timeline_artifact(current_container(), reference)

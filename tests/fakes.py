@@ -32,14 +32,16 @@ from lienthong.models.audit import (
 from lienthong.models.clients import Client
 from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
+from lienthong.models.duplicates import DuplicateFigures, DuplicateHold, Match, MatchKey
 from lienthong.models.history import ClockEvent
 from lienthong.models.hospital import HospitalRecord
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
-from lienthong.models.status import Agency, Chain, StepKind, StepStatus
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
+from lienthong.models.worklist import DossierQuery, is_settled
 from lienthong.services.container import Container, PerLoop
 from lienthong.settings import Settings
 
@@ -75,6 +77,9 @@ class FakeStore:
     clocks: list[ClockEvent] = field(default_factory=list)
     webhooks: set[tuple[str, str]] = field(default_factory=set)
     hospitals: dict[int, HospitalRecord] = field(default_factory=dict)
+    # (dossier reference, key) and the holds by reference.
+    match_keys: list[tuple[str, MatchKey]] = field(default_factory=list)
+    holds: dict[str, DuplicateHold] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     commits: int = 0
 
@@ -137,6 +142,27 @@ class FakeDossiers:
             if s.status == StepStatus.AWAITING_DECISION and s.waiting_since is not None
         ]
         return sorted(waits, key=lambda w: w.waiting_since)
+
+    def renew_lease(self, reference: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        held = self._uow.state.leases.get(reference)
+        if held is None or held.owner != owner:
+            return False
+        self._uow.state.leases[reference] = Lease(owner, now + ttl)
+        return True
+
+    def matching(self, query: DossierQuery) -> list[Dossier]:
+        found = [
+            d
+            for ref in list(self._uow.state.dossiers)
+            if (d := self.get(ref)) is not None
+            and (query.province_codes is None or d.province_code in query.province_codes)
+            and (query.commune is None or d.commune_code == query.commune)
+            and (query.chain is None or d.chain == query.chain)
+            and (query.statuses is None or d.status in query.statuses)
+            and (query.include_settled or not is_settled(d))
+        ]
+        found.sort(key=lambda d: (d.received_at, d.id or 0))
+        return found[: query.limit]
 
     def release_lease(self, reference: str, owner: str) -> None:
         held = self._uow.state.leases.get(reference)
@@ -328,6 +354,61 @@ class FakeClockHistory:
         self._uow.state.clocks.extend(events)
 
 
+class FakeDuplicateIndex:
+    """The match keys as a list (the SQL's index is what benchmarks/duplicates_1m.py
+    measures); the figures are SQL, tested on the real databases."""
+
+    # As the SQL index: dossiers closed without effect repeat nothing any more.
+    CLOSED = (DossierStatus.REJECTED, DossierStatus.WITHDRAWN, DossierStatus.REFUSED)
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def lock(self, keys: Sequence[MatchKey]) -> None:
+        """One fake transaction at a time: nothing to serialise."""
+
+    def matching(self, keys: Sequence[MatchKey]) -> list[Match]:
+        digests = {k.digest for k in keys}
+        state = self._uow.state
+        return sorted(
+            Match(reference, key.rule)
+            for reference, key in state.match_keys
+            if key.digest in digests and state.dossiers[reference].status not in self.CLOSED
+        )
+
+    def add_keys(self, dossier: Dossier, keys: Sequence[MatchKey]) -> None:
+        self._uow.state.match_keys.extend((dossier.reference, k) for k in keys)
+
+    def add_hold(self, dossier: Dossier, hold: DuplicateHold) -> None:
+        self.save_hold(hold)
+
+    def find_hold(self, reference: str) -> DuplicateHold | None:
+        hold = self._uow.state.holds.get(reference)
+        return None if hold is None else replace(hold)
+
+    def save_hold(self, hold: DuplicateHold) -> None:
+        self._uow.state.holds[hold.reference] = replace(hold)
+
+    def held(self, scope: Scope) -> list[DuplicateHold]:
+        dossiers = self._uow.state.dossiers
+        return sorted(
+            (
+                replace(h)
+                for h in self._uow.state.holds.values()
+                if dossiers[h.reference].status == DossierStatus.HELD
+                and (scope.commune is None or dossiers[h.reference].commune_code == scope.commune)
+                and (
+                    (provinces := scope.province_codes()) is None
+                    or dossiers[h.reference].province_code in provinces
+                )
+            ),
+            key=lambda h: (h.held_at, h.reference),
+        )
+
+    def figures(self, period: Period, scope: Scope) -> DuplicateFigures:
+        raise NotImplementedError("the duplicate figures are tested on real databases")
+
+
 class NoSqlHere:
     """The sweep's and report's queries are SQL: their tests use the real databases."""
 
@@ -356,6 +437,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self)
         self.supplements = FakeSupplements(self)
         self.clocks = FakeClockHistory(self)
+        self.duplicates = FakeDuplicateIndex(self)
         self.sweep = self.reports = NoSqlHere()
         self.clients = FakeClients(self)
         self.webhooks = FakeWebhookLog(self)
@@ -400,6 +482,8 @@ class FakeUnitOfWork:
         self.store.audit = list(self.state.audit)
         self.store.supplements = list(self.state.supplements)
         self.store.clocks = list(self.state.clocks)
+        self.store.match_keys = list(self.state.match_keys)
+        self.store.holds = dict(self.state.holds)
         self.store.leases = dict(self.state.leases)
         self.store.clients = dict(self.state.clients)
         self.store.webhooks = set(self.state.webhooks)
@@ -415,6 +499,8 @@ class FakeUnitOfWork:
             notices=list(self.store.notices),
             supplements=list(self.store.supplements),
             clocks=list(self.store.clocks),
+            match_keys=list(self.store.match_keys),
+            holds=dict(self.store.holds),
             leases=dict(self.store.leases),
             clients=dict(self.store.clients),
             webhooks=set(self.store.webhooks),

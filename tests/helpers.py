@@ -39,6 +39,27 @@ def example(name: str) -> dict[str, Any]:
     return data
 
 
+def example_with(name: str, reference: str | None = None, **changes: Any) -> dict[str, Any]:
+    """``examples/<name>.json`` with another ``reference`` and fields changed, each named
+    ``section__field`` (e.g. ``child__full_name="..."``)."""
+    raw = example(name)
+    if reference is not None:
+        raw["reference"] = reference
+    for path, value in changes.items():
+        section, field = path.split("__")
+        raw[section][field] = value
+    return raw
+
+
+def another_child(raw: dict[str, Any], reference: str) -> dict[str, Any]:
+    """A birth dossier ``raw`` as another child's under ``reference``: its own certificate
+    number and name, so intake does not hold it as a potential duplicate of ``raw``."""
+    letters = "".join("abcdefghij"[int(d)] for d in reference if d.isdigit())
+    child = dict(raw["child"], full_name=f"{raw['child']['full_name']} {letters.capitalize()}")
+    certificate = dict(raw["medical_birth_certificate"], number=f"GCS-{reference}")
+    return dict(raw, reference=reference, child=child, medical_birth_certificate=certificate)
+
+
 def request_supplement_at(
     container: Container, reference: str, waiting: StepKind, actor: Actor
 ) -> None:

@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from lienthong.api import decisions, dossiers, hospitals
+from lienthong.api import decisions, desk, dossiers, hospitals
 from lienthong.services.container import Container
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(container: Container) -> FastAPI:
-    """Our API over ``container``: the dossier API (/v1), agencies' decision callbacks, a
-    health check, and a background poller for decisions whose callbacks are overdue."""
+    """Our API over ``container``: the dossier API (/v1), agencies' decision callbacks, the
+    operator's desk (/desk), a health check, and a background poller for decisions whose
+    callbacks are overdue."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +44,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(decisions.build_router(container))
     app.include_router(dossiers.build_router(container))
     app.include_router(hospitals.build_router(container))
+    app.include_router(desk.build_router(container))
 
     @app.get("/health")
     async def health() -> dict[str, str]:

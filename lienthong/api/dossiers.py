@@ -10,7 +10,6 @@ chain after the answer is sent (flows/continuation.py), as after an agency's dec
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at runtime,
 # and ``Caller`` is local to build_router.
 
-import logging
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -19,9 +18,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from lienthong.api.access import permitted
 from lienthong.api.bodies import json_object
-from lienthong.api.continuation import continue_chain
+from lienthong.api.chains import announce_action, continue_chain
 from lienthong.api.identity import caller_dependency
+from lienthong.flows.announce import Action as Announced
 from lienthong.models.clients import Action, Client
 from lienthong.models.lifecycle import CannotWithdraw, ConcurrentChange, DossierNotFound
 from lienthong.models.masking import scrub
@@ -32,12 +33,10 @@ from lienthong.services.container import Container
 from lienthong.services.dossier_status import DossierStatusReport, dossier_status
 from lienthong.services.hospital_notifications import mark_started, prefilled
 from lienthong.services.ledger import Actor
-from lienthong.services.refusals import record_refusal
 from lienthong.services.submit_once import DifferentDossier, submit_once
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
 from lienthong.services.withdrawal import withdraw
 
-logger = logging.getLogger(__name__)
 PREFIX = "/v1/dossiers"
 MAX_REASON_LENGTH = 500
 JSON_BODY = {
@@ -172,8 +171,7 @@ def build_router(container: Container) -> APIRouter:
     async def forbid_unless(
         client: Client, action: Action, reference: str, province: str, commune: str
     ) -> None:
-        if not client.role.may(action, province, commune):
-            await run_in_threadpool(record_refusal, container, client, action, reference)
+        if not await permitted(container, client, action, reference, province, commune):
             raise HTTPException(403, f"role {client.role} may not {action.value} this dossier")
 
     async def status_or_404(reference: str) -> DossierStatusReport:
@@ -283,7 +281,9 @@ def build_router(container: Container) -> APIRouter:
         },
         responses={409: {"description": "cannot be withdrawn now"}},
     )
-    async def withdrawal(reference: str, request: Request, client: Caller) -> dict[str, str]:
+    async def withdrawal(
+        reference: str, request: Request, client: Caller, background: BackgroundTasks
+    ) -> dict[str, str]:
         """The applicant withdraws the dossier (every undecided step)."""
         raw = await json_object(request, container.settings.limits)
         try:
@@ -303,6 +303,9 @@ def build_router(container: Container) -> APIRouter:
             )
         except (CannotWithdraw, ConcurrentChange) as exc:
             raise HTTPException(409, str(exc)) from exc
+        background.add_task(
+            announce_action, container, reference, Announced.WITHDRAWN, client.actor_id
+        )
         return {"reference": reference, "status": "withdrawn"}
 
     return router

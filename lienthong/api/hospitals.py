@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from lienthong.api.bodies import json_object
-from lienthong.api.continuation import continue_chain
+from lienthong.api.chains import continue_chain
 from lienthong.api.dossiers import JSON_BODY, unprocessable
 from lienthong.api.identity import caller_dependency
 from lienthong.models.clients import Client, RoleKind

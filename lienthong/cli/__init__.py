@@ -6,12 +6,16 @@ import argparse
 import importlib
 import logging
 import os
+import sys
 from collections.abc import Sequence
 
+from lienthong.cli import failures
 from lienthong.models.masking import PersonalDataFilter
 
 # No network beyond the package registries: Prefect must not try to phone home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Artifacts published outside a flow (flows/announce.py) run as tasks without a flow run.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 COMMAND_MODULES = (
     "validate",
@@ -19,6 +23,7 @@ COMMAND_MODULES = (
     "audit",
     "simulator",
     "chains",
+    "worklist",
     "demo",
     "serve",
     "automations",
@@ -26,6 +31,7 @@ COMMAND_MODULES = (
     "clients",
     "sweep",
     "report",
+    "duplicates",
 )
 
 
@@ -33,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lienthong",
         description="Liên thông: the birth and death procedure chains of Project 06.",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on failure, print the traceback rather than one line",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -51,7 +62,14 @@ def _configure_logging() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a failure is one line on stderr and an exit code (cli/failures.py)."""
     args = build_parser().parse_args(argv)
     _configure_logging()
-    exit_code: int = args.func(args)
+    try:
+        exit_code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handler, not at exit
+    except (Exception, KeyboardInterrupt) as exc:
+        if args.debug:
+            raise
+        return failures.report(exc)
     return exit_code

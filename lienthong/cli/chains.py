@@ -8,6 +8,7 @@ import json
 import sys
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from lienthong.adapters.dossier_files import DossierFileError, load_dossier_file
 from lienthong.bootstrap import current_container, run_async
@@ -15,12 +16,14 @@ from lienthong.cli import identity
 from lienthong.cli.database import needs_database
 from lienthong.models.clients import Action
 from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
-from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus, StepStatus
+from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus, StepKind, StepStatus
 from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid
+from lienthong.models.wording import Language, action_word, day_time, say, word
 from lienthong.services.calendar_gaps import swaps_missing_warning, years_without_swaps
 from lienthong.services.container import Container
 from lienthong.services.intake import DuplicateReference, IntakeResult, receive
+from lienthong.services.ledger import Actor
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
 from lienthong.services.views import DossierView, Waiting, events, load_view, waiting_of
 from lienthong.services.withdrawal import withdraw
@@ -30,12 +33,34 @@ EXIT_INVALID = 1
 EXIT_STEP_FAILED = 3
 
 
-def _print_intake(result: IntakeResult) -> None:
+def _language() -> Language:
+    language: Language = current_container().settings.language
+    return language
+
+
+def announce_action(reference: str, action: str, actor: Actor) -> None:
+    """Tell Prefect of an action taken outside a run (flows/announce.py: its event, the
+    artifacts republished); one warning line if it cannot be told."""
+    from lienthong.flows.announce import Action, announce  # Prefect: imported when used
+
+    reason = run_async(announce(current_container(), reference, Action(action), actor.id))
+    if reason is not None:
+        print(say("prefect_not_updated", _language(), reason=reason), file=sys.stderr)
+
+
+def _print_intake(result: IntakeResult, path: str) -> None:
+    language = _language()
     if result.accepted:
-        note = f" — late filing: {result.late_filing_reason}" if result.late_filing_reason else ""
-        print(f"received  {result.reference} ({result.chain}){note}")
+        chain = word(result.chain, language) if result.chain else "-"
+        note = (
+            say("late_filing", language, reason=result.late_filing_reason)
+            if result.late_filing_reason
+            else ""
+        )
+        again = say("resubmitted", language) if result.resubmitted else ""
+        print(say("received", language, reference=result.reference, chain=chain) + note + again)
         return
-    print(f"REJECTED  {result.reference}: kept on record as rejected")
+    print(say("rejected", language, reference=result.reference, path=path))
     for problem in result.problems:
         print(f"  {problem.path}: {problem.message}")
 
@@ -49,7 +74,7 @@ def _run_and_report(references: list[str], deploy: bool) -> int:
         async def hand_all() -> None:
             for reference, chain, tags in entries:
                 flow_run = await hand_to_deployment(reference, chain, tags)
-                print(f"queued    {reference}: flow run {flow_run.id}")
+                print(say("queued", _language(), reference=reference, run=flow_run.id))
 
         asyncio.run(hand_all())
         return EXIT_OK
@@ -65,8 +90,9 @@ def _run_and_report(references: list[str], deploy: bool) -> int:
 
 
 def _one_line(view: DossierView) -> str:
-    steps = ", ".join(f"{s.kind.value}={s.status.value}" for s in view.steps)
-    return f"{view.status.value:<20} {view.reference}: {steps}"
+    language = _language()
+    steps = "; ".join(f"{word(s.kind, language)}: {word(s.status, language)}" for s in view.steps)
+    return f"{word(view.status, language)}  {view.reference} — {steps}"
 
 
 def _warn_if_calendar_unknown(container: Container, *due: str | None) -> None:
@@ -95,7 +121,7 @@ def _submit(args: argparse.Namespace) -> int:
             )
             any_invalid = True
             continue
-        _print_intake(result)
+        _print_intake(result, path)
         if result.accepted:
             accepted.append(result.reference)
         else:
@@ -123,9 +149,17 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             waiting = waiting_of(container, reference)
             if waiting is not None:
+                what = waiting.message(_language())
                 print(
-                    f"error: {reference} is {waiting.message()}; its run {paused.name} resumes "
-                    f"when {_what_resumes(waiting)}: nothing started",
+                    "error: "
+                    + say(
+                        "waiting_refused",
+                        _language(),
+                        reference=reference,
+                        what=what,
+                        run=paused.name,
+                        when=_what_resumes(waiting),
+                    ),
                     file=sys.stderr,
                 )
                 exit_code = max(exit_code, EXIT_INVALID)
@@ -141,11 +175,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _what_resumes(waiting: Waiting) -> str:
     if waiting.status == StepStatus.AWAITING_SUPPLEMENT:
-        return f"the supplement is recorded (`lienthong supplement {waiting.reference} FILE.json`)"
-    return (
-        "the decision is recorded (`lienthong api` receives it; `lienthong sweep` polls for "
-        "an overdue one)"
-    )
+        return say("resumes_on_supplement", _language(), reference=waiting.reference)
+    return say("resumes_on_decision", _language())
 
 
 def _supplement(args: argparse.Namespace) -> int:
@@ -157,15 +188,25 @@ def _supplement(args: argparse.Namespace) -> int:
         )
         step = record_supplement(container, args.reference, supplement, actor)
     except DossierInvalid as invalid:
-        print(f"supplement for {args.reference} not accepted; nothing changed:", file=sys.stderr)
+        print(say("supplement_refused", _language(), reference=args.reference), file=sys.stderr)
         for problem in invalid.problems:
             print(f"  {problem.path}: {problem.message}", file=sys.stderr)
         return EXIT_INVALID
     except (DossierNotFound, NotAwaitingSupplement, SupplementNotAllowed, DossierFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    print(f"supplement recorded for {args.reference}; {step} will be sent again")
+    language = _language()
+    print(
+        say(
+            "supplement_recorded",
+            language,
+            reference=args.reference,
+            step=word(StepKind(step), language),
+        )
+    )
     if args.no_run:
+        announce_action(args.reference, "supplemented", actor)
+        print(say("supplement_parked", language, reference=args.reference))
         return EXIT_OK
     return _continue_and_report(args.reference, args.deploy)
 
@@ -192,7 +233,8 @@ def _withdraw(args: argparse.Namespace) -> int:
     except (DossierNotFound, CannotWithdraw) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    print(f"withdrawn {args.reference}: {args.reason}")
+    print(say("withdrawn", _language(), reference=args.reference, reason=args.reason))
+    announce_action(args.reference, "withdrawn", actor)
     return EXIT_OK
 
 
@@ -215,28 +257,80 @@ def _status(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    print(
-        f"{view.reference}  {view.chain}  {view.status.value}  commune {view.commune_code}"
-        f"  due {view.due_at or '-'}"
-    )
-    for s in view.steps:
-        extra = s.reason or ""
-        if s.missing_items:
-            extra += " missing: " + "; ".join(s.missing_items)
-        print(
-            f"  {s.position + 1}. {s.kind.value:<24}{s.agency.value:<18}{s.status.value:<21}"
-            f"attempts={s.attempts} ref={s.agency_reference or '-'} {extra}"
-        )
-    print("timeline:")
-    for e in timeline:
-        change = f"{e['before'] or ''}->{e['after'] or ''}" if e["after"] else ""
-        print(
-            f"  {e['at']}  {e['actor']:<10} {e['action']:<22} {e['step'] or '':<24} {change}"
-            f"  {e['reason'] or ''}"
-        )
+    _print_status(view, timeline, waiting_of(container, args.reference))
     if view.status == DossierStatus.REJECTED:
         return EXIT_INVALID
     return EXIT_OK
+
+
+def _status_word(value: str | None, step: bool) -> str:
+    """A status code of the audit trail, in words (a step's or the dossier's)."""
+    if value is None:
+        return ""
+    kinds: tuple[type[StepStatus] | type[DossierStatus], ...] = (
+        (StepStatus, DossierStatus) if step else (DossierStatus, StepStatus)
+    )
+    for kind in kinds:
+        if value in {m.value for m in kind}:
+            return word(kind(value), _language())
+    return value
+
+
+def _print_status(
+    view: DossierView, timeline: list[dict[str, Any]], waiting: Waiting | None
+) -> None:
+    language = _language()
+    chain = word(view.chain, language) if view.chain else "-"
+    print(say("dossier_title", language, reference=view.reference, chain=chain))
+    print(
+        say(
+            "dossier_state",
+            language,
+            status=word(view.status, language),
+            lateness=word(view.timeliness, language),
+            commune=view.commune_code,
+            due=day_time(view.due_at),
+        )
+    )
+    if waiting is not None:  # what it waits for, and until when (the supplement's 7 days)
+        print(say("waiting_now", language, what=waiting.message(language)))
+    if view.handed_back_at:
+        print(say("handed_back_at", language, at=day_time(view.handed_back_at)))
+    for s in view.steps:
+        extra = f" — {s.reason}" if s.reason else ""
+        if s.missing_items:
+            extra += " — " + say("missing", language, items="; ".join(s.missing_items))
+        print(
+            say(
+                "step_line",
+                language,
+                position=s.position + 1,
+                step=word(s.kind, language),
+                agency=word(s.agency, language),
+                status=word(s.status, language),
+                lateness=word(s.timeliness, language),
+                due=day_time(s.due_at),
+                attempts=s.attempts,
+                agency_reference=s.agency_reference or "-",
+            )
+            + extra
+        )
+    print(say("timeline", language))
+    for e in timeline:
+        step = e["step"] is not None
+        change = ""
+        if e["after"]:
+            before = _status_word(e["before"], step)
+            change = (
+                f"{before} → {_status_word(e['after'], step)}"
+                if before
+                else ("→ " + _status_word(e["after"], step))
+            )
+        action = action_word(e["action"], language)
+        what = f"{action} {word(StepKind(e['step']), language)}:" if step else f"{action}:"
+        print(
+            f"  {day_time(e['at'])}  {e['actor']:<10} {what} {change}  {e['reason'] or ''}".rstrip()
+        )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

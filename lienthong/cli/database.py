@@ -71,7 +71,12 @@ def needs_database(handler: Callable[[argparse.Namespace], int]) -> Callable[...
 def unavailable(url: str, error: DatabaseUnavailable | DBAPIError) -> int:
     """Say on stderr why the database at ``url`` cannot be read; the exit code for that."""
     if isinstance(error, DBAPIError):
-        print(f"cannot read {shown_url(url)}: {error.orig}", file=sys.stderr)
+        cause = str(error.orig).strip().splitlines() or [type(error.orig).__name__]
+        print(
+            f"cannot read {shown_url(url)}: {cause[0]}: start the database, or set "
+            "LIENTHONG_DATABASE_URL",
+            file=sys.stderr,
+        )
     else:
         print(error, file=sys.stderr)
     return EXIT_UNAVAILABLE

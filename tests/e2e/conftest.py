@@ -9,6 +9,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -33,6 +36,7 @@ from lienthong.settings import OutboxSettings, RetrySettings, Settings, TaskRetr
 from lienthong.simulator.server import SimulatorServer
 from lienthong.simulator.settings import OutageWindow, SimulatorFaultSettings
 from lienthong.simulator_config import client_settings, simulator_credentials
+from tests.helpers import another_child
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -118,13 +122,15 @@ def fresh_copy(example: dict[str, Any], prefix: str = "ET") -> dict[str, Any]:
     """The example as another citizen's dossier.
 
     The simulator refuses what real registries refuse: a birth certificate, a death notice
-    or a deceased person registered twice. So each copy gets its own.
+    or a deceased person registered twice; intake holds potential duplicates (the same
+    mother, birthday and child's name, too). So each copy gets its own.
     """
     serial = next(_serials)
     dossier = copy.deepcopy(example)
     dossier["reference"] = f"{prefix}-2026-{serial:06d}"
     if dossier["chain"] == "birth":
-        dossier["medical_birth_certificate"]["number"] = f"GCS-E2E-{serial:06d}"
+        # Intake holds the same child twice (same mother, birthday and name): another name.
+        dossier = another_child(dossier, dossier["reference"])
     else:
         dossier["death_notice"]["number"] = f"GBT-E2E-{serial:06d}"
         deceased = dossier["deceased"]
@@ -146,6 +152,35 @@ def endpoint_env(settings: Settings) -> dict[str, str]:
             }
         )
     return env
+
+
+def api_env(settings: Settings, prefect_api_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a `lienthong api` (or `lienthong clients`) subprocess on the same
+    database, agencies and Prefect server, its poller off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "LIENTHONG_"))}
+    env.update(endpoint_env(settings))
+    env.update(
+        PREFECT_API_URL=prefect_api_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        LIENTHONG_DATA_DIR=str(tmp_path / "data"),
+        LIENTHONG_API__POLL_INTERVAL_SECONDS="0",
+    )
+    return env
+
+
+def create_client_credential(env: dict[str, str], name: str, role: str) -> str:
+    """`lienthong clients create`, as an administrator runs it: the credential it shows once."""
+    lienthong = str(Path(sys.executable).parent / "lienthong")
+    created = subprocess.run(
+        [lienthong, "clients", "create", "--name", name, "--role", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = re.search(r"credential \(shown once\): (\S+)", created.stdout)
+    assert token is not None, created.stdout
+    return token.group(1)
 
 
 OPERATOR = Actor("e2e-operator")

@@ -149,8 +149,8 @@ async def test_a_callback_resumes_the_waiting_run_which_completes_once(
     assert state.type == StateType.PAUSED
     assert state.name == "AwaitingDecision"
     assert state.message is not None
-    assert state.message.startswith("waiting for Police decision on residence_registration since")
-    assert ", due " in state.message
+    assert state.message.startswith("chờ quyết định của Công an về Đăng ký thường trú từ")
+    assert ", hạn " in state.message
     residence = load_view(api_app, reference).step(RESIDENCE)
     assert residence.status == StepStatus.AWAITING_DECISION
     assert load_view(api_app, reference).status == DossierStatus.IN_PROGRESS
@@ -274,8 +274,8 @@ async def test_lienthong_run_resumes_the_paused_run_and_never_starts_a_second(
     assert still_waiting == 1
     refusal = capsys.readouterr().err.strip().splitlines()
     assert len(refusal) == 1
-    assert refusal[0].startswith(f"error: {reference} is waiting for Police decision")
-    assert refusal[0].endswith("nothing started")
+    assert refusal[0].startswith(f"error: {reference} đang chờ: chờ quyết định của Công an")
+    assert refusal[0].endswith("không chạy thêm")
     assert len(await dossier_runs(reference)) == 1
 
     # The decision is recorded (by a poll), but nothing continued the run.

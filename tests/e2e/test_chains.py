@@ -19,6 +19,7 @@ from lienthong.adapters.dossier_files import load_dossier_file
 from lienthong.adapters.tables import AuditEvent, Notification, NotificationStatus
 from lienthong.models.contract.http import agency_slug
 from lienthong.models.status import Agency, DossierStatus, StepKind, StepStatus
+from lienthong.models.wording import word
 from lienthong.services.audit_trail import verify
 from lienthong.services.container import Container
 from lienthong.services.outbox import deliver_due
@@ -117,7 +118,7 @@ async def test_both_chains_complete_with_every_outcome_recorded(
     assert any(t.startswith("commune:") for t in runs[0].tags)
     assert artifacts, "the run publishes its step timeline"
     timeline = str(artifacts[0].data)
-    assert "child_health_card" in timeline
+    assert word(StepKind.CHILD_HEALTH_CARD) in timeline
     child_id = steps_of(app, birth)[StepKind.BIRTH_REGISTRATION]
     assert child_id.agency_reference is not None
     with app.unit_of_work() as uow:

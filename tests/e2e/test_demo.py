@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 
 from tests.e2e.conftest import ROOT
 
@@ -49,3 +51,10 @@ async def test_demo_runs_every_sample_and_prints_its_summary(
     assert "(duplicates: 0)" in text
     assert "audit chain: intact" in text
     assert "notifications: 0 still pending" in text
+    # Its own Prefect, never the operator's (PREFECT_API_URL above is the operator's).
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=["dossier:HT-2026-001001"]))
+        )
+    assert runs == [], "the demo wrote its runs into the operator's Prefect"
+    assert (tmp_path / "data" / "demo-prefect" / "prefect.db").exists()

@@ -1,13 +1,9 @@
 """The real ``lienthong api`` under uvicorn on PostgreSQL: a client created with ``lienthong
 clients create`` submits a dossier over HTTP, its chain runs (in the API process, against
-the simulator and the test Prefect server), and the portal reads its masked status; a
-hospital's certificate starts a chain whose Police decision arrives as a Standard Webhook."""
+the simulator and the test Prefect server), and the portal reads its masked status."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -22,7 +18,7 @@ from lienthong.models.contract.signing import ID_HEADER, SIGNATURE_HEADER, TIMES
 from lienthong.settings import Settings
 from lienthong.simulator.server import SimulatorServer
 from lienthong.simulator.settings import DecisionForm, SimulatorDecisionSettings
-from tests.e2e.conftest import endpoint_env, load_example, webhooks_received
+from tests.e2e.conftest import api_env, create_client_credential, load_example, webhooks_received
 from tests.e2e.processes import Processes, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -32,29 +28,43 @@ START_TIMEOUT = 60.0
 CHAIN_TIMEOUT = 120.0
 
 
-def _env(settings: Settings, prefect_api_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "LIENTHONG_"))}
-    env.update(endpoint_env(settings))
-    env.update(
-        PREFECT_API_URL=prefect_api_url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        LIENTHONG_DATA_DIR=str(tmp_path / "data"),
-        LIENTHONG_API__POLL_INTERVAL_SECONDS="0",
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_dossier_submitted_over_http_runs_its_chain(
+    chain_settings: Settings, prefect_api_url: str, tmp_path: Path
+) -> None:
+    env = api_env(chain_settings, prefect_api_url, tmp_path)
+    token = create_client_credential(env, "Cổng DVC", "portal")
+    headers = {"Authorization": f"Bearer {token}"}
+    port = free_port()
+    processes = Processes(tmp_path, tmp_path)
+    api = processes.start(
+        "api", [str(BIN / "lienthong"), "api", "--here", "--port", str(port)], env
     )
-    return env
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/health", api, "lienthong api", START_TIMEOUT)
+        dossier = load_example("birth-valid.json")
+        reference = dossier["reference"]
 
+        answer = httpx.post(f"{url}/v1/dossiers", json=dossier, headers=headers, timeout=30)
+        assert answer.status_code == 201, answer.text
+        assert httpx.post(f"{url}/v1/dossiers", json=dossier, timeout=30).status_code == 401
 
-def _credential(env: dict[str, str], name: str, role: str) -> str:
-    created = subprocess.run(
-        [str(BIN / "lienthong"), "clients", "create", "--name", name, "--role", role],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    token = re.search(r"credential \(shown once\): (\S+)", created.stdout)
-    assert token is not None, created.stdout
-    return token.group(1)
+        deadline = time.monotonic() + CHAIN_TIMEOUT
+        while True:
+            status = httpx.get(f"{url}/v1/dossiers/{reference}", headers=headers, timeout=30)
+            assert status.status_code == 200, status.text
+            if status.json()["status"] == "completed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        body = status.json()
+        assert body["status"] == "completed", (body, processes.log("api")[-3000:])
+        assert body["masked"]
+        assert dossier["mother"]["personal_id"] not in status.text
+        assert {s["status"] for s in body["steps"]} == {"succeeded"}
+        assert {t["agency"] for t in body["told"]} >= {s["agency"] for s in body["steps"]}
+    finally:
+        processes.stop_all()
 
 
 def _when_completed(
@@ -73,46 +83,15 @@ def _when_completed(
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_dossier_submitted_over_http_runs_its_chain(
-    chain_settings: Settings, prefect_api_url: str, tmp_path: Path
-) -> None:
-    env = _env(chain_settings, prefect_api_url, tmp_path)
-    headers = {"Authorization": f"Bearer {_credential(env, 'Cổng DVC', 'portal')}"}
-    port = free_port()
-    processes = Processes(tmp_path, tmp_path)
-    api = processes.start(
-        "api", [str(BIN / "lienthong"), "api", "--here", "--port", str(port)], env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{url}/health", api, "lienthong api", START_TIMEOUT)
-        dossier = load_example("birth-valid.json")
-        reference = dossier["reference"]
-
-        answer = httpx.post(f"{url}/v1/dossiers", json=dossier, headers=headers, timeout=30)
-        assert answer.status_code == 201, answer.text
-        assert httpx.post(f"{url}/v1/dossiers", json=dossier, timeout=30).status_code == 401
-
-        status = _when_completed(url, reference, headers, processes)
-        body = status.json()
-        assert body["masked"]
-        assert dossier["mother"]["personal_id"] not in status.text
-        assert {s["status"] for s in body["steps"]} == {"succeeded"}
-        assert {t["agency"] for t in body["told"]} >= {s["agency"] for s in body["steps"]}
-    finally:
-        processes.stop_all()
-
-
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_hospital_certificate_runs_its_chain_and_police_decides_by_standard_webhook(
     chain_settings: Settings, simulator: SimulatorServer, prefect_api_url: str, tmp_path: Path
 ) -> None:
     """A hospital's certificate with the family's consent starts the chain in the real API;
     the commune is told; Police decides later and its signed callback reaches the API over
     HTTP; the same webhook-id, signed by the reference package, is then refused."""
-    env = _env(chain_settings, prefect_api_url, tmp_path)
-    hospital = {"Authorization": f"Bearer {_credential(env, 'BV tỉnh', 'hospital')}"}
-    portal = {"Authorization": f"Bearer {_credential(env, 'Cổng DVC', 'portal')}"}
+    env = api_env(chain_settings, prefect_api_url, tmp_path)
+    hospital = {"Authorization": f"Bearer {create_client_credential(env, 'BV tỉnh', 'hospital')}"}
+    portal = {"Authorization": f"Bearer {create_client_credential(env, 'Cổng DVC', 'portal')}"}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     simulator.set_decisions(

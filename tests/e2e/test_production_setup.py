@@ -185,7 +185,7 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
             submitted = _ok(
                 [str(BIN / "lienthong"), "submit", "--deploy", "examples/birth-valid.json"], env
             )
-            match = re.search(rf"queued\s+{REFERENCE}: flow run .*?({UUID})", submitted)
+            match = re.search(rf"{REFERENCE}: lượt chạy .*?({UUID})", submitted)
             assert match, submitted
 
             flow_run = wait_for_run(api_url, match.group(1), RUN_TIMEOUT)
@@ -196,7 +196,8 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
             assert {"chain:birth", "commune:22738", "province:056"} <= set(flow_run["tags"])
 
             status = _ok([str(BIN / "lienthong"), "status", REFERENCE], env)
-            assert status.splitlines()[0].split()[:3] == [REFERENCE, "birth", "completed"], status
+            assert status.splitlines()[0].startswith(f"Hồ sơ {REFERENCE} — Khai sinh"), status
+            assert "Trạng thái: Đã giải quyết xong" in status.splitlines()[1], status
 
             artifact = httpx.get(f"{api_url}/artifacts/dossier-ht-2026-000123/latest").json()
             assert artifact["type"] == "markdown"

@@ -37,7 +37,7 @@ from lienthong.deployments.crash_detection import (
     CRASHED_MESSAGE,
     MISSED_HEARTBEATS,
 )
-from lienthong.deployments.serve import deployment_specs
+from lienthong.deployments.serve import deployment_specs, is_chain
 from lienthong.flows.sweep import overdue_sweep
 from lienthong.models.status import DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
@@ -68,8 +68,11 @@ STOP_BOUND = 30.0
 # The least Prefect allows (PREFECT_FLOWS_HEARTBEAT_FREQUENCY >= 30): the automation then
 # waits 3 x 30 s.
 HEARTBEAT_SECONDS = 30
-# Every deployment of the packaged prefect.yaml.
-SERVING = f"lienthong serve: serving {len(deployment_specs())} deployments"
+# The chain deployments of the packaged prefect.yaml, run in the serving process.
+SERVING = (
+    f"lienthong serve: running the {sum(map(is_chain, deployment_specs()))} chain "
+    "deployments in this process"
+)
 
 
 @dataclass

@@ -93,14 +93,6 @@ async def _running(references: list[str]) -> int:
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "Quarantined, issue 9 reopened: passes alone (37 s), failed in three full CI runs "
-        "(ci4-ci6) after the other e2e tests had loaded the shared harness's SQLite Prefect "
-        "server ('database is locked' in its triggers service); cause not yet found"
-    ),
-)
 async def test_waiting_runs_hold_no_worker_and_survive_a_killed_worker(
     deploy_app: Container,
     simulator: SimulatorServer,
@@ -145,7 +137,7 @@ async def test_waiting_runs_hold_no_worker_and_survive_a_killed_worker(
             runs = await dossier_runs(references[0])
             message = runs[0].state.message if runs[0].state else None
             assert message is not None
-            assert message.startswith("waiting for Police decision")
+            assert message.startswith("chờ quyết định của Công an")
             assert await _running(references) == 0, "no run holds a worker while it waits"
 
             os.killpg(serve.pid, signal.SIGKILL)  # the worker dies while the dossiers wait

@@ -55,7 +55,7 @@ def test_submit_and_status_warn_once_for_a_year_without_swaps(
     demo = sorted((EXAMPLES / "demo").glob("HT-2026-00100[1-3].json"))
     main(["submit", "--no-run", *map(str, demo)])
     submitted = capsys.readouterr()
-    assert submitted.out.count("received") == len(demo)
+    assert submitted.out.count("Đã tiếp nhận") == len(demo)
     [warning] = swap_warnings(submitted.err)
     assert "2027" in warning
     assert "LIENTHONG_CALENDAR__SWAP_YEARS" in warning

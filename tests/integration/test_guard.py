@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from lienthong.models.clock import ManualClock
 from lienthong.services.container import Container
 from lienthong.services.intake import receive
-from lienthong.services.leases import acquire_lease, release_lease
+from lienthong.services.leases import acquire_lease, release_lease, renew_lease
 from lienthong.services.ledger import Actor
 from tests.helpers import example
 
@@ -60,5 +60,9 @@ def test_runs_racing_for_a_dossier_s_lease_get_it_once(container: Container) -> 
     [successor] = [owner for owner, won in _race(app, reference, others).items() if won]
     assert not acquire_lease(app, reference, winner)
 
+    assert not renew_lease(app, reference, winner), "renewing never takes a lease"
+    assert renew_lease(app, reference, successor)
+
     release_lease(app, reference, successor)
+    assert not renew_lease(app, reference, successor), "nor takes a released one back"
     assert acquire_lease(app, reference, winner)

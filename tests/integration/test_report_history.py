@@ -23,7 +23,7 @@ from lienthong.services.ledger import Actor
 from lienthong.services.report import monthly_report
 from lienthong.settings import Settings
 from tests.conftest import record_session
-from tests.helpers import example
+from tests.helpers import another_child, example
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 NOVEMBER = Period.of_month("2026-11", HCM)
@@ -54,8 +54,7 @@ def app(database_url: str, clock: ManualClock, tmp_path) -> Iterator[Container]:
 
 
 def submit(app: Container, reference: str) -> None:
-    raw = dict(example("demo/HT-2026-001001"))
-    raw["reference"] = reference
+    raw = another_child(example("demo/HT-2026-001001"), reference)
     raw["received_at"] = app.clock.now().isoformat()
     assert receive(app, raw, Actor("operator-1")).accepted
 

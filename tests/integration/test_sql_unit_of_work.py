@@ -448,6 +448,41 @@ def test_concurrent_appends_never_fork_the_chain(uow: Uow) -> None:
     assert verify_chain(entries).checked == writers * events_each
 
 
+def test_several_appends_per_transaction_from_racing_writers_keep_one_chain(uow: Uow) -> None:
+    """The head is read once per transaction, under the lock: racing writers appending
+    several events per transaction, committing and rolling back within one unit of work,
+    still leave one unbroken chain."""
+    writers, transactions, per_transaction = 4, 3, 3
+    start = threading.Barrier(writers)
+    errors: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        try:
+            start.wait()
+            with uow() as work:
+                for t in range(transactions):
+                    for n in range(per_transaction):
+                        work.audit.append(_record(writer * 100 + t * 10 + n))
+                    work.commit()
+                work.audit.append(_record(writer * 100 + 99))
+                work.rollback()  # this one's lock and head are gone with it
+                work.audit.append(_record(writer * 100 + 98))
+                work.commit()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    entries = _read(uow, lambda work: list(work.audit.entries()))
+    assert len(entries) == writers * (transactions * per_transaction + 1)
+    assert verify_chain(entries).intact
+
+
 def _tampered(column: str, value: Any) -> Any:
     """A different value of the same type for ``column``."""
     if column == "details":

@@ -20,10 +20,14 @@ from lienthong.models.overdue import SweepOptions
 from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
 from lienthong.services.decisions import DecisionSource, Recorded, record_decision
+from lienthong.services.intake import receive
+from lienthong.services.ledger import Actor
 from lienthong.services.resumptions import ResumeRequest, ResumeWhy
+from lienthong.services.supplements import record_supplement
 from lienthong.services.sweep import sweep
 from lienthong.settings import Settings
 from tests.conftest import record_session
+from tests.helpers import example, request_supplement_at
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2025, 3, 10, 9, 0, tzinfo=HCM)
@@ -594,3 +598,26 @@ async def test_a_dossier_between_steps_with_a_stopped_step_is_not_stalled(
     report = await sweep(app, FakeResume(), SweepOptions(resume=False))
 
     assert report.findings.stalled == []
+
+
+async def test_a_supplement_recorded_without_a_run_is_continued_by_the_next_sweep(
+    app: Container, clock: ManualClock
+):
+    """`lienthong supplement REF FILE --no-run`: nobody resumes the chain, the sweep does."""
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=HCM))
+    reference = "HT-2026-001002"
+    operator = Actor("operator-3")
+    assert receive(app, example(f"demo/{reference}"), operator).accepted
+    request_supplement_at(app, reference, StepKind.RESIDENCE_REGISTRATION, operator)
+    clock.advance(timedelta(days=1))
+    record_supplement(app, reference, example(f"demo/supplements/{reference}"), operator)
+    resume = FakeResume()
+
+    assert (await sweep(app, resume)).findings.stalled == []
+    clock.advance(timedelta(minutes=16))
+    report = await sweep(app, resume)
+
+    assert [d.reference for d in report.findings.stalled] == [reference]
+    assert [[(r.reference, r.why) for r in call] for call in resume.calls] == [
+        [(reference, ResumeWhy.STALLED)]
+    ]

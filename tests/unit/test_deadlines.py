@@ -9,7 +9,8 @@ import pytest
 
 from lienthong.adapters.system_clock import SystemClock
 from lienthong.models.clock import ManualClock
-from lienthong.models.deadlines import Deadlines, is_on_time
+from lienthong.models.deadlines import Deadlines
+from lienthong.models.lateness import is_on_time
 from lienthong.models.status import Chain, StepKind
 from lienthong.models.statutory import CalendarSettings, LimitOverrides
 from lienthong.settings import Settings

@@ -13,6 +13,7 @@ from lienthong.models.contract.decisions import DecisionNotice, DecisionOutcome
 from lienthong.models.lifecycle import CannotWithdraw
 from lienthong.models.status import Agency, DossierStatus, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
+from lienthong.models.wording import Language
 from lienthong.services.agency_calls import AgencyOutcome
 from lienthong.services.begin_step import begin_step
 from lienthong.services.container import Container
@@ -83,8 +84,8 @@ def test_a_receipt_leaves_the_step_awaiting_the_decision_on_the_agencys_clock(
     assert store.dossiers[REFERENCE].status == DossierStatus.IN_PROGRESS
     waiting = waiting_of(container, REFERENCE)
     assert waiting is not None
-    assert waiting.message().startswith(
-        "waiting for Police decision on residence_registration since "
+    assert waiting.message(Language.EN).startswith(
+        "waiting for Police decision on Permanent residence registration since "
     )
 
 
@@ -180,7 +181,8 @@ def test_verification_moves_the_step_and_the_chain_to_their_longer_limits_once(
     assert store.audit[-1].record.action == "step_verification_needed"
     waiting = waiting_of(container, REFERENCE)
     assert waiting is not None
-    assert "(verification)" in waiting.message()
+    assert "(verification)" in waiting.message(Language.EN)
+    assert "(phải xác minh)" in waiting.message(Language.VI)
 
 
 def test_a_refusal_ends_the_chain_and_a_request_for_supplement_parks_it(

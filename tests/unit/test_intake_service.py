@@ -16,6 +16,7 @@ from lienthong.models.clock import ManualClock
 from lienthong.models.lifecycle import ConcurrentChange, Dossier
 from lienthong.models.status import Chain, DossierStatus, StepKind, StepStatus
 from lienthong.services import ledger
+from lienthong.services.audit_trail import verify
 from lienthong.services.container import Container
 from lienthong.services.intake import DuplicateReference, receive
 from lienthong.services.ledger import Actor
@@ -266,8 +267,43 @@ def test_a_known_reference_is_a_duplicate_valid_or_not(
         receive(container, raw, OPERATOR)
 
     assert caught.value.reference == "HT-2026-001002"
-    assert "lienthong run HT-2026-001002" in str(caught.value)
+    assert "`lienthong status HT-2026-001002`" in str(caught.value)
     assert _snapshot(store) == before
+
+
+def test_a_rejected_dossier_corrected_is_resubmitted_under_its_reference(
+    app: tuple[Container, FakeStore],
+) -> None:
+    container, store = app
+    raw = example("invalid/future-date")
+    rejected = receive(container, raw, OPERATOR)
+    assert not rejected.accepted
+    # Still wrong: it stays rejected, with the latest copy's reasons.
+    again = receive(container, raw, OPERATOR)
+    assert (again.accepted, again.resubmitted) == (False, True)
+    raw["child"]["date_of_birth"] = "2026-11-10"
+    raw["medical_birth_certificate"]["issued_on"] = "2026-11-10"
+
+    corrected = receive(container, raw, OPERATOR)
+
+    assert (corrected.reference, corrected.accepted, corrected.resubmitted) == (
+        rejected.reference,
+        True,
+        True,
+    )
+    dossier = store.dossiers[rejected.reference]
+    assert dossier.status == DossierStatus.RECEIVED
+    assert dossier.rejection_reasons is None
+    assert [s.kind for s in dossier.steps] == [p.kind for p in birth_plan()]
+    assert dossier.due_at is not None
+    actions = [
+        e.record.action for e in store.audit if e.record.dossier_reference == dossier.reference
+    ]
+    assert actions == ["dossier_rejected", "dossier_rejected", "dossier_resubmitted"]
+    # The audit trail replays to what the record holds.
+    assert verify(container).intact
+    with pytest.raises(DuplicateReference):
+        receive(container, raw, OPERATOR)
 
 
 def test_losing_a_race_for_the_same_reference_is_a_duplicate(

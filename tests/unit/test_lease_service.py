@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from lienthong.adapters.database import DatabaseUnavailable
 from lienthong.adapters.system_clock import SystemClock
 from lienthong.flows.lease import DossierBusy, LeaseLost, dossier_lease
 from lienthong.models.clock import ManualClock
 from lienthong.services.container import Container
 from lienthong.services.intake import receive
-from lienthong.services.leases import acquire_lease, release_lease
+from lienthong.services.leases import acquire_lease, release_lease, renew_lease
 from lienthong.services.ledger import Actor
 from tests.fakes import FakeStore, Lease, fake_container
 from tests.helpers import example
@@ -53,7 +54,8 @@ def test_one_holder_at_a_time_renewed_by_its_holder_and_lapsing_after_its_ttl() 
     assert not acquire_lease(container, reference, "run-2")
     # Its holder renews it: the lease now runs from the renewal.
     clock.advance(ttl / 2)
-    assert acquire_lease(container, reference, "run-1")
+    assert not renew_lease(container, reference, "run-2")
+    assert renew_lease(container, reference, "run-1")
     assert store.leases[reference] == Lease("run-1", clock.now() + ttl)
     # Still live at its very expiry instant...
     clock.advance(ttl)
@@ -76,6 +78,18 @@ def test_only_the_holder_releases_a_lease() -> None:
     release_lease(container, reference, "run-1")
     assert _owner(store, reference) is None
     assert acquire_lease(container, reference, "run-2")
+
+
+def test_a_renewal_after_the_release_does_not_take_the_dossier_back() -> None:
+    """The renewer's database call may land after the run released its lease (a cancelled
+    await does not stop its thread): the dossier must stay free for the sweep."""
+    container, store = fake_container(clock=_clock())
+    reference = _stored(container)
+    assert acquire_lease(container, reference, "run-1")
+    release_lease(container, reference, "run-1")
+
+    assert not renew_lease(container, reference, "run-1")
+    assert _owner(store, reference) is None
 
 
 def test_there_is_no_lease_on_an_unknown_dossier() -> None:
@@ -147,3 +161,52 @@ async def test_a_lost_lease_cancels_the_run_and_leaves_the_new_holder_alone(
     with pytest.raises(LeaseLost, match=f"lost the lease on dossier {reference}"):
         await run_that_loses_its_lease()
     assert _owner(store, reference) == "run-2"
+
+
+class _Outage:
+    """Our database unreachable for the lease's writes while ``down`` is set."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.refused = 0
+
+    def renew(self, container: Container, reference: str, owner: str) -> bool:
+        if self.down:
+            self.refused += 1
+            raise DatabaseUnavailable("OperationalError")
+        return renew_lease(container, reference, owner)
+
+
+async def test_a_database_outage_shorter_than_the_lease_does_not_stop_the_run(
+    quick: tuple[Container, FakeStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container, store = quick
+    reference = _stored(container)
+    outage = _Outage()
+    monkeypatch.setattr("lienthong.flows.lease.renew_lease", outage.renew)
+    async with dossier_lease(container, reference, "run-1"):
+        outage.down = True
+        await asyncio.sleep(0.15)  # half the lease: one renewal refused
+        outage.down = False
+        await asyncio.sleep(0.4)  # renewed since: still the holder
+        assert _owner(store, reference) == "run-1"
+    assert outage.refused >= 1
+    assert _owner(store, reference) is None
+
+
+async def test_a_database_outage_longer_than_the_lease_loses_it(
+    quick: tuple[Container, FakeStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container, _ = quick
+    reference = _stored(container)
+    outage = _Outage()
+    monkeypatch.setattr("lienthong.flows.lease.renew_lease", outage.renew)
+
+    async def run_through_a_long_outage() -> None:
+        async with dossier_lease(container, reference, "run-1"):
+            outage.down = True
+            await asyncio.sleep(5)
+            pytest.fail("the run went on without renewing its lease")
+
+    with pytest.raises(LeaseLost):
+        await run_through_a_long_outage()

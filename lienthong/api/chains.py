@@ -1,10 +1,11 @@
-"""Start or resume a dossier's chain after the API has recorded something (a dossier, a
-supplement, a hospital's complete notification), once the answer is sent."""
+"""After the API or the desk recorded something for a dossier: continue its chain, or tell
+Prefect of an action taken outside a run."""
 
 from __future__ import annotations
 
 import logging
 
+from lienthong.flows.announce import Action, announce
 from lienthong.flows.continuation import continue_dossier
 from lienthong.services.container import Container
 
@@ -26,3 +27,16 @@ async def continue_chain(container: Container, reference: str) -> None:
             reference,
             reference,
         )
+
+
+async def announce_action(
+    container: Container, reference: str, action: Action, actor_id: str
+) -> None:
+    """Tell Prefect of an action taken outside a run (flows/announce.py: its event, the
+    dossier's artifacts republished); never raises: the change is recorded, and the next run
+    or sweep republishes. Off with ``start_chains``, like the chains it would continue."""
+    if not container.settings.api.start_chains:
+        return
+    reason = await announce(container, reference, action, actor_id)
+    if reason is not None:
+        logger.warning("dossier %s: %s recorded; Prefect not told: %s", reference, action, reason)
