@@ -1,11 +1,12 @@
-"""Deliver one signed webhook notification. No retrying here: the outbox owns retries and
-records every attempt, so each call reports exactly what happened on this one."""
+"""Deliver one webhook, signed as Standard Webhooks specify. No retrying here: the outbox
+owns retries and records every attempt, so each call reports exactly what happened on this
+one."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,17 +52,18 @@ class WebhookNotifier:
         await self._http.aclose()
 
     async def deliver(
-        self, url: str, secret: str, event_id: str, payload: Mapping[str, Any]
+        self, url: str, secrets: Sequence[str], event_id: str, payload: Mapping[str, Any]
     ) -> DeliveryOutcome:
-        """POST ``payload`` to ``url`` signed with ``secret``. Never raises for HTTP trouble.
+        """POST ``payload`` to ``url`` signed with each of ``secrets`` (the receiver's active
+        ones, newest first). Never raises for HTTP trouble.
 
-        ``event_id`` must be the same on every attempt for one notification: receivers use
-        it to drop duplicates. It is signed with the timestamp and the body (see
-        :mod:`lienthong.models.contract.signing`), so it must match ``EVENT_ID_PATTERN``
-        (a UUID does).
+        ``event_id`` (``webhook-id``) must be the same on every attempt for one
+        notification: receivers use it to drop duplicates. It is signed with the timestamp
+        and the body (see :mod:`lienthong.models.contract.signing`), so it must match
+        ``EVENT_ID_PATTERN`` (a UUID does).
         """
         body = encode_payload(payload)
-        headers = signed_headers(secret, event_id, int(self._clock()), body)
+        headers = signed_headers(secrets, event_id, int(self._clock()), body)
         headers["Content-Type"] = "application/json"
         started = time.monotonic()
         try:

@@ -42,9 +42,10 @@ from lienthong.models.audit import (
 )
 from lienthong.models.clients import Client, Role
 from lienthong.models.history import ClockEvent
+from lienthong.models.hospital import HospitalRecord, HospitalStatus
 from lienthong.models.lifecycle import ConcurrentChange, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
-from lienthong.models.status import Agency, DossierStatus, StepKind, StepStatus
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
 from lienthong.models.worklist import DossierQuery
 
@@ -534,6 +535,93 @@ def _copy_client(client: Client, row: tables.ApiClient) -> None:
     row.revoked_at = client.revoked_at
 
 
+class SqlWebhookLog:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def seen(self, sender: str, webhook_id: str) -> bool:
+        return self._session.get(tables.WebhookMessage, (sender, webhook_id)) is not None
+
+    def remember(self, sender: str, webhook_id: str, received_at: datetime) -> None:
+        self._session.add(
+            tables.WebhookMessage(sender=sender, webhook_id=webhook_id, received_at=received_at)
+        )
+        try:
+            self._session.flush()
+        except IntegrityError as exc:
+            raise ConcurrentChange(f"webhook {webhook_id} was accepted meanwhile") from exc
+
+
+_HOSPITAL_FIELDS = (
+    "chain",
+    "certificate_number",
+    "reference",
+    "hospital",
+    "body_digest",
+    "province_code",
+    "commune_code",
+    "draft",
+    "waiting_for",
+    "status",
+    "received_at",
+    "updated_at",
+)
+
+
+class SqlHospitalNotifications:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, record: HospitalRecord) -> int:
+        # The reference is made from the id: a unique placeholder until the caller sets it.
+        row = tables.HospitalNotification(reference=f"#{uuid.uuid4().hex}")
+        _copy_hospital(record, row)
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError as exc:
+            raise ConcurrentChange(
+                f"certificate {record.certificate_number} arrived meanwhile"
+            ) from exc
+        record.id = row.id
+        return row.id
+
+    def find(self, chain: Chain, certificate_number: str) -> HospitalRecord | None:
+        row = self._session.scalar(
+            select(tables.HospitalNotification).where(
+                tables.HospitalNotification.chain == chain,
+                tables.HospitalNotification.certificate_number == certificate_number,
+            )
+        )
+        return None if row is None else _hospital(row)
+
+    def by_reference(self, reference: str) -> HospitalRecord | None:
+        row = self._session.scalar(
+            select(tables.HospitalNotification).where(
+                tables.HospitalNotification.reference == reference
+            )
+        )
+        return None if row is None else _hospital(row)
+
+    def save(self, record: HospitalRecord) -> None:
+        row = self._session.get(tables.HospitalNotification, record.id)
+        assert row is not None, "save() a record that was added or found"
+        _copy_hospital(record, row)
+
+
+def _copy_hospital(record: HospitalRecord, row: tables.HospitalNotification) -> None:
+    for name in _HOSPITAL_FIELDS:
+        value = getattr(record, name)
+        if name != "reference" or value:
+            setattr(row, name, value)
+
+
+def _hospital(row: tables.HospitalNotification) -> HospitalRecord:
+    fields = {name: getattr(row, name) for name in _HOSPITAL_FIELDS}
+    fields["status"] = HospitalStatus(fields["status"])
+    return HospitalRecord(id=row.id, **fields)
+
+
 class SqlClockHistory:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -565,6 +653,8 @@ class SqlUnitOfWork:
     sweep: SqlSweepQueries
     reports: SqlReportQueries
     clients: SqlClientRegistry
+    webhooks: SqlWebhookLog
+    hospitals: SqlHospitalNotifications
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -580,6 +670,8 @@ class SqlUnitOfWork:
         self.sweep = SqlSweepQueries(self.session)
         self.reports = SqlReportQueries(self.session)
         self.clients = SqlClientRegistry(self.session)
+        self.webhooks = SqlWebhookLog(self.session)
+        self.hospitals = SqlHospitalNotifications(self.session)
         return self
 
     def __exit__(

@@ -358,3 +358,37 @@ class ApiClient(Base):
     created_at: Mapped[datetime]
     rotated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class WebhookMessage(Base):
+    """A signed webhook accepted from a sender (an agency's decision callback): its
+    ``webhook-id``, remembered so that a replay of it is refused (models/contract/signing.py)."""
+
+    __tablename__ = "webhook_messages"
+
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime]
+
+
+class HospitalNotification(Base):
+    """A hospital's electronic birth certificate or death notice (models/hospital.py): one
+    per certificate, with the dossier draft it prefills and what the family must still give."""
+
+    __tablename__ = "hospital_notifications"
+    __table_args__ = (UniqueConstraint("chain", "certificate_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain: Mapped[Chain] = mapped_column(_enum(Chain))
+    certificate_number: Mapped[str] = mapped_column(String(64))
+    # The dossier it starts, or will start once the family completes it.
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    hospital: Mapped[str] = mapped_column(String(64))
+    body_digest: Mapped[str] = mapped_column(String(64))
+    province_code: Mapped[str] = mapped_column(String(8))
+    commune_code: Mapped[str] = mapped_column(String(16))
+    draft: Mapped[dict[str, Any]]
+    waiting_for: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

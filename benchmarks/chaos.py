@@ -70,6 +70,7 @@ from benchmarks.infra import (
     throwaway_databases,
     wait_for_health,
 )
+from lienthong.cli.identity import CREDENTIAL_ENV
 
 CHAIN_DEPLOYMENTS = ("birth-chain", "death-chain")
 CLOSED = ("completed", "refused", "withdrawn", "rejected", "awaiting_supplement")
@@ -682,6 +683,15 @@ def services(args: argparse.Namespace, workdir: Path) -> Iterator[Setup]:
             print(f"prefect server at {prefect.api_url} on database {prefect_db}", flush=True)
             if setup.run("db", "db", "upgrade") != 0:
                 raise RuntimeError(f"lienthong db upgrade failed: see {logs / 'db.log'}")
+            # `lienthong submit` acts under a client identity (lienthong/cli/identity.py).
+            created = subprocess.run(
+                lienthong("clients", "create", "--name", "chaos benchmark", "--role", "admin"),
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            env[CREDENTIAL_ENV] = created.stdout.split("credential (shown once): ")[1].split()[0]
             process = setup.simulator.start()
             wait_for_health(
                 f"{setup.simulator_url}/admin/faults", process, setup.simulator.log_path

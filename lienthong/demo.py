@@ -1,13 +1,15 @@
 """``lienthong demo``: the whole pipeline on one machine, with nothing to set up.
 
 It starts the agency simulator (with injected transient faults, and Police deciding later:
-a receipt, then the decision by callback, some callbacks lost, some decisions needing
-verification) and our API (which receives the callbacks, polls for the lost ones and
-resumes the waiting runs), uses an embedded Prefect (a temporary local server on its own
-SQLite file: ``lienthong demo`` sets PREFECT_HOME to ``<data dir>/demo-prefect`` and ignores
-the operator's PREFECT_API_URL, lienthong/cli/demo.py), stores the sample dossiers in a fresh demo
-database, runs both chains, answers the request for supplementation, delivers every
-notification and prints what happened.
+a receipt, then the decision by callback, a Standard Webhook, some callbacks lost, some
+decisions needing verification) and our API (which receives the callbacks, polls for the
+lost ones and resumes the waiting runs; the portal submits a dossier to it, and a hospital
+a birth certificate the family completes through the portal), uses an embedded Prefect (a
+temporary local server on its own SQLite file: ``lienthong demo`` sets PREFECT_HOME to
+``<data dir>/demo-prefect`` and ignores the operator's PREFECT_API_URL,
+lienthong/cli/demo.py), stores the sample dossiers in a fresh demo database, runs both
+chains, answers the request for supplementation, delivers every notification and prints
+what happened.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,6 +32,7 @@ from lienthong.bootstrap import build_container, run_async, use_container
 from lienthong.flows.continuation import continue_dossier, dossier_runs
 from lienthong.flows.runner import run_here, runnable
 from lienthong.migrations import upgrade_database
+from lienthong.models.clients import Role
 from lienthong.models.contract.http import CALLED_AGENCIES, agency_slug
 from lienthong.models.status import (
     STOPPED_STEP_STATUSES,
@@ -37,6 +41,7 @@ from lienthong.models.status import (
 )
 from lienthong.services.audit_trail import verify
 from lienthong.services.container import Container
+from lienthong.services.create_client import create_client
 from lienthong.services.intake import IntakeResult, receive
 from lienthong.services.ledger import Actor
 from lienthong.services.outbox import deliver_with_patience
@@ -77,11 +82,17 @@ DEMO_DECISIONS = SimulatorDecisionSettings(
     seed=19,
 )
 # Callbacks overdue 2 s after the announced time are polled for, every second.
+# The demo runs every chain itself, those submitted over HTTP too: the API only records.
 DEMO_API = ApiSettings(
-    port=0, callback_grace_seconds=2, poll_interval_seconds=1, run_chains_with_deployments=False
+    port=0,
+    callback_grace_seconds=2,
+    poll_interval_seconds=1,
+    run_chains_with_deployments=False,
+    start_chains=False,
 )
 DECISIONS_TIMEOUT_SECONDS = 180.0
-OPERATOR = Actor("demo-operator")
+# The API's callers the demo plays, and the operator it acts as: clients it creates.
+DEMO_ROLES = ("portal", "hospital", "admin")
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,9 @@ class DemoPaths:
     dossiers: list[Path]
     rejected_example: Path
     supplements: Path
+    # A hospital's birth certificate, and what the family adds through the portal.
+    hospital_certificate: Path
+    family_completion: Path
 
 
 # The samples shipped inside the package (lienthong/examples, a link to the repository's
@@ -101,8 +115,13 @@ def find_examples(root: Path = PACKAGED_EXAMPLES_ROOT) -> DemoPaths:
     dossiers = sorted(demo.glob("*.json"))
     if not dossiers:
         raise FileNotFoundError(f"no demo dossiers in {demo}: is --examples-root right?")
+    hospital = root / "examples" / "hospital"
     return DemoPaths(
-        dossiers, root / "examples" / "invalid" / "id-unknown-province.json", demo / "supplements"
+        dossiers,
+        root / "examples" / "invalid" / "id-unknown-province.json",
+        demo / "supplements",
+        hospital / "birth-certificate.json",
+        hospital / "family-completion.json",
     )
 
 
@@ -118,23 +137,48 @@ def demo_settings(base: Settings, data_dir: Path) -> Settings:
     )
 
 
-def _intake(container: Container, paths: DemoPaths) -> list[IntakeResult]:
-    results = [receive(container, load_dossier_file(p), OPERATOR) for p in paths.dossiers]
-    results.append(receive(container, load_dossier_file(paths.rejected_example), OPERATOR))
-    return results
+def _intake(container: Container, files: list[Path], actor: Actor) -> list[IntakeResult]:
+    return [receive(container, load_dossier_file(p), actor) for p in files]
+
+
+def _posted(http: httpx.Client, path: str, token: str, body: Any) -> dict[str, Any]:
+    answer = http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+    if not answer.is_success:
+        raise RuntimeError(f"POST {path}: {answer.status_code} {answer.text}")
+    print(f"  POST {path} -> {answer.status_code}")
+    reply: dict[str, Any] = answer.json()
+    return reply
+
+
+def _over_http(api_url: str, tokens: dict[str, str], paths: DemoPaths) -> list[str]:
+    """What reaches us over HTTP: a dossier from the portal, and a hospital's birth
+    certificate that waits for the family, who completes it through the portal."""
+    with httpx.Client(base_url=api_url, timeout=30) as http:
+        first = json.loads(paths.dossiers[0].read_text(encoding="utf-8"))
+        submitted = _posted(http, "/v1/dossiers", tokens["portal"], first)
+        print(f"  {submitted['reference']}: received from the portal")
+        certificate = json.loads(paths.hospital_certificate.read_text(encoding="utf-8"))
+        notified = _posted(http, "/v1/hospital-notifications", tokens["hospital"], certificate)
+        reference = notified["reference"]
+        waiting = ", ".join(notified["waiting_for"])
+        print(f"  {reference}: a hospital's birth certificate, {notified['status']} ({waiting})")
+        family = json.loads(paths.family_completion.read_text(encoding="utf-8"))
+        _posted(http, "/v1/dossiers", tokens["portal"], {**family, "reference": reference})
+        print(f"  {reference}: completed by the family through the portal, prefilled")
+    return [submitted["reference"], reference]
 
 
 async def _run(container: Container, references: list[str]) -> None:
     await run_here(runnable(container, references))
 
 
-def _supplement_waiting(container: Container, paths: DemoPaths) -> list[str]:
+def _supplement_waiting(container: Container, paths: DemoPaths, actor: Actor) -> list[str]:
     resumed = []
     for file in sorted(paths.supplements.glob("*.json")):
         reference = file.stem
         view = load_view(container, reference)
         if view.status == DossierStatus.AWAITING_SUPPLEMENT:
-            record_supplement(container, reference, load_dossier_file(file), OPERATOR)
+            record_supplement(container, reference, load_dossier_file(file), actor)
             resumed.append(reference)
     return resumed
 
@@ -251,17 +295,21 @@ def run_demo(root: Path, base: Settings, keep: bool = False) -> int:
             simulator.set_callback_url(api.url)
             print(f"agency simulator at {simulator.base_url} (injecting transient faults)")
             print(f"our API at {api.url}: Police decides later and calls back there")
-            results = _intake(container, paths)
+            issued = {r: create_client(container, f"demo {r}", Role.parse(r)) for r in DEMO_ROLES}
+            over_http = _over_http(api.url, {r: i.token for r, i in issued.items()}, paths)
+            operator = Actor(issued["admin"].client.actor_id)
+            files = [*paths.dossiers[1:], paths.rejected_example]
+            results = _intake(container, files, operator)
             for result in results:
                 status = "received" if result.accepted else "REJECTED at intake"
                 print(f"  {result.reference}: {status}")
                 for problem in result.problems:
                     print(f"      {problem.path}: {problem.message}")
-            accepted = [r.reference for r in results if r.accepted]
+            accepted = [*over_http, *(r.reference for r in results if r.accepted)]
             run_async(_run(container, accepted), container)
             run_async(_wait_for_decisions(container, accepted), container)
             _print_decisions(container, accepted)
-            resumed = _supplement_waiting(container, paths)
+            resumed = _supplement_waiting(container, paths, operator)
             if resumed:
                 print(f"supplements received for {', '.join(resumed)}: resuming")
                 run_async(_continue(container, resumed), container)
@@ -270,7 +318,7 @@ def run_demo(root: Path, base: Settings, keep: bool = False) -> int:
             stats, made, distinct = _simulator_facts(simulator.base_url)
             audit = verify(container)
             print()
-            print(_table(container, [r.reference for r in results]))
+            print(_table(container, [*over_http, *(r.reference for r in results)]))
             print()
             faults = {k: v for k, v in sorted(stats.items()) if not k.endswith(".none")}
             print(f"transient faults injected: {json.dumps(faults)}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lienthong.models.contract.http import (
@@ -21,6 +21,7 @@ from lienthong.models.contract.http import (
     development_webhook_secret,
     simulator_urls,
 )
+from lienthong.models.contract.signing import secret_key
 from lienthong.models.limits import DEFAULT_MAX_WEBHOOK_BODY_BYTES, DossierLimits
 from lienthong.models.status import Agency
 from lienthong.models.statutory import CalendarSettings
@@ -38,17 +39,35 @@ class AnswerForm(StrEnum):
     EITHER = "either"
 
 
+def _whsec(secret: SecretStr) -> SecretStr:
+    """A Standard Webhooks secret, ``whsec_<base64>``, or a clear error at start-up."""
+    secret_key(secret.get_secret_value())
+    return secret
+
+
+WebhookSecret = Annotated[SecretStr, AfterValidator(_whsec)]
+
+
 class AgencyEndpoint(BaseModel):
     """How we reach one agency's system, and where we notify it.
 
-    ``webhook_secret`` also verifies the agency's signed decision callbacks.
+    The webhook secrets (Standard Webhooks, ``whsec_<base64>``: models/contract/signing.py)
+    sign our notifications to the agency and verify its decision callbacks: they are the
+    agency system's identity on our callback endpoint. To rotate, put the new secret in
+    ``webhook_secret`` and the old one in ``previous_webhook_secrets`` until the agency has
+    switched: we sign with both and accept either.
     """
 
     base_url: str
     api_key: SecretStr
     webhook_url: str
-    webhook_secret: SecretStr
+    webhook_secret: WebhookSecret
+    previous_webhook_secrets: list[WebhookSecret] = Field(default_factory=list)
     answers: AnswerForm = AnswerForm.EITHER
+
+    def webhook_secrets(self) -> list[str]:
+        """The active secrets, newest first."""
+        return [s.get_secret_value() for s in (self.webhook_secret, *self.previous_webhook_secrets)]
 
 
 class ApiSettings(BaseModel):
@@ -145,10 +164,17 @@ class AuditAnchorSettings(BaseModel):
     """
 
     url: str = ""
+    # The Standard Webhooks secret (``whsec_<base64>``) the anchor is signed with.
     secret: SecretStr = SecretStr("")
     # The Prefect artifact key (lowercase letters, digits, dashes): one per record
     # database, should two share a Prefect server.
     artifact_key: str = Field("audit-anchor", pattern=r"^[a-z0-9-]+$")
+
+    @model_validator(mode="after")
+    def _signed_when_sent(self) -> AuditAnchorSettings:
+        if self.url:
+            secret_key(self.secret.get_secret_value())
+        return self
 
 
 class Settings(BaseSettings):

@@ -43,6 +43,14 @@ class Action(StrEnum):
     READ = "read"
     SUPPLEMENT = "supplement"
     WITHDRAW = "withdraw"
+    # The commune's own acts (the CLI and the desk): hand a dossier back to the applicant,
+    # decide a potential duplicate.
+    HAND_BACK = "hand back"
+    RESOLVE = "resolve"
+
+
+# What the portal does for citizens.
+_PORTAL_ACTIONS = frozenset({Action.SUBMIT, Action.READ, Action.SUPPLEMENT, Action.WITHDRAW})
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ class Role:
             case RoleKind.ADMIN:
                 return True
             case RoleKind.PORTAL:
-                return True
+                return action in _PORTAL_ACTIONS
             case RoleKind.OPERATOR:
                 return commune_code == self.scope
             case RoleKind.SUPERVISOR:

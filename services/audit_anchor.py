@@ -66,7 +66,7 @@ async def send_anchor(container: Container, payload: dict[str, Any]) -> bool:
         return False
     outcome = await container.webhook_notifier.get().deliver(
         settings.url,
-        settings.secret.get_secret_value(),
+        [settings.secret.get_secret_value()],
         f"audit-anchor-{payload['event_id']}",
         payload,
     )

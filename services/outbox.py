@@ -63,7 +63,7 @@ async def _send(container: Container, notice: OutgoingNotice) -> DeliveryOutcome
     endpoint = container.settings.endpoint(notice.agency)
     return await container.webhook_notifier.get().deliver(
         endpoint.webhook_url,
-        endpoint.webhook_secret.get_secret_value(),
+        endpoint.webhook_secrets(),
         notice.event_id,
         notice.payload,
     )

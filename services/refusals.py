@@ -12,13 +12,24 @@ ACCESS_REFUSED = "access_refused"
 
 def record_refusal(container: Container, client: Client, action: Action, reference: str) -> None:
     """An event ``access_refused`` on ``reference``, by the client; the dossier is unchanged."""
+    record_refused(
+        container,
+        client.actor_id,
+        f"role {client.role} may not {action.value} this dossier",
+        reference,
+    )
+
+
+def record_refused(container: Container, actor_id: str, reason: str, reference: str) -> None:
+    """An event ``access_refused`` on ``reference`` (may be empty), by ``actor_id``, saying
+    ``reason``; nothing else changes."""
     with container.unit_of_work() as uow:
         ledger.audit(
             uow,
-            Actor(client.actor_id),
+            Actor(actor_id),
             ACCESS_REFUSED,
             container.clock.now(),
             reference[:64],
-            reason=f"role {client.role} may not {action.value} this dossier",
+            reason=reason,
         )
         uow.commit()

@@ -20,11 +20,12 @@ from lienthong.models.audit import AuditEntry, AuditRecord, RecordedDossier, Sto
 from lienthong.models.clients import Client
 from lienthong.models.duplicates import DuplicateFigures, DuplicateHold, Match, MatchKey
 from lienthong.models.history import ClockEvent
+from lienthong.models.hospital import HospitalRecord
 from lienthong.models.lifecycle import Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
-from lienthong.models.status import Agency, StepKind
+from lienthong.models.status import Agency, Chain, StepKind
 from lienthong.models.waits import WaitingDecision
 from lienthong.models.worklist import DossierQuery
 
@@ -196,6 +197,30 @@ class ClientRegistry(Protocol):
         """Keep the changes made to a client read from :meth:`find`."""
 
 
+class WebhookLog(Protocol):
+    """The ``webhook-id`` of every signed webhook accepted, per sender: replays are refused."""
+
+    def seen(self, sender: str, webhook_id: str) -> bool: ...
+
+    def remember(self, sender: str, webhook_id: str, received_at: datetime) -> None:
+        """Keep the id; :class:`ConcurrentChange` if another transaction just kept it."""
+
+
+class HospitalNotifications(Protocol):
+    """Hospitals' certificates and the dossier drafts they prefill (models/hospital.py)."""
+
+    def add(self, record: HospitalRecord) -> int:
+        """Store a new notification; its id (a sequence) is set and returned at once.
+        :class:`ConcurrentChange` if another transaction just stored its certificate."""
+
+    def find(self, chain: Chain, certificate_number: str) -> HospitalRecord | None: ...
+
+    def by_reference(self, reference: str) -> HospitalRecord | None: ...
+
+    def save(self, record: HospitalRecord) -> None:
+        """Keep the changes made to a record that was added or found."""
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
 
@@ -225,6 +250,12 @@ class UnitOfWork(Protocol):
 
     @property
     def clients(self) -> ClientRegistry: ...
+
+    @property
+    def webhooks(self) -> WebhookLog: ...
+
+    @property
+    def hospitals(self) -> HospitalNotifications: ...
 
     def __enter__(self) -> Self: ...
 

@@ -238,7 +238,7 @@ class DeferredDecisions:
     def _send(self, callback: Callback) -> None:
         """One attempt, signed afresh; a refusal to accept it is tried again later."""
         secret = self._secrets[callback.agency]
-        headers = signed_headers(secret, callback.event_id, int(time.time()), callback.body)
+        headers = signed_headers([secret], callback.event_id, int(time.time()), callback.body)
         try:
             response = httpx.post(
                 callback.url,

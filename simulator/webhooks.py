@@ -1,4 +1,5 @@
-"""Webhook receivers, one per agency slug: verify, de-duplicate by event id, record.
+"""Webhook receivers, one per agency slug: verify (Standard Webhooks), de-duplicate by
+webhook-id, record.
 
 A body is read up to ``max_body_bytes`` and no further (413 past it) before its signature is
 checked: an unauthenticated sender must not make the receiver hold megabytes. A signed body
@@ -18,13 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lienthong.models.contract.http import agency_slug
 from lienthong.models.contract.messages import ProblemOutcome
-from lienthong.models.contract.signing import (
-    EVENT_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    InvalidSignature,
-    verify,
-)
+from lienthong.models.contract.signing import TIMESTAMP_HEADER, InvalidSignature, verify
 from lienthong.models.limits import DEFAULT_MAX_WEBHOOK_BODY_BYTES
 from lienthong.models.status import Agency
 from lienthong.simulator.protocol import ProblemError, invalid_request
@@ -67,20 +62,10 @@ def build_router(
         secret = secret_for(slug)
         body = await read_capped_body(request, max_body_bytes)
         headers = request.headers
-        event_id = headers.get(EVENT_ID_HEADER)
-        if not event_id:
-            raise invalid_request(f"{EVENT_ID_HEADER} is required")
         try:
-            # The signature covers the event id: a captured request replayed under a new
-            # event id does not verify, so it cannot pass as a new notification.
-            verify(
-                secret,
-                headers.get(TIMESTAMP_HEADER),
-                event_id,
-                headers.get(SIGNATURE_HEADER),
-                body,
-                now=time.time(),
-            )
+            # Standard Webhooks: the signature covers the webhook-id, so a captured request
+            # replayed under a new id does not verify, and cannot pass as a new notification.
+            event_id = verify([secret], headers, body, now=time.time())
         except InvalidSignature as exc:
             raise ProblemError(401, ProblemOutcome.UNAUTHORIZED, str(exc)) from exc
         try:

@@ -10,9 +10,10 @@ databases (tests/integration).
 
 from __future__ import annotations
 
+import copy
 import itertools
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -33,11 +34,12 @@ from lienthong.models.clock import Clock, ManualClock
 from lienthong.models.deadlines import Deadlines
 from lienthong.models.duplicates import DuplicateFigures, DuplicateHold, Match, MatchKey
 from lienthong.models.history import ClockEvent
+from lienthong.models.hospital import HospitalRecord
 from lienthong.models.lifecycle import ConcurrentChange, Dossier, DossierNotFound
 from lienthong.models.notices import Notice, OutgoingNotice, Told
 from lienthong.models.overdue import DossierCandidate, StepCandidate
 from lienthong.models.report import DayPoint, Period, Row, Scope
-from lienthong.models.status import Agency, DossierStatus, StepKind, StepStatus
+from lienthong.models.status import Agency, Chain, DossierStatus, StepKind, StepStatus
 from lienthong.models.waits import WaitingDecision
 from lienthong.models.worklist import DossierQuery, is_settled
 from lienthong.services.container import Container, PerLoop
@@ -73,6 +75,8 @@ class FakeStore:
     leases: dict[str, Lease] = field(default_factory=dict)
     clients: dict[str, Client] = field(default_factory=dict)
     clocks: list[ClockEvent] = field(default_factory=list)
+    webhooks: set[tuple[str, str]] = field(default_factory=set)
+    hospitals: dict[int, HospitalRecord] = field(default_factory=dict)
     # (dossier reference, key) and the holds by reference.
     match_keys: list[tuple[str, MatchKey]] = field(default_factory=list)
     holds: dict[str, DuplicateHold] = field(default_factory=dict)
@@ -305,6 +309,43 @@ class FakeClients:
         self._uow.state.clients[client.client_id] = replace(client)
 
 
+class FakeWebhookLog:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def seen(self, sender: str, webhook_id: str) -> bool:
+        return (sender, webhook_id) in self._uow.state.webhooks
+
+    def remember(self, sender: str, webhook_id: str, received_at: datetime) -> None:
+        self._uow.state.webhooks.add((sender, webhook_id))
+
+
+class FakeHospitals:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, record: HospitalRecord) -> int:
+        record.id = next(self._uow.state.ids)
+        self.save(record)
+        return record.id
+
+    def find(self, chain: Chain, certificate_number: str) -> HospitalRecord | None:
+        return self._first(
+            lambda r: r.chain is chain and r.certificate_number == certificate_number
+        )
+
+    def by_reference(self, reference: str) -> HospitalRecord | None:
+        return self._first(lambda r: r.reference == reference)
+
+    def _first(self, test: Callable[[HospitalRecord], bool]) -> HospitalRecord | None:
+        found = [r for r in self._uow.state.hospitals.values() if test(r)]
+        return copy.deepcopy(found[0]) if found else None
+
+    def save(self, record: HospitalRecord) -> None:
+        assert record.id is not None
+        self._uow.state.hospitals[record.id] = copy.deepcopy(record)
+
+
 class FakeClockHistory:
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self._uow = uow
@@ -399,6 +440,8 @@ class FakeUnitOfWork:
         self.duplicates = FakeDuplicateIndex(self)
         self.sweep = self.reports = NoSqlHere()
         self.clients = FakeClients(self)
+        self.webhooks = FakeWebhookLog(self)
+        self.hospitals = FakeHospitals(self)
         return self
 
     def __exit__(
@@ -443,6 +486,8 @@ class FakeUnitOfWork:
         self.store.holds = dict(self.state.holds)
         self.store.leases = dict(self.state.leases)
         self.store.clients = dict(self.state.clients)
+        self.store.webhooks = set(self.state.webhooks)
+        self.store.hospitals = dict(self.state.hospitals)
         self.store.commits += 1
 
     def rollback(self) -> None:
@@ -458,6 +503,8 @@ class FakeUnitOfWork:
             holds=dict(self.store.holds),
             leases=dict(self.store.leases),
             clients=dict(self.store.clients),
+            webhooks=set(self.store.webhooks),
+            hospitals=dict(self.store.hospitals),
         )
         self.owned: set[str] = set()
         self.owned_notices: set[int] = set()

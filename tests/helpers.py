@@ -7,12 +7,16 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import Connection, text
 
+from lienthong.cli.identity import CREDENTIAL_ENV
+from lienthong.models.clients import Role
 from lienthong.models.contract.decisions import AgencyReceipt
 from lienthong.models.status import StepKind, StepStatus
 from lienthong.services import ledger
 from lienthong.services.container import Container
+from lienthong.services.create_client import create_client
 from lienthong.services.ledger import Actor
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -94,3 +98,11 @@ def immediate(answer: ResultT | AgencyReceipt) -> ResultT:
     """An agency's answer that must be the immediate form (a decision, not a receipt)."""
     assert not isinstance(answer, AgencyReceipt), f"expected a decision, got {answer!r}"
     return answer
+
+
+def act_as(container: Container, monkeypatch: pytest.MonkeyPatch, role: str = "admin") -> str:
+    """Operator commands run as a new client of ``role`` (lienthong/cli/identity.py); its
+    actor id on the audit trail."""
+    issued = create_client(container, f"cli {role}", Role.parse(role))
+    monkeypatch.setenv(CREDENTIAL_ENV, issued.token)
+    return issued.client.actor_id

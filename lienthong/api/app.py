@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from lienthong.api import decisions, desk, dossiers
+from lienthong.api import decisions, desk, dossiers, hospitals
 from lienthong.services.container import Container
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.include_router(decisions.build_router(container))
     app.include_router(dossiers.build_router(container))
+    app.include_router(hospitals.build_router(container))
     app.include_router(desk.build_router(container))
 
     @app.get("/health")

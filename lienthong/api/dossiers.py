@@ -31,6 +31,7 @@ from lienthong.models.supplements import SupplementNotAllowed
 from lienthong.models.validation import DossierInvalid, Problem
 from lienthong.services.container import Container
 from lienthong.services.dossier_status import DossierStatusReport, dossier_status
+from lienthong.services.hospital_notifications import mark_started, prefilled
 from lienthong.services.ledger import Actor
 from lienthong.services.submit_once import DifferentDossier, submit_once
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
@@ -38,7 +39,7 @@ from lienthong.services.withdrawal import withdraw
 
 PREFIX = "/v1/dossiers"
 MAX_REASON_LENGTH = 500
-_JSON_BODY = {
+JSON_BODY = {
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": {"type": "object"}}},
@@ -158,7 +159,7 @@ def _dossier_out(report: DossierStatusReport, masked: bool) -> DossierOut:
     )
 
 
-def _unprocessable(problems: list[Problem]) -> HTTPException:
+def unprocessable(problems: list[Problem]) -> HTTPException:
     """422 with every problem by field: ``{"detail": {"problems": [{path, message}]}}``."""
     return HTTPException(422, {"problems": [p.model_dump() for p in problems]})
 
@@ -182,7 +183,7 @@ def build_router(container: Container) -> APIRouter:
     @router.post(
         "",
         status_code=201,
-        openapi_extra=_JSON_BODY,
+        openapi_extra=JSON_BODY,
         responses={
             200: {"model": Accepted, "description": "the same dossier was on record already"},
             409: {"description": "a different dossier is on record under this reference"},
@@ -196,7 +197,12 @@ def build_router(container: Container) -> APIRouter:
         An invalid dossier is kept on record as rejected and answered 422 with every
         problem by field.
         """
-        raw = await json_object(request, container.settings.limits)
+        given = await json_object(request, container.settings.limits)
+        try:
+            # Under a hospital's waiting notification: completed with its draft.
+            raw = await run_in_threadpool(prefilled, container, given)
+        except DossierInvalid as invalid:
+            raise unprocessable(invalid.problems) from invalid
         reference = raw.get("reference")
         province, commune = _jurisdiction(raw)
         await forbid_unless(
@@ -206,14 +212,16 @@ def build_router(container: Container) -> APIRouter:
             province,
             commune,
         )
+        actor = Actor(client.actor_id)
         try:
-            submitted = await run_in_threadpool(submit_once, container, raw, Actor(client.actor_id))
+            submitted = await run_in_threadpool(submit_once, container, raw, actor)
         except DifferentDossier as exc:
             raise HTTPException(409, str(exc)) from exc
         result = submitted.result
         if not result.accepted:
             body = Rejected(reference=result.reference, problems=list(result.problems))
             return JSONResponse(body.model_dump(), status_code=422)
+        await run_in_threadpool(mark_started, container, result.reference, actor)
         if not submitted.replayed:
             background.add_task(continue_chain, container, result.reference)
         return JSONResponse(
@@ -237,7 +245,7 @@ def build_router(container: Container) -> APIRouter:
 
     @router.post(
         "/{reference}/supplements",
-        openapi_extra=_JSON_BODY,
+        openapi_extra=JSON_BODY,
         responses={409: {"description": "not awaiting a supplement"}},
     )
     async def supplement(
@@ -255,9 +263,9 @@ def build_router(container: Container) -> APIRouter:
                 record_supplement, container, reference, raw, Actor(client.actor_id)
             )
         except DossierInvalid as invalid:
-            raise _unprocessable(invalid.problems) from invalid
+            raise unprocessable(invalid.problems) from invalid
         except SupplementNotAllowed as exc:
-            raise _unprocessable([Problem(path="", message=str(exc))]) from exc
+            raise unprocessable([Problem(path="", message=str(exc))]) from exc
         except (NotAwaitingSupplement, ConcurrentChange) as exc:
             raise HTTPException(409, str(exc)) from exc
         background.add_task(continue_chain, container, reference)
@@ -284,7 +292,7 @@ def build_router(container: Container) -> APIRouter:
             problems = [
                 Problem(path=".".join(map(str, e["loc"])), message=e["msg"]) for e in exc.errors()
             ]
-            raise _unprocessable(problems) from exc
+            raise unprocessable(problems) from exc
         view = (await status_or_404(reference)).view
         await forbid_unless(
             client, Action.WITHDRAW, reference, view.province_code, view.commune_code

@@ -12,9 +12,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "api",
         help="serve our HTTP API: dossiers in, status out, agencies' decisions in",
         description=(
-            "Serve the dossier API (/v1: submit, status, supplement, withdraw; callers "
-            "authenticate with credentials from `lienthong clients`; OpenAPI at /docs) and "
-            "receive agencies' signed decision callbacks (POST /agency-decisions/<agency>), "
+            "Serve the dossier API (/v1: submit, status, supplement, withdraw, hospitals' "
+            "notifications; callers authenticate with credentials from `lienthong clients`; "
+            "OpenAPI at /docs) and receive agencies' decision callbacks, Standard Webhooks "
+            "signed with each agency's secret (POST /agency-decisions/<agency>), "
             "record them and resume the dossiers' chains; poll agencies for decisions whose "
             "callbacks are overdue. Address: LIENTHONG_API__HOST / LIENTHONG_API__PORT."
         ),

@@ -12,7 +12,9 @@ from typing import Any
 
 from lienthong.adapters.dossier_files import DossierFileError, load_dossier_file
 from lienthong.bootstrap import current_container, run_async
+from lienthong.cli import identity
 from lienthong.cli.database import needs_database
+from lienthong.models.clients import Action
 from lienthong.models.lifecycle import CannotWithdraw, DossierNotFound
 from lienthong.models.status import STOPPED_STEP_STATUSES, DossierStatus, StepKind, StepStatus
 from lienthong.models.supplements import SupplementNotAllowed
@@ -102,7 +104,7 @@ def _warn_if_calendar_unknown(container: Container, *due: str | None) -> None:
 
 def _submit(args: argparse.Namespace) -> int:
     container = current_container()
-    actor = Actor(args.operator)
+    client = identity.caller(container, args)
     accepted: list[str] = []
     any_invalid = False
     for path in args.files:
@@ -110,6 +112,7 @@ def _submit(args: argparse.Namespace) -> int:
         # record is turned away here: every JSON object is kept, accepted or rejected.
         try:
             raw = load_dossier_file(path, container.settings.limits)
+            actor = identity.acting_on_raw(container, client, Action.SUBMIT, raw)
             result = receive(container, raw, actor)
         except (DossierFileError, DuplicateReference) as exc:
             message = str(exc)
@@ -180,7 +183,10 @@ def _supplement(args: argparse.Namespace) -> int:
     container = current_container()
     try:
         supplement = load_dossier_file(args.file, container.settings.limits)
-        step = record_supplement(container, args.reference, supplement, Actor(args.operator))
+        actor = identity.acting_on_record(
+            container, identity.caller(container, args), Action.SUPPLEMENT, args.reference
+        )
+        step = record_supplement(container, args.reference, supplement, actor)
     except DossierInvalid as invalid:
         print(say("supplement_refused", _language(), reference=args.reference), file=sys.stderr)
         for problem in invalid.problems:
@@ -199,7 +205,7 @@ def _supplement(args: argparse.Namespace) -> int:
         )
     )
     if args.no_run:
-        announce_action(args.reference, "supplemented", Actor(args.operator))
+        announce_action(args.reference, "supplemented", actor)
         print(say("supplement_parked", language, reference=args.reference))
         return EXIT_OK
     return _continue_and_report(args.reference, args.deploy)
@@ -218,9 +224,12 @@ def _continue_and_report(reference: str, deploy: bool) -> int:
 
 
 def _withdraw(args: argparse.Namespace) -> int:
-    actor = Actor(args.operator)
+    container = current_container()
     try:
-        withdraw(current_container(), args.reference, args.reason, actor)
+        actor = identity.acting_on_record(
+            container, identity.caller(container, args), Action.WITHDRAW, args.reference
+        )
+        withdraw(container, args.reference, args.reason, actor)
     except (DossierNotFound, CannotWithdraw) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -336,7 +345,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "running them in this process",
     )
     submit.add_argument("--no-run", action="store_true", help="store only; run later")
-    submit.add_argument("--operator", default="operator", help="operator id for the audit trail")
+    identity.add_identity_argument(submit)
     submit.set_defaults(func=needs_database(_submit))
 
     run = subparsers.add_parser(
@@ -357,7 +366,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     supplement.add_argument("--no-run", action="store_true")
     supplement.add_argument("--deploy", action="store_true")
-    supplement.add_argument("--operator", default="operator")
+    identity.add_identity_argument(supplement)
     supplement.set_defaults(func=needs_database(_supplement))
 
     withdrawal = subparsers.add_parser(
@@ -365,7 +374,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     withdrawal.add_argument("reference", metavar="REF")
     withdrawal.add_argument("--reason", required=True, help="recorded in the audit trail")
-    withdrawal.add_argument("--operator", default="operator")
+    identity.add_identity_argument(withdrawal)
     withdrawal.set_defaults(func=needs_database(_withdraw))
 
     status = subparsers.add_parser("status", help="a dossier's steps and timeline")

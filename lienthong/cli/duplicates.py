@@ -15,10 +15,12 @@ from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
 from lienthong.bootstrap import current_container
+from lienthong.cli import identity
 
 # The chain of a dossier confirmed distinct goes on as after a supplement.
 from lienthong.cli.chains import _continue_and_report as continue_and_report
 from lienthong.cli.database import needs_database
+from lienthong.models.clients import Action
 from lienthong.models.report import Period, Scope
 from lienthong.services.duplicates import (
     CannotResolve,
@@ -31,7 +33,6 @@ from lienthong.services.duplicates import (
     held_dossiers,
     resolve,
 )
-from lienthong.services.ledger import Actor
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -99,12 +100,15 @@ def _resolve(args: argparse.Namespace) -> int:
     container = current_container()
     decision = Decision.MERGE if args.merge_into else Decision(args.decision)
     try:
+        actor = identity.acting_on_record(
+            container, identity.caller(container, args), Action.RESOLVE, args.reference
+        )
         held = resolve(
             container,
             args.reference,
             decision,
             reason=args.reason,
-            actor=Actor(args.operator),
+            actor=actor,
             into=args.merge_into,
         )
     except (DossierNotFound, NotHeld, CannotResolve) as exc:
@@ -185,7 +189,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a duplicate submission: closed as rejected",
     )
     decide.add_argument("--reason", required=True, help="recorded in the audit trail")
-    decide.add_argument("--operator", default="operator", help="operator id for the audit")
+    identity.add_identity_argument(decide)
     decide.add_argument("--no-run", action="store_true", help="distinct: do not start the chain")
     decide.add_argument("--deploy", action="store_true", help="distinct: through the deployments")
     decide.set_defaults(func=needs_database(_resolve))

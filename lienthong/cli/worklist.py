@@ -12,8 +12,10 @@ import sys
 from zoneinfo import ZoneInfo
 
 from lienthong.bootstrap import current_container
+from lienthong.cli import identity
 from lienthong.cli.chains import announce_action
 from lienthong.cli.database import needs_database
+from lienthong.models.clients import Action
 from lienthong.models.lifecycle import CannotHandBack, DossierNotFound
 from lienthong.models.report import Scope
 from lienthong.models.report_form import unit_label
@@ -22,7 +24,6 @@ from lienthong.models.wording import Language, say, word
 from lienthong.models.worklist import DossierQuery, WorkFilter
 from lienthong.models.worklist_text import as_json, line
 from lienthong.services.hand_back import hand_back
-from lienthong.services.ledger import Actor
 from lienthong.services.worklist import worklist
 
 EXIT_OK = 0
@@ -71,8 +72,10 @@ def _list(args: argparse.Namespace) -> int:
 def _hand_back(args: argparse.Namespace) -> int:
     container = current_container()
     language: Language = container.settings.language
-    actor = Actor(args.operator)
     try:
+        actor = identity.acting_on_record(
+            container, identity.caller(container, args), Action.HAND_BACK, args.reference
+        )
         status = hand_back(container, args.reference, actor)
     except (DossierNotFound, CannotHandBack) as exc:
         print(
@@ -119,5 +122,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "back to the citizen (it leaves the worklist)",
     )
     back.add_argument("reference", metavar="REF")
-    back.add_argument("--operator", default="operator", help="operator id for the audit trail")
+    identity.add_identity_argument(back)
     back.set_defaults(func=needs_database(_hand_back))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from lienthong.models.contract.signing import webhook_secret
 from lienthong.models.status import Agency
 
 # Every call carries the agency's API key (401 without it).
@@ -59,5 +60,6 @@ def development_api_key(agency: Agency) -> str:
 
 
 def development_webhook_secret(agency: Agency) -> str:
-    """The webhook secret of the defaults: ``dev-webhook-secret-<slug>``."""
-    return f"dev-webhook-secret-{agency_slug(agency)}"
+    """The webhook secret of the defaults: the key ``dev-webhook-secret-<slug>``, written
+    ``whsec_<base64>`` as Standard Webhooks secrets are."""
+    return webhook_secret(f"dev-webhook-secret-{agency_slug(agency)}".encode())

@@ -27,7 +27,7 @@ from lienthong.bootstrap import build_container, use_container
 from lienthong.cli import main
 from lienthong.flows.continuation import dossier_runs
 from lienthong.models.contract.decisions import CALLBACK_PATH
-from lienthong.models.contract.signing import signed_headers
+from lienthong.models.contract.signing import signed_headers, webhook_secret
 from lienthong.models.status import DossierStatus, StepKind, StepStatus
 from lienthong.services.container import Container
 from lienthong.services.decisions import Recorded
@@ -128,7 +128,7 @@ def audit_count(app: Container) -> int:
 
 
 def post_callback(api: ApiServer, body: bytes, secret: str, event_id: str) -> httpx.Response:
-    headers = signed_headers(secret, event_id, int(time.time()), body)
+    headers = signed_headers([secret], event_id, int(time.time()), body)
     return httpx.post(
         f"{api.url}{CALLBACK_PATH}/police",
         content=body,
@@ -202,7 +202,9 @@ async def test_duplicate_forged_and_unknown_callbacks_change_nothing(
     before = audit_count(api_app)
 
     duplicate = post_callback(api, body, secret, f"{receipt}-granted-again")
-    forged = post_callback(api, body, "not-the-secret", f"{receipt}-forged")
+    forged = post_callback(api, body, webhook_secret(b"not-the-police-secret"), f"{receipt}-f")
+    # The simulator's own callback, replayed: its webhook-id was accepted already.
+    replayed = post_callback(api, body, secret, f"{receipt}-granted")
     refused_late = json.dumps({**notice, "outcome": "refused", "result": None}).encode()
     late = post_callback(api, refused_late, secret, f"{receipt}-late")
     unknown = json.dumps({**notice, "receipt_number": "BN-POLICE-99999999"}).encode()
@@ -210,6 +212,7 @@ async def test_duplicate_forged_and_unknown_callbacks_change_nothing(
 
     assert (duplicate.status_code, duplicate.json()["recorded"]) == (200, "ignored")
     assert forged.status_code == 401
+    assert replayed.status_code == 409
     assert (late.status_code, late.json()["recorded"]) == (200, "ignored")
     assert stranger.status_code == 404
     assert audit_count(api_app) == before, "nothing was recorded"

@@ -22,12 +22,7 @@ from sqlalchemy import text
 from lienthong.bootstrap import build_container, use_container
 from lienthong.cli import main
 from lienthong.flows.audit_anchor import audit_anchor_flow
-from lienthong.models.contract.signing import (
-    EVENT_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    verify,
-)
+from lienthong.models.contract.signing import ID_HEADER, verify, webhook_secret
 from lienthong.services.audit_trail import verify as verify_trail
 from lienthong.services.container import Container
 from lienthong.settings import AuditAnchorSettings, Settings
@@ -38,7 +33,7 @@ from tests.helpers import bypass_audit_triggers
 
 pytestmark = pytest.mark.e2e
 
-SECRET = "province-anchor-secret"
+SECRET = webhook_secret(b"province-anchor-secret")
 
 
 @dataclass
@@ -88,14 +83,7 @@ def anchored_app(chain_settings: Settings, province: Province) -> Iterator[Conta
 
 
 def _signed_payload(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    verify(
-        SECRET,
-        headers[TIMESTAMP_HEADER],
-        headers[EVENT_ID_HEADER],
-        headers[SIGNATURE_HEADER],
-        body,
-        now=time.time(),
-    )
+    verify([SECRET], headers, body, now=time.time())
     payload: dict[str, Any] = json.loads(body)
     return payload
 
@@ -138,7 +126,7 @@ async def test_the_daily_anchor_catches_deleted_newest_events(
         trail.head_event_id,
         trail.checked,
     )
-    assert province.received[0][0][EVENT_ID_HEADER] == f"audit-anchor-{trail.head_event_id}"
+    assert province.received[0][0][ID_HEADER] == f"audit-anchor-{trail.head_event_id}"
 
     newest = submit(anchored_app, fresh_copy(load_example("birth-valid.json"), "AN"))
     second = await audit_anchor_flow(return_state=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -38,10 +39,14 @@ async def test_demo_runs_every_sample_and_prints_its_summary(
     text = output.decode()
 
     assert process.returncode == 0, text[-3000:]
-    assert "HT-2026-001003  birth  refused" in text
+    assert "HT-2026-001001: received from the portal" in text, "a dossier over HTTP"
+    assert "a hospital's birth certificate, awaiting_family" in text
+    assert re.search(r"BV-2026-00000001 +birth +completed", text), "prefilled, completed, run"
+    assert re.search(r"police decisions: [1-9]\d* by callback", text), "signed callbacks"
+    assert re.search(r"HT-2026-001003 +birth +refused", text)
     assert "awaiting_supplement" in text, "the first pass parks the consent case"
     assert "supplements received for HT-2026-001002" in text
-    assert "HT-2026-001002  birth  completed" in text
+    assert re.search(r"HT-2026-001002 +birth +completed", text)
     assert "rejected" in text
     assert "(duplicates: 0)" in text
     assert "audit chain: intact" in text

@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from lienthong.cli.identity import CREDENTIAL_ENV
 from lienthong.models.contract.http import (
     development_api_key,
     development_webhook_secret,
@@ -155,6 +156,12 @@ def test_birth_dossier_through_a_worker(postgres_server_url: URL, tmp_path: Path
             wait_for(f"{simulator}/openapi.json", simulator_process, "simulator", 30)
 
             _ok([str(BIN / "lienthong"), "db", "upgrade"], env)
+            # Operators act under a client identity (lienthong/cli/identity.py).
+            created = _ok(
+                [str(BIN / "lienthong"), "clients", "create", "--name", "e2e", "--role", "admin"],
+                env,
+            )
+            env[CREDENTIAL_ENV] = created.split("credential (shown once): ")[1].split()[0]
             _ok(
                 [str(BIN / "prefect"), "work-pool", "create", "lienthong", "--type", "process"], env
             )

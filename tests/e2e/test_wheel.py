@@ -201,6 +201,8 @@ def test_the_wheel_installs_lienthong_only(installed: Installed) -> None:
         "lienthong/models/data/legal_tables.toml",
         "lienthong/examples/demo/supplements/HT-2026-001002.json",
         "lienthong/examples/invalid/id-unknown-province.json",
+        "lienthong/examples/hospital/birth-certificate.json",
+        "lienthong/examples/hospital/family-completion.json",
     ):
         assert data in files, f"{data} missing from the wheel"
 

@@ -15,6 +15,7 @@ from lienthong.cli import main
 from lienthong.models.clock import ManualClock
 from lienthong.services.container import Container
 from tests.conftest import record_session
+from tests.helpers import act_as
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -28,6 +29,7 @@ def cli_at(
     with record_session(container) as session:
         url = session.get_bind().engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LIENTHONG_DATABASE_URL", url)
+    act_as(container, monkeypatch)
     clock = ManualClock(datetime(2026, 11, 25, 9, tzinfo=HCM))
     with use_container(dataclasses.replace(container, clock=clock)) as current:
         yield current, clock

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from lienthong.models.clock import ManualClock
 from lienthong.services.container import Container
 from lienthong.services.views import events
 from tests.conftest import record_session
-from tests.helpers import example
+from tests.helpers import act_as, example
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 FIRST, SECOND = "HT-2026-000123", "HT-2026-000124"
@@ -32,6 +33,7 @@ def cli(
     with record_session(container) as session:
         url = session.get_bind().engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LIENTHONG_DATABASE_URL", url)
+    monkeypatch.setenv("LIENTHONG_TEST_ACTOR", act_as(container, monkeypatch))
     clock = ManualClock(datetime(2026, 11, 25, 9, tzinfo=HCM))
     second = copy.deepcopy(example("birth-valid"))
     second["reference"] = SECOND
@@ -69,7 +71,8 @@ def test_resolve_rejects_with_the_reason_audited(
     assert main(["duplicates", "resolve", SECOND, "--reject", "--reason", "filed twice"]) == 0
     assert "reject HT-2026-000124: rejected" in capsys.readouterr().out
     last = events(cli, SECOND)[-1]
-    assert (last["actor"], last["before"], last["after"]) == ("operator", "held", "rejected")
+    operator = os.environ["LIENTHONG_TEST_ACTOR"]
+    assert (last["actor"], last["before"], last["after"]) == (operator, "held", "rejected")
     assert last["reason"] == f"duplicate of {FIRST}, rejected: filed twice"
     assert main(["duplicates", "list"]) == 0
     assert "no dossier is held" in capsys.readouterr().out
@@ -102,4 +105,5 @@ def test_distinct_without_a_run_leaves_it_received(
     assert main(args) == 0
     assert "distinct HT-2026-000124: received" in capsys.readouterr().out
     assert main(["duplicates", "show", SECOND]) == 0
-    assert "decided distinct by operator" in capsys.readouterr().out
+    operator = os.environ["LIENTHONG_TEST_ACTOR"]
+    assert f"decided distinct by {operator}" in capsys.readouterr().out

@@ -13,6 +13,7 @@ import pytest
 
 from lienthong.cli import main
 from lienthong.cli.failures import EXIT_BROKEN_PIPE, EXIT_DATABASE, EXIT_PREFECT
+from lienthong.cli.identity import CREDENTIAL_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,6 +47,8 @@ def stored(database_url: str, tmp_path: Path) -> dict[str, str]:
         "PREFECT_HOME": str(tmp_path / "prefect"),
     }
     demo = sorted(str(p) for p in (ROOT / "examples" / "demo").glob("*.json"))
+    created = _lienthong("clients", "create", "--name", "operator", "--role", "admin", env=env)
+    env[CREDENTIAL_ENV] = created.stdout.split("credential (shown once): ")[1].split()[0]
     submitted = _lienthong("submit", "--no-run", *demo, env=env)
     assert submitted.returncode == 0, submitted.stderr
     return env

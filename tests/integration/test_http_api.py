@@ -4,6 +4,7 @@ answers to bad input, and that a refused request changes no dossier."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from lienthong.models.clients import Role
 from lienthong.models.status import StepKind
 from lienthong.services.container import Container
 from lienthong.services.create_client import create_client
+from lienthong.services.hospital_notifications import notify
 from lienthong.services.ledger import Actor
 from lienthong.services.refusals import ACCESS_REFUSED
 from lienthong.services.revoke_client import revoke_client
@@ -235,3 +237,107 @@ def test_the_openapi_document_is_published(api: Api) -> None:
         f"{DOSSIERS}/{{reference}}/supplements",
         f"{DOSSIERS}/{{reference}}/withdrawal",
     } <= set(paths)
+
+
+HOSPITAL_NOTIFICATIONS = "/v1/hospital-notifications"
+
+
+def at_the_hospital() -> dict[str, object]:
+    """A birth certificate with only what the hospital knows (the family not yet asked)."""
+    keep = ("chain", "jurisdiction", "child", "mother", "medical_birth_certificate")
+    return {k: BIRTH[k] for k in keep}
+
+
+def test_a_hospital_notification_waits_for_the_family_then_is_completed(api: Api) -> None:
+    first = api.http.post(
+        HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("hospital")
+    )
+    again = api.http.post(
+        HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("hospital")
+    )
+    assert first.status_code == 201
+    assert again.status_code == 200
+    answer = first.json()
+    assert answer["status"] == "awaiting_family"
+    assert {"chain_opt_in", "requester"} <= set(answer["waiting_for"])
+    assert again.json() == {**answer, "replayed": True}
+    reference = answer["reference"]
+    unknown = api.http.get(f"{DOSSIERS}/{reference}", headers=api.auth("admin"))
+    assert unknown.status_code == 404, "no dossier before the family's consent"
+
+    family = {k: BIRTH[k] for k in ("requester", "father", "residence", "healthcare_facility")}
+    completion = {"reference": reference, **family, "chain_opt_in": True}
+    done = api.http.post(DOSSIERS, json=completion, headers=api.auth("operator:22738"))
+
+    assert done.status_code == 201, done.text
+    record = api.http.get(f"{DOSSIERS}/{reference}", headers=api.auth("admin")).json()
+    assert record["status"] == "received"
+    assert record["people"]["child"]["full_name"] == BIRTH["child"]["full_name"]
+    replay = api.http.post(
+        HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("hospital")
+    )
+    assert replay.json()["status"] == "started"
+
+
+def test_hospital_notifications_refuse_others_and_other_bodies(api: Api) -> None:
+    api.http.post(HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("hospital"))
+    before = snapshot(api.container)
+    child = {**BIRTH["child"], "sex": "male"}
+    different = {**at_the_hospital(), "child": child}
+
+    conflict = api.http.post(HOSPITAL_NOTIFICATIONS, json=different, headers=api.auth("hospital"))
+    portal = api.http.post(
+        HOSPITAL_NOTIFICATIONS, json=at_the_hospital(), headers=api.auth("portal")
+    )
+    bad = api.http.post(
+        HOSPITAL_NOTIFICATIONS,
+        json={**at_the_hospital(), "chain": "marriage"},
+        headers=api.auth("hospital"),
+    )
+    anonymous = api.http.post(HOSPITAL_NOTIFICATIONS, json=at_the_hospital())
+
+    assert (conflict.status_code, portal.status_code) == (409, 403)
+    assert (bad.status_code, anonymous.status_code) == (422, 401)
+    assert refusals(api.container) == [f"client:{api.tokens['portal'].split('.')[0]}"]
+    assert snapshot(api.container) == before
+
+
+def test_the_same_certificate_posted_at_once_is_one_notification(api: Api) -> None:
+    barrier = threading.Barrier(4)
+    answers: list[tuple[str, bool]] = []
+
+    def post() -> None:
+        barrier.wait()
+        answer = notify(api.container, at_the_hospital(), Actor("client:hospital"))
+        answers.append((answer.reference, answer.replayed))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({reference for reference, _ in answers}) == 1
+    assert sorted(replayed for _, replayed in answers) == [False, True, True, True]
+    with record_session(api.container) as session:
+        kept = session.scalar(select(func.count()).select_from(tables.HospitalNotification))
+    assert kept == 1
+
+
+def test_hostile_text_in_a_hospital_notification_is_kept_on_both_databases(api: Api) -> None:
+    body = json.dumps(at_the_hospital())[:-1] + ', "requester": {"full_name": "\\ud800\\u0000"}}'
+
+    first = api.http.post(
+        HOSPITAL_NOTIFICATIONS,
+        content=body.encode(),
+        headers={**api.auth("hospital"), "Content-Type": "application/json"},
+    )
+    again = api.http.post(
+        HOSPITAL_NOTIFICATIONS,
+        content=body.encode(),
+        headers={**api.auth("hospital"), "Content-Type": "application/json"},
+    )
+
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.json()["replayed"]) == (200, True)
+    assert "requester.full_name" in first.json()["waiting_for"]

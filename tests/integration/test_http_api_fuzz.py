@@ -12,12 +12,16 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
+from lienthong.adapters import tables
 from lienthong.api import create_app
 from lienthong.bootstrap import build_container
 from lienthong.models.clients import Role
+from lienthong.services.container import Container
 from lienthong.services.create_client import create_client
 from lienthong.services.revoke_client import revoke_client
+from tests.conftest import record_session
 from tests.helpers import example
 from tests.integration.test_http_api import REFERENCE, api_settings, snapshot
 
@@ -61,12 +65,17 @@ credentials = st.sampled_from([*ROLES, "revoked", "none", "garbage"])
 methods = st.sampled_from(["GET", "POST", "PUT", "DELETE"])
 
 
+def with_clients(database_url: str, tmp_path: Path) -> tuple[Container, dict[str, str]]:
+    """The application on the test database, and a credential for each of ROLES."""
+    container = build_container(api_settings(database_url, tmp_path / "data"))
+    return container, {r: create_client(container, r, Role.parse(r)).token for r in ROLES}
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_generated_requests_never_fail_and_refusals_change_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
-    container = build_container(api_settings(database_url, tmp_path / "data"))
-    tokens = {role: create_client(container, role, Role.parse(role)).token for role in ROLES}
+    container, tokens = with_clients(database_url, tmp_path)
     tokens["revoked"] = create_client(container, "gone", Role.parse("admin")).token
     revoke_client(container, tokens["revoked"].split(".")[0])
     tokens["garbage"] = tokens["admin"][:-1] + "A"
@@ -93,3 +102,49 @@ def test_generated_requests_never_fail_and_refusals_change_nothing(
         one_request()
     container.close()
     assert {401, 403, 404, 422} <= seen  # the generator reaches past the front door
+
+
+AT_THE_HOSPITAL = {
+    k: BIRTH[k] for k in ("chain", "jurisdiction", "child", "mother", "medical_birth_certificate")
+}
+hospital_bodies = st.one_of(
+    st.binary(max_size=64),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.builds(
+        lambda key, value: {**AT_THE_HOSPITAL, key: value},
+        st.sampled_from([*sorted(AT_THE_HOSPITAL), "reference", "chain_opt_in", "scope"]),
+        json_values,
+    ).map(lambda d: json.dumps(d).encode()),
+    st.just(json.dumps(AT_THE_HOSPITAL).encode()),
+)
+
+
+def hospital_state(container: Container) -> tuple[object, ...]:
+    with record_session(container) as session:
+        kept = session.scalar(select(func.count()).select_from(tables.HospitalNotification))
+    return (snapshot(container), kept)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_generated_hospital_notifications_never_fail_and_refusals_change_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    container, tokens = with_clients(database_url, tmp_path)
+    seen: set[int] = set()
+
+    with TestClient(create_app(container), raise_server_exceptions=False) as http:
+
+        @settings(max_examples=300, suppress_health_check=list(HealthCheck))
+        @given(st.sampled_from([*ROLES, "none"]), hospital_bodies)
+        def one_request(who: str, body: bytes) -> None:
+            headers = {} if who == "none" else {"Authorization": f"Bearer {tokens[who]}"}
+            before = hospital_state(container)
+            answer = http.post("/v1/hospital-notifications", content=body, headers=headers)
+            seen.add(answer.status_code)
+            assert answer.status_code < 500, answer.text
+            if answer.status_code in REFUSED:
+                assert hospital_state(container) == before, answer.status_code
+
+        one_request()
+    container.close()
+    assert {201, 400, 401, 403, 409, 422} <= seen

@@ -30,7 +30,7 @@ from lienthong.models.dossier import REFERENCE_PATTERN
 from lienthong.models.status import DossierStatus
 from lienthong.services.container import Container
 from tests.conftest import record_session
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, act_as
 
 VALID = [
     json.loads(path.read_text(encoding="utf-8"))
@@ -139,6 +139,7 @@ def cli_on(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[Co
     with record_session(container) as session:
         url = session.get_bind().engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LIENTHONG_DATABASE_URL", url)
+    act_as(container, monkeypatch)
     with use_container(container):
         yield container
 
@@ -158,7 +159,7 @@ def check_ends_on_record(
         return
     assert first.startswith((f"{path}: OK", f"{path}: INVALID")), validated.out
 
-    main(["submit", "--no-run", "--operator", "chaos", str(path)])
+    main(["submit", "--no-run", str(path)])
     submitted = capsys.readouterr()
     assert "Traceback" not in submitted.err
     received = re.match(r"(Đã tiếp nhận|KHÔNG TIẾP NHẬN)  ([A-Z0-9-]+)", submitted.out)

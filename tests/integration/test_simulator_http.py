@@ -39,7 +39,7 @@ from lienthong.models.contract.messages import (
     ResidenceRegistrationRequest,
 )
 from lienthong.models.contract.signing import (
-    EVENT_ID_HEADER,
+    ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     signed_headers,
@@ -377,7 +377,7 @@ async def deliver_until_acknowledged(
 ) -> int:
     """The outbox's job in miniature: same event id on every attempt. Returns attempts."""
     for attempt in range(1, 11):
-        outcome = await notifier.deliver(url, POLICE_SECRET, event_id, payload)
+        outcome = await notifier.deliver(url, [POLICE_SECRET], event_id, payload)
         if outcome.delivered:
             return attempt
     raise AssertionError("never acknowledged")
@@ -398,7 +398,7 @@ async def test_a_notification_whose_first_deliveries_fail_arrives_exactly_once(
     await set_faults(
         admin, SimulatorFaultSettings(webhooks=FaultProfile(processed_then_drop_rate=1.0))
     )
-    lost = await notifier.deliver(url, POLICE_SECRET, "evt-hook-2", payload)
+    lost = await notifier.deliver(url, [POLICE_SECRET], "evt-hook-2", payload)
     await set_faults(admin, NO_FAULTS)
     retried = await deliver_until_acknowledged(notifier, url, "evt-hook-2", payload)
     await notifier.aclose()
@@ -435,8 +435,9 @@ async def test_forged_or_stale_webhooks_are_rejected(
             timeout_seconds=2,
             clock=(lambda: time.time() - 600) if forgery == "stale" else time.time,
         )
-        outcome_secret = "not-the-secret" if forgery == "wrong_secret" else secret
-        result = await notifier.deliver(url, outcome_secret, event_id, payload)
+        other = development_webhook_secret(Agency.POLICE)
+        outcome_secret = other if forgery == "wrong_secret" else secret
+        result = await notifier.deliver(url, [outcome_secret], event_id, payload)
         await notifier.aclose()
         outcome = result.status_code or 0
 
@@ -449,7 +450,7 @@ async def _tampered_delivery(url: str, secret: str, event_id: str) -> int:
     from lienthong.models.contract.signing import signed_headers
 
     now = int(datetime.now(UTC).timestamp())
-    headers = signed_headers(secret, event_id, now, b'{"amount_vnd":1}')
+    headers = signed_headers([secret], event_id, now, b'{"amount_vnd":1}')
     async with httpx.AsyncClient() as http:
         response = await http.post(url, content=b'{"amount_vnd":1000000}', headers=headers)
     return response.status_code
@@ -457,15 +458,15 @@ async def _tampered_delivery(url: str, secret: str, event_id: str) -> int:
 
 async def _replay_under_new_event_id(url: str, secret: str, event_id: str) -> int:
     """A genuine request, captured, then replayed within the window under ``event_id``."""
-    from lienthong.models.contract.signing import EVENT_ID_HEADER, signed_headers
+    from lienthong.models.contract.signing import signed_headers
 
     now = int(datetime.now(UTC).timestamp())
     body = b'{"dossier_reference":"HS-FORGED"}'
-    captured = signed_headers(secret, "evt-captured-original", now, body)
+    captured = signed_headers([secret], "evt-captured-original", now, body)
     async with httpx.AsyncClient() as http:
         original = await http.post(url, content=body, headers=captured)
         assert original.status_code == 200
-        replayed = {**captured, EVENT_ID_HEADER: event_id}
+        replayed = {**captured, ID_HEADER: event_id}
         response = await http.post(url, content=body, headers=replayed)
     return response.status_code
 
@@ -490,8 +491,7 @@ def test_the_seeded_duplicate_certificate_survives_in_a_fresh_data_dir(tmp_path:
 @pytest.mark.parametrize(
     "body",
     [
-        "{}".encode("utf-16"),  # JSON, but not UTF-8: json.loads of bytes would accept it
-        b'{"x": "\xff"}',
+        b'{"x": "unterminated',
         b"[" * 100_000 + b"]" * 100_000,
     ],
 )
@@ -503,13 +503,26 @@ async def test_a_signed_body_that_is_not_utf8_json_is_a_400_not_a_500(
     url = f"{simulator.base_url}/webhooks/commune"
     secret = development_webhook_secret(Agency.COMMUNE)
     event_id = f"evt-not-json-{len(body)}"
-    headers = signed_headers(secret, event_id, int(time.time()), body)
+    headers = signed_headers([secret], event_id, int(time.time()), body)
     async with httpx.AsyncClient() as http:
         response = await http.post(url, content=body, headers=headers)
     assert response.status_code == 400
-    assert response.json()["reason"] in {"the body is not UTF-8", "the body is not JSON"}
+    assert response.json()["reason"] == "the body is not JSON"
     received = (await admin.get("/webhooks/commune/received")).json()
     assert event_id not in {r["event_id"] for r in received}
+
+
+async def test_a_body_that_is_not_utf8_cannot_be_signed_and_is_refused(
+    simulator: SimulatorServer,
+) -> None:
+    """Standard Webhooks sign text: bytes that are not UTF-8 verify under no secret."""
+    url = f"{simulator.base_url}/webhooks/commune"
+    headers = signed_headers(
+        [development_webhook_secret(Agency.COMMUNE)], "evt-utf16", int(time.time()), b"{}"
+    )
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url, content="{}".encode("utf-16"), headers=headers)
+    assert response.status_code == 401
 
 
 async def test_a_declared_length_past_the_limit_is_refused_unread(
@@ -605,9 +618,9 @@ async def test_the_province_receives_signed_notices_under_its_own_secret(
     notifier = WebhookNotifier(timeout_seconds=2)
     payload = {"event": "decision.escalated", "dossier_reference": "HS-LATE"}
     secret = development_webhook_secret(Agency.PROVINCE)
-    accepted = await notifier.deliver(url, secret, "evt-province-1", payload)
+    accepted = await notifier.deliver(url, [secret], "evt-province-1", payload)
     commune_secret = development_webhook_secret(Agency.COMMUNE)
-    refused = await notifier.deliver(url, commune_secret, "evt-province-2", payload)
+    refused = await notifier.deliver(url, [commune_secret], "evt-province-2", payload)
     await notifier.aclose()
 
     assert (accepted.status_code, refused.status_code) == (200, 401)
@@ -629,10 +642,10 @@ class FlakyReceiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 secret = development_webhook_secret(Agency.POLICE)
                 expected = signed_headers(
-                    secret, self.headers[EVENT_ID_HEADER], int(self.headers[TIMESTAMP_HEADER]), body
+                    [secret], self.headers[ID_HEADER], int(self.headers[TIMESTAMP_HEADER]), body
                 )[SIGNATURE_HEADER]
                 receiver.attempts.append(
-                    (self.headers[EVENT_ID_HEADER], expected == self.headers[SIGNATURE_HEADER])
+                    (self.headers[ID_HEADER], expected == self.headers[SIGNATURE_HEADER])
                 )
                 failing = len(receiver.attempts) <= receiver.failures
                 self.send_response(503 if failing else 200)

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from lienthong.adapters.notifier import WebhookNotifier
 from lienthong.models.audit import Anchor
 from lienthong.models.clock import ManualClock
-from lienthong.models.contract.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
+from lienthong.models.contract.signing import ID_HEADER, verify, webhook_secret
 from lienthong.services.audit_anchor import (
     AnchorNotDelivered,
     AuditTrailNotIntact,
@@ -27,7 +27,8 @@ from lienthong.settings import AuditAnchorSettings, Settings
 from tests.fakes import FakeStore, fake_container
 from tests.helpers import example
 
-PROVINCE = AuditAnchorSettings(url="https://province.example/anchors", secret=SecretStr("s3cret"))
+SECRET = webhook_secret(b"the-province-anchor-key")
+PROVINCE = AuditAnchorSettings(url="https://province.example/anchors", secret=SecretStr(SECRET))
 
 
 def _with_a_dossier(
@@ -83,10 +84,9 @@ async def test_the_anchor_is_sent_signed_with_the_anchored_event_as_its_id() -> 
     (request,) = received
     assert str(request.url) == PROVINCE.url
     assert json.loads(request.content) == payload
-    assert request.headers[EVENT_ID_HEADER] == f"audit-anchor-{payload['event_id']}"
-    timestamp = int(request.headers["X-Lienthong-Timestamp"])
-    expected = sign("s3cret", timestamp, f"audit-anchor-{payload['event_id']}", request.content)
-    assert request.headers[SIGNATURE_HEADER] == expected
+    assert request.headers[ID_HEADER] == f"audit-anchor-{payload['event_id']}"
+    now = int(request.headers["webhook-timestamp"])
+    assert verify([SECRET], request.headers, request.content, now=now)
     await container.webhook_notifier.aclose()
 
 

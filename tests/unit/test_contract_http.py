@@ -6,6 +6,8 @@ change there would pass every other test while breaking every real agency: it is
 
 from __future__ import annotations
 
+import base64
+
 from lienthong.models.contract import http
 from lienthong.models.status import Agency
 
@@ -28,5 +30,6 @@ def test_slugs_urls_and_development_credentials() -> None:
     assert urls.base_url == "http://127.0.0.1:8765/social-insurance"
     assert urls.webhook_url == "http://127.0.0.1:8765/webhooks/social-insurance"
     assert http.development_api_key(Agency.SOCIAL_AFFAIRS) == "dev-key-social-affairs"
-    assert http.development_webhook_secret(Agency.COMMUNE) == "dev-webhook-secret-commune"
+    secret = http.development_webhook_secret(Agency.COMMUNE)
+    assert secret == "whsec_" + base64.b64encode(b"dev-webhook-secret-commune").decode()
     assert http.DEFAULT_SIMULATOR_PORT == 8765

@@ -17,7 +17,12 @@ from lienthong.models.wording import Language
 from lienthong.services.agency_calls import AgencyOutcome
 from lienthong.services.begin_step import begin_step
 from lienthong.services.container import Container
-from lienthong.services.decisions import DecisionSource, Recorded, record_decision
+from lienthong.services.decisions import (
+    DecisionReceipt,
+    DecisionSource,
+    Recorded,
+    record_decision,
+)
 from lienthong.services.finish_step import finish_step
 from lienthong.services.intake import receive
 from lienthong.services.ledger import Actor
@@ -120,9 +125,8 @@ def test_a_grant_is_recorded_once_and_its_repeats_change_nothing(
     [
         ({"receipt_number": "BN-POLICE-99999999"}, Agency.POLICE),
         ({"dossier_reference": "HT-2026-009999"}, Agency.POLICE),
-        ({}, Agency.SOCIAL_INSURANCE),
     ],
-    ids=["unknown receipt", "another dossier", "another agency"],
+    ids=["unknown receipt", "another dossier"],
 )
 def test_a_decision_that_matches_no_waiting_step_changes_nothing(
     app: tuple[Container, FakeStore], changes: dict[str, str], agency: Agency
@@ -259,3 +263,59 @@ def _waiting(container: Container) -> str:
     waiting = StepOutcome(StepStatus.AWAITING_DECISION, receipt_number=RECEIPT)
     finish_step(container, REFERENCE, RESIDENCE, waiting, RUN)
     return REFERENCE
+
+
+def by_callback(
+    container: Container, notice: DecisionNotice, webhook_id: str, agency: Agency = Agency.POLICE
+) -> DecisionReceipt:
+    return record_decision(container, agency, notice, CALLBACK, webhook_id=webhook_id)
+
+
+def test_a_callbacks_webhook_id_is_accepted_once(app: tuple[Container, FakeStore]) -> None:
+    container, store = app
+    first = by_callback(
+        container,
+        notice(DecisionOutcome.GRANTED, result=RESIDENCE_RESULT),
+        webhook_id="msg-1",
+    )
+    audit, commits = len(store.audit), store.commits
+
+    again = by_callback(
+        container,
+        notice(DecisionOutcome.REFUSED, reason="x"),
+        webhook_id="msg-1",
+    )
+
+    assert (first.recorded, again.recorded) == (Recorded.DECIDED, Recorded.REPLAYED)
+    assert (len(store.audit), store.commits) == (audit, commits)
+    assert store.dossiers[REFERENCE].step(RESIDENCE).status == StepStatus.SUCCEEDED
+
+
+def test_an_ignored_callback_is_remembered_a_refused_one_is_not(
+    app: tuple[Container, FakeStore],
+) -> None:
+    container, store = app
+    pending = by_callback(container, notice(DecisionOutcome.PENDING), webhook_id="m-2")
+    unknown = by_callback(
+        container,
+        notice(DecisionOutcome.GRANTED, receipt_number="BN-X"),
+        webhook_id="m-3",
+    )
+
+    assert (pending.recorded, unknown.recorded) == (Recorded.PENDING, Recorded.UNKNOWN_RECEIPT)
+    assert store.webhooks == {("agency:police", "m-2")}
+
+
+def test_an_agency_may_not_decide_another_agencys_receipt(
+    app: tuple[Container, FakeStore],
+) -> None:
+    container, store = app
+    before = len(store.audit)
+
+    receipt = by_callback(
+        container, notice(DecisionOutcome.REFUSED, reason="no"), "m-4", Agency.SOCIAL_INSURANCE
+    )
+
+    assert receipt.recorded is Recorded.NOT_ITS_OWN
+    assert len(store.audit) == before
+    assert store.dossiers[REFERENCE].step(RESIDENCE).status == StepStatus.AWAITING_DECISION

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
+from lienthong.models.contract.signing import webhook_secret
 from lienthong.models.status import Agency
 from lienthong.settings import Settings
 
@@ -29,3 +31,17 @@ def test_one_variable_overrides_one_field(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.police.api_key.get_secret_value() == "real-key"
     assert settings.police.webhook_url == "http://127.0.0.1:8765/webhooks/police"
     assert settings.justice.base_url == "http://127.0.0.1:8765/justice"
+
+
+def test_webhook_secrets_are_whsec_and_rotate_newest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    new, old = webhook_secret(b"police-key-2026-12-01"), webhook_secret(b"police-key-2026-01-01")
+    monkeypatch.setenv("LIENTHONG_POLICE__WEBHOOK_SECRET", new)
+    monkeypatch.setenv("LIENTHONG_POLICE__PREVIOUS_WEBHOOK_SECRETS", f'["{old}"]')
+
+    assert Settings().police.webhook_secrets() == [new, old]
+
+    monkeypatch.setenv("LIENTHONG_POLICE__WEBHOOK_SECRET", "plain-text-secret")
+    with pytest.raises(ValidationError, match="whsec_"):
+        Settings()

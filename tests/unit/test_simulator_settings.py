@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lienthong.models.contract.http import development_webhook_secret
 from lienthong.models.status import Agency
 from lienthong.settings import Settings
 from lienthong.simulator.server import SimulatorServer
@@ -45,7 +46,8 @@ def test_the_simulator_gets_the_credentials_our_settings_use(
 
     assert set(credentials) == set(Agency)
     assert credentials[Agency.POLICE].api_key == "real-police-key"
-    assert credentials[Agency.COMMUNE].webhook_secret == "dev-webhook-secret-commune"
+    secret = credentials[Agency.COMMUNE].webhook_secret
+    assert secret == development_webhook_secret(Agency.COMMUNE)
     assert "real-police-key" not in repr(credentials)
     del credentials[Agency.COMMUNE]
     with pytest.raises(ValueError, match="commune"):

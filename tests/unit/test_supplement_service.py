@@ -29,7 +29,7 @@ from lienthong.services.ledger import Actor
 from lienthong.services.step_outcomes import outcome_of
 from lienthong.services.supplements import NotAwaitingSupplement, record_supplement
 from tests.fakes import FakeStore
-from tests.helpers import example, request_supplement_at
+from tests.helpers import act_as, example, request_supplement_at
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 OPERATOR = Actor("operator-5")
@@ -294,6 +294,7 @@ def test_the_cli_prints_the_refusal_and_exits_1(
 ) -> None:
     container, store = app
     reference = _awaiting_supplement(container, BIRTH, StepKind.RESIDENCE_REGISTRATION)
+    act_as(container, monkeypatch, "operator:22738")
     before = _state(store, reference)
     file = tmp_path / "supplement.json"
     file.write_text(json.dumps({"child": {"full_name": "Nguyễn Văn Khác"}}), encoding="utf-8")
