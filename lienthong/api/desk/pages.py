@@ -265,8 +265,7 @@ def build_router(container: Container) -> APIRouter:
     async def hand_back_result(
         request: Request, reference: str, background: BackgroundTasks
     ) -> Response:
-        # The desk's roles act on every dossier they may read (models/clients.py).
-        acted = await acting(request, reference, Action.READ, posted=True)
+        acted = await acting(request, reference, Action.HAND_BACK, posted=True)
         if isinstance(acted, Response):
             return acted
         who = acted.who
@@ -565,8 +564,7 @@ def build_router(container: Container) -> APIRouter:
     async def decide_duplicate(
         request: Request, reference: str, background: BackgroundTasks
     ) -> Response:
-        # The desk's roles act on every dossier they may read (models/clients.py).
-        acted = await acting(request, reference, Action.READ, posted=True)
+        acted = await acting(request, reference, Action.RESOLVE, posted=True)
         if isinstance(acted, Response):
             return acted
         who, form = acted.who, acted.form
