@@ -97,7 +97,7 @@ def _remove_every_trace(app: Container, reference: str) -> None:
         ref = {"ref": reference}
         connection.execute(text("DELETE FROM audit_events WHERE dossier_reference = :ref"), ref)
         connection.execute(text("DELETE FROM notifications WHERE dossier_reference = :ref"), ref)
-        for table in ("clock_events", "steps"):
+        for table in ("clock_events", "match_keys", "duplicate_holds", "steps"):
             connection.execute(
                 text(
                     f"DELETE FROM {table} WHERE dossier_id IN "
