@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from lienthong.models.chains import birth_plan, death_plan
+from lienthong.models.duplicates import DuplicateFigures
 from lienthong.models.jurisdictions import grouped_provinces
 from lienthong.models.status import Agency, Chain, FuneralPayerBasis, StepKind
 
@@ -185,6 +186,9 @@ class MonthlyReport:
     as_of: datetime
     rows: list[Row]
     days: list[DayPoint]
+    # Potential duplicates held at intake and the decisions on them (issue 14): clean data
+    # is a figure every Project-06 report gives.
+    duplicates: DuplicateFigures | None = None
 
     def chain_rows(self) -> list[Row]:
         return [row for row in self.rows if row.step is None and row.agency is None]

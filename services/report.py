@@ -10,4 +10,5 @@ def monthly_report(container: Container, period: Period, scope: Scope) -> Monthl
     """The figures of ``period`` for ``scope``, as of now."""
     with container.unit_of_work() as uow:
         rows, days = uow.reports.figures(period, scope)
-    return MonthlyReport(period, scope, container.clock.now(), rows, days)
+        duplicates = uow.duplicates.figures(period, scope)
+    return MonthlyReport(period, scope, container.clock.now(), rows, days, duplicates)

@@ -70,6 +70,7 @@ def render_html(report: MonthlyReport) -> str:
         period=report_form.period_label(report.period),
         as_of=report_form.moment_label(report.local_as_of()),
         rows=_lines(report),
+        duplicates=report.duplicates,
         # STT, the three names, the counts and the rate.
         column_count=1 + 3 + len(COLUMNS) + 1,
         daily_chart=daily_chart(report),

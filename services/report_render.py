@@ -7,6 +7,7 @@ import csv
 import io
 
 from lienthong.models import report_form
+from lienthong.models.duplicates import DuplicateFigures
 from lienthong.models.report import MonthlyReport, Row
 
 # The form's columns: each total, then its parts (models/report.py defines them).
@@ -65,7 +66,17 @@ def render_table(report: MonthlyReport) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     body = [line(rows[0]), rule, *(line(r) for r in rows[1:])]
+    if report.duplicates is not None:
+        body += ["", duplicates_line(report.duplicates)]
     return f"{title(report)} (as of {as_of(report)})\n\n" + "\n".join(body) + "\n"
+
+
+def duplicates_line(figures: DuplicateFigures) -> str:
+    return (
+        f"Potential duplicates: {figures.held} held at intake; decided: {figures.distinct} "
+        f"distinct, {figures.merged} merged, {figures.rejected} rejected; "
+        f"{figures.still_held} still held at the end of the period"
+    )
 
 
 def form_cells(row: Row) -> list[str | int | float | None]:

@@ -25,6 +25,9 @@ from lienthong.services.container import Container
 from lienthong.services.duplicates import duplicate_figures, held_dossier, held_dossiers, resolve
 from lienthong.services.intake import IntakeResult, receive
 from lienthong.services.ledger import Actor
+from lienthong.services.report import monthly_report
+from lienthong.services.report_html import render_html
+from lienthong.services.report_render import render_table
 from tests.conftest import record_session
 from tests.helpers import example, example_with
 
@@ -139,6 +142,14 @@ def test_decisions_are_stored_audited_and_counted(app: Container, clock: ManualC
     assert duplicate_figures(app, NOVEMBER, Scope(commune="00000")).held == 0
     october = Period.of_month("2026-10", HCM)
     assert duplicate_figures(app, october) == DuplicateFigures(0, 0, 0, 0, 0)
+    # The monthly report gives the same figures, in its text and on the page a province files.
+    report = monthly_report(app, NOVEMBER, Scope())
+    assert report.duplicates == duplicate_figures(app, NOVEMBER)
+    assert (
+        "Potential duplicates: 4 held at intake; decided: 1 distinct, 1 merged, 1 rejected; "
+        in (render_table(report))
+    )
+    assert "(tạm dừng khi tiếp nhận): 4;" in render_html(report)
     # Every status change is in the hash chain, and replaying it gives the rows' statuses.
     outcome = verify(app)
     assert outcome.intact, outcome
