@@ -121,15 +121,16 @@ class ChainWorker:
         for flow_run in runs:
             if flow_run.state is None or flow_run.state.type != StateType.CANCELLING:
                 continue
+            # Cancelled first: the engine, interrupted, proposes Crashed, which the server
+            # refuses for a run already in a final state; the person asked for Cancelled.
+            await client.set_flow_run_state(
+                flow_run.id, Cancelled(message="cancelled in the chain worker"), force=True
+            )
             task = self.active.get(flow_run.id)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            # The engine marks an interrupted run Crashed; the person asked for Cancelled.
-            await client.set_flow_run_state(
-                flow_run.id, Cancelled(message="cancelled in the chain worker"), force=True
-            )
 
     async def _cancel_all(self) -> None:
         tasks = list(self.active.values())

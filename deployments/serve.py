@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import signal
 from importlib import resources
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 import yaml
@@ -85,8 +85,16 @@ class _Runner(Runner):
     Prefect API without end when the server is gone. ``serve_all`` handles both signals.
     """
 
+    # What to print once the runner is up (and a signal then stops it cleanly).
+    ready_line = ""
+
     def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
         """SIGTERM reaches ``serve_all``'s handler through the event loop instead."""
+
+    async def __aenter__(self) -> Self:
+        entered = await super().__aenter__()
+        print(self.ready_line, flush=True)
+        return entered
 
 
 def is_chain(spec: dict[str, Any]) -> bool:
@@ -119,18 +127,19 @@ async def _register(
 
 
 async def _register_and_start(
-    runner: Runner, worker_stop: asyncio.Event, limit: int | None, chains_only: bool
+    runner: _Runner, worker_stop: asyncio.Event, limit: int | None, chains_only: bool
 ) -> None:
     chains = await _register(runner, deployment_specs(), chains_only)
     worker = ChainWorker(chains, limit=limit or DEFAULT_CHAIN_RUNS)
-    print(
+    ready = (
         f"lienthong serve: running the {len(chains)} chain deployments in this process"
-        f"{'' if chains_only else ', the others through the runner'}; SIGTERM or SIGINT stops",
-        flush=True,
+        f"{'' if chains_only else ', the others through the runner'}; SIGTERM or SIGINT stops"
     )
     if chains_only:
+        print(ready, flush=True)
         await worker.run(worker_stop)
         return
+    runner.ready_line = ready
     await asyncio.gather(runner.start(), worker.run(worker_stop))
 
 

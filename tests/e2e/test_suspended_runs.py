@@ -130,7 +130,10 @@ async def test_waiting_runs_hold_no_worker_and_survive_a_killed_worker(
             async def all_suspended() -> bool:
                 return all(s == (StateType.PAUSED, "Suspended") for s in await _states(references))
 
-            deadline = time.monotonic() + 60
+            # The shared test server is SQLite: with the crash-detection automation that
+            # `lienthong serve` installs, its writes queue behind a lock ("database is
+            # locked") on a loaded machine, and a run's state change can wait a minute.
+            deadline = time.monotonic() + 180
             while not await all_suspended():
                 assert time.monotonic() < deadline, await _states(references)
                 await asyncio.sleep(0.2)

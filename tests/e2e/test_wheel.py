@@ -254,6 +254,8 @@ def test_serve_runs_the_packaged_deployments(installed: Installed) -> None:
 
     sweep = deployments["overdue-sweep"]["id"]
     flow_run = httpx.post(f"{api_url}/deployments/{sweep}/create_flow_run", json={}).json()
+    serve_log = installed.processes.log("serve")[-4000:]
+    assert "id" in flow_run, f"{flow_run}\n--- serve log ---\n{serve_log}"
     finished = wait_for_run(api_url, flow_run["id"], RUN_TIMEOUT)
     assert finished["state_type"] == "COMPLETED", (
         f"{finished['state']}\n--- serve log ---\n{installed.processes.log('serve')[-4000:]}"
