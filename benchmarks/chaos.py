@@ -68,11 +68,11 @@ from benchmarks.infra import (
     lienthong,
     load_templates,
     throwaway_databases,
+    wait_for_deployments,
     wait_for_health,
 )
 from lienthong.cli.identity import CREDENTIAL_ENV
 
-CHAIN_DEPLOYMENTS = ("birth-chain", "death-chain")
 CLOSED = ("completed", "refused", "withdrawn", "rejected", "awaiting_supplement")
 AGENCY_SLUGS = ("justice", "police", "social-insurance", "social-affairs")
 # Transient faults, drawn per request (simulator/settings.py FaultProfile): 30% of agency
@@ -350,21 +350,6 @@ def submit(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-
-
-def wait_for_deployments(api_url: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            answer = httpx.post(
-                f"{api_url}/deployments/filter",
-                json={"deployments": {"name": {"any_": list(CHAIN_DEPLOYMENTS)}}},
-                timeout=10,
-            )
-            if answer.status_code == 200 and len(answer.json()) == len(CHAIN_DEPLOYMENTS):
-                return
-        time.sleep(1)
-    raise RuntimeError(f"lienthong serve registered no chain deployment in {timeout:.0f} s")
 
 
 def wait_until_chains_run(setup: Setup, timeline: Timeline, timeout: float = 180) -> float:

@@ -35,6 +35,7 @@ EXAMPLES = REPO / "examples"
 SERVER_START_TIMEOUT_SECONDS = 120.0
 SERVER_STOP_TIMEOUT_SECONDS = 15.0
 SERVICE_STOP_TIMEOUT_SECONDS = 20.0
+CHAIN_DEPLOYMENTS = ("birth-chain", "death-chain")
 
 
 # --------------------------------------------------------------------------- dossiers
@@ -248,6 +249,22 @@ def wait_for_health(
                 return
         time.sleep(0.5)
     raise RuntimeError(f"{health_url} not healthy after {timeout:.0f} s")
+
+
+def wait_for_deployments(api_url: str, timeout: float = 180) -> None:
+    """Until `lienthong serve` has registered both chain deployments with the server."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            answer = httpx.post(
+                f"{api_url}/deployments/filter",
+                json={"deployments": {"name": {"any_": list(CHAIN_DEPLOYMENTS)}}},
+                timeout=10,
+            )
+            if answer.status_code == 200 and len(answer.json()) == len(CHAIN_DEPLOYMENTS):
+                return
+        time.sleep(1)
+    raise RuntimeError(f"lienthong serve registered no chain deployment in {timeout:.0f} s")
 
 
 def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:

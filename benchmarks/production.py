@@ -63,6 +63,7 @@ from benchmarks.infra import (
     lienthong,
     load_templates,
     throwaway_databases,
+    wait_for_deployments,
     wait_for_health,
 )
 
@@ -369,22 +370,8 @@ def start_services(
     for name, service in services.items():
         if name.startswith("lienthong serve"):
             service.start()
-    wait_for_chain_deployments(prefect.api_url)
+    wait_for_deployments(prefect.api_url)
     return setup
-
-
-def wait_for_chain_deployments(api_url: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        answer = httpx.post(
-            f"{api_url}/deployments/filter",
-            json={"deployments": {"name": {"any_": ["birth-chain", "death-chain"]}}},
-            timeout=10,
-        )
-        if answer.status_code == 200 and len(answer.json()) == 2:
-            return
-        time.sleep(1)
-    raise RuntimeError(f"lienthong serve registered no chain deployment in {timeout:.0f} s")
 
 
 # --------------------------------------------------------------------------- main
