@@ -7,17 +7,21 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from sqlalchemy import Connection, text
 
+from lienthong.bootstrap import build_container
 from lienthong.cli.identity import CREDENTIAL_ENV
 from lienthong.models.clients import Role
+from lienthong.models.clock import Clock
 from lienthong.models.contract.decisions import AgencyReceipt
 from lienthong.models.status import StepKind, StepStatus
 from lienthong.services import ledger
 from lienthong.services.container import Container
 from lienthong.services.create_client import create_client
 from lienthong.services.ledger import Actor
+from lienthong.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -106,3 +110,13 @@ def act_as(container: Container, monkeypatch: pytest.MonkeyPatch, role: str = "a
     issued = create_client(container, f"cli {role}", Role.parse(role))
     monkeypatch.setenv(CREDENTIAL_ENV, issued.token)
     return issued.client.actor_id
+
+
+def container_on(database_url: str, clock: Clock, data_dir: Path) -> Container:
+    """The application on ``database_url`` and ``clock``, its agencies and receivers answering
+    200 to everything (for tests of the record, not of the HTTP)."""
+    return build_container(
+        Settings(database_url=database_url, data_dir=data_dir),
+        clock=clock,
+        http_transport=httpx.MockTransport(lambda request: httpx.Response(200)),
+    )

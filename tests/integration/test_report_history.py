@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from lienthong.adapters.tables import ClockEvent, Dossier
-from lienthong.bootstrap import build_container
 from lienthong.models.clock import ManualClock
 from lienthong.models.report import Figures, MonthlyReport, Period, Scope
 from lienthong.models.status import Agency, Chain, StepKind, StepStatus
@@ -21,9 +19,8 @@ from lienthong.services.container import Container
 from lienthong.services.intake import receive
 from lienthong.services.ledger import Actor
 from lienthong.services.report import monthly_report
-from lienthong.settings import Settings
 from tests.conftest import record_session
-from tests.helpers import another_child, example
+from tests.helpers import another_child, container_on, example
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 NOVEMBER = Period.of_month("2026-11", HCM)
@@ -43,12 +40,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def app(database_url: str, clock: ManualClock, tmp_path) -> Iterator[Container]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
-    container = build_container(
-        settings,
-        clock=clock,
-        http_transport=httpx.MockTransport(lambda request: httpx.Response(200)),
-    )
+    container = container_on(database_url, clock, tmp_path / "data")
     yield container
     container.close()
 

@@ -27,7 +27,7 @@ from lienthong.services.supplements import record_supplement
 from lienthong.services.sweep import sweep
 from lienthong.settings import Settings
 from tests.conftest import record_session
-from tests.helpers import example, request_supplement_at
+from tests.helpers import container_on, example, request_supplement_at
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2025, 3, 10, 9, 0, tzinfo=HCM)
@@ -61,12 +61,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def app(database_url: str, clock: ManualClock, tmp_path) -> Iterator[Container]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
-    container = build_container(
-        settings,
-        clock=clock,
-        http_transport=httpx.MockTransport(lambda request: httpx.Response(200)),
-    )
+    container = container_on(database_url, clock, tmp_path / "data")
     yield container
     container.close()
 
